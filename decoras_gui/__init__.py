@@ -1,0 +1,8 @@
+"""decoras-gui: find and measure sources in radio images with the DECORAS networks."""
+
+from importlib.metadata import PackageNotFoundError, version as _version
+
+try:
+    __version__ = _version("decoras-gui")
+except PackageNotFoundError:  # running from a checkout without an install
+    __version__ = "0.0.0+checkout"

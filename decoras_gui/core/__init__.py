@@ -1,0 +1,1 @@
+"""Pure-Python core: images, catalogues, regions, sessions. Never imports Qt."""

@@ -1,0 +1,1 @@
+"""Evaluation: cross-matching to truth, completeness/purity, baselines."""

@@ -1,0 +1,1 @@
+"""PySide6 + pyqtgraph desktop application (a thin view over core objects)."""

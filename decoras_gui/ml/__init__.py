@@ -1,0 +1,1 @@
+"""DECORAS networks: definition, training, registry and inference."""

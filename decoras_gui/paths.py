@@ -1,0 +1,28 @@
+"""Where bundled resources and models live, in a checkout and in an install."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+_CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def _package_dir(package: str, checkout_name: str) -> Path:
+    checkout = _CHECKOUT / checkout_name
+    if (checkout / "__init__.py").is_file():
+        return checkout
+    try:
+        return Path(str(resources.files(package)))
+    except ModuleNotFoundError:  # pragma: no cover - broken install
+        return checkout
+
+
+def resources_dir() -> Path:
+    """Folder holding sample images, icons and the stylesheet."""
+    return _package_dir("decoras_gui.resources", "resources")
+
+
+def models_dir() -> Path:
+    """Folder holding the bundled model weights and their JSON model cards."""
+    return _package_dir("decoras_gui.models", "models")

@@ -1,0 +1,1 @@
+"""The data engine: VLBA uv coverage, sky models and dirty-image synthesis."""

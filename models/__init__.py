@@ -1,0 +1,1 @@
+"""Bundled DECORAS model weights and model cards."""

@@ -1,0 +1,1 @@
+"""Bundled resources: sample images, icons, stylesheet."""
