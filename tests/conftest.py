@@ -1,0 +1,42 @@
+"""Shared fixtures: real FITS files written with astropy, and the observed images."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO = Path(__file__).resolve().parent.parent
+REAL_DATA = Path(os.environ.get("DECORAS_REAL_DATA", REPO.parent / "shared" / "data" / "real"))
+
+
+def sky_header(nx: int = 64, ny: int = 64, naxis: int = 2, scale_deg: float = 2.7777778e-7) -> fits.Header:
+    """An AIPS-like header: RA---SIN/DEC--SIN, 1 mas pixels by default, optional FREQ/STOKES."""
+    h = fits.Header()
+    h["CTYPE1"], h["CRVAL1"], h["CDELT1"], h["CRPIX1"] = "RA---SIN", 150.0, -scale_deg, nx / 2 + 1
+    h["CTYPE2"], h["CRVAL2"], h["CDELT2"], h["CRPIX2"] = "DEC--SIN", 40.0, scale_deg, ny / 2 + 1
+    if naxis >= 3:
+        h["CTYPE3"], h["CRVAL3"], h["CDELT3"], h["CRPIX3"] = "FREQ", 1.4e9, 3.2e7, 1.0
+    if naxis >= 4:
+        h["CTYPE4"], h["CRVAL4"], h["CDELT4"], h["CRPIX4"] = "STOKES", 1.0, 1.0, 1.0
+    h["EQUINOX"] = 2000.0
+    h["BUNIT"] = "JY/BEAM"
+    return h
+
+
+@pytest.fixture
+def noise_image() -> np.ndarray:
+    rng = np.random.default_rng(1)
+    return rng.normal(0.0, 1e-3, size=(64, 64)).astype(np.float32)
+
+
+@pytest.fixture
+def real_data() -> Path:
+    if not REAL_DATA.is_dir():
+        pytest.skip(f"observed images not found at {REAL_DATA} (set DECORAS_REAL_DATA)")
+    return REAL_DATA
