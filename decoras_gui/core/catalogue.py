@@ -471,7 +471,7 @@ class Catalogue:
                 if fmt == "votable":
                     table = _read_votable(path)
                 elif fmt == "fits":
-                    table = Table.read(path, format="fits", character_as_bytes=False)
+                    table = Table.read(path, format="fits", character_as_bytes=True)
                 else:
                     table = Table.read(path, format=fmt)
         except DecorasError:
@@ -588,7 +588,14 @@ def _meta_from_table(meta: Mapping[str, Any]) -> dict[str, Any]:
 def _write_fits(table: Table, tmp: Path) -> None:
     from astropy.io import fits
 
-    hdu = fits.table_to_hdu(Table(table, meta={}, copy=False))
+    plain = Table(table, meta={}, copy=True)
+    for spec in COLUMNS:  # FITS strings are bytes: keep non-ASCII notes as UTF-8
+        if spec.dtype is str and len(plain):
+            encoded = np.array([v.encode("utf-8") for v in plain[spec.name]])
+            plain.replace_column(spec.name, encoded, copy=False)
+            plain[spec.name].description = spec.description
+            plain[spec.name].meta["ucd"] = spec.ucd
+    hdu = fits.table_to_hdu(plain)
     hdu.name = "CATALOGUE"
     header = hdu.header
     for i, spec in enumerate(COLUMNS, start=1):
@@ -600,6 +607,8 @@ def _write_fits(table: Table, tmp: Path) -> None:
             continue
         if isinstance(value, float) and not math.isfinite(value):
             continue
+        if isinstance(value, str) and not value.isascii():
+            value = value.encode("ascii", "backslashreplace").decode("ascii")
         if key in META_KEYS:
             fits_key, _, comment = META_KEYS[key]
             header[fits_key] = (value, comment)

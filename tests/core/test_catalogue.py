@@ -59,7 +59,7 @@ def make_catalogue() -> Catalogue:
     cat.add(Source(ra=150.0001, dec=40.0002, x=10.0, y=20.0, status="accepted",
                    origin="manual", note="by hand, with a comma", edited=True, snr=7.0))
     cat.add(Source(ra=150.0002, dec=40.0003, x=30.0, y=40.0, status="rejected",
-                   note="sidelobe", det_prob=0.1))
+                   note="sidelobe near 3C 84 — µJy, café", det_prob=0.1))
     # no celestial WCS: NaN sky values
     cat.add(Source(x=5.0, y=6.0, maj_img=2.0, min_img=2.0, theta_img=0.0))
     return cat
