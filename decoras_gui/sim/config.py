@@ -1,0 +1,61 @@
+"""Configuration of one simulated field (a frozen, hashable dataclass)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core.errors import DecorasError
+from .array import SCHEDULE_NAMES
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Everything but the seed that determines a simulated field.
+
+    Geometry: ``size`` pixels of ``cell_mas`` (pixels per beam minor axis ~ 5 at the
+    defaults; the networks depend on it), gridding ``pad`` factor.
+    Observation: ``schedule`` ('mjive20', 'full-track' or 'random'); ``dec_deg`` fixed or
+    None to draw it from ``dec_range`` per field, rounded to ``dec_step_deg`` for preset
+    schedules so their uv coverage and beam can be cached (0: no rounding, no cache).
+    Sky: 0..``max_sources`` sources per field (``empty_fraction`` of fields empty), kinds
+    drawn with ``kind_probs`` (point, gaussian, double, core-jet), peak SNR log-uniform in
+    ``snr_range`` relative to the predicted image rms, Gaussian major axes log-uniform in
+    ``size_range_beams`` x the geometric-mean beam FWHM, pair separations uniform in
+    ``sep_range_beams`` x the beam FWHM along the pair's direction.
+    Corruptions: ``noise``; antenna gain errors (``gain_amp_sigma`` fractional,
+    ``gain_phase_deg`` rms per antenna and scan).
+    """
+
+    size: int = 256
+    cell_mas: float = 1.0
+    pad: int = 2
+    schedule: str = "mjive20"
+    dec_deg: float | None = None
+    dec_range: tuple[float, float] = (-10.0, 70.0)
+    dec_step_deg: float = 1.0
+    weighting: str = "natural"
+    robust: float = 0.0
+    max_sources: int = 5
+    empty_fraction: float = 0.1
+    kind_probs: tuple[float, float, float, float] = (0.4, 0.3, 0.15, 0.15)
+    snr_range: tuple[float, float] = (3.0, 200.0)
+    size_range_beams: tuple[float, float] = (0.3, 3.0)
+    sep_range_beams: tuple[float, float] = (0.8, 4.0)
+    separable_beams: float = 1.2
+    margin_pix: int = 16
+    noise: bool = True
+    gain_amp_sigma: float = 0.0
+    gain_phase_deg: float = 0.0
+    mask_level: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULE_NAMES:
+            raise DecorasError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULE_NAMES)}")
+        if self.size < 32 or self.size % 2:
+            raise DecorasError(f"image size must be an even number >= 32, not {self.size}")
+        if self.cell_mas <= 0 or self.pad < 1:
+            raise DecorasError("cell size must be positive and pad >= 1")
+        if self.max_sources < 0 or not 0.0 <= self.empty_fraction <= 1.0:
+            raise DecorasError("max_sources must be >= 0 and empty_fraction within 0..1")
+        if 2 * self.margin_pix >= self.size:
+            raise DecorasError("margin_pix leaves no room for sources")
