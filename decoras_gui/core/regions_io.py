@@ -148,35 +148,63 @@ def _build(
         log.warning("no sky position for some sources (no celestial WCS): writing image coordinates")
         frame = "image"
 
+    if frame == "image":
+        kept = [s for s in sources if has_pix(s)]
+        for s in sources:
+            if not has_pix(s):
+                log.warning("source %s has no position: left out of the region file", s.source_id)
+        centers = _pixel_centers(kept, celestial, cat_frame)
+    else:
+        kept = sources
+        centers = _sky_centers(kept, celestial, cat_frame, frame)
+
     out = []
-    for s in sources:
+    for i, s in enumerate(kept):
         meta = RegionMeta(tag=[s.status])
         if labels:
             meta["text"] = str(s.source_id)
         visual = RegionVisual(color=palette.get(s.status, STATUS_COLORS["candidate"]))
         if frame == "image":
-            if not has_pix(s):
-                log.warning("source %s has no position: left out of the region file", s.source_id)
-                continue
-            region = _pixel_region(s, celestial, cat_frame)
+            region = _pixel_region(s, PixCoord(*centers[i]), celestial)
         else:
-            region = _sky_region(s, celestial, cat_frame, frame)
+            region = _sky_region(s, centers[i], celestial)
         region.meta = meta
         region.visual = visual
         out.append(region)
     return Regions(out), frame
 
 
-def _sky_center(s: Source, celestial: WCS | None, cat_frame, frame: str) -> SkyCoord:
-    if _finite(s.ra, s.dec):
-        center = SkyCoord(s.ra * u.deg, s.dec * u.deg, frame=cat_frame)
-    else:
-        center = celestial.pixel_to_world(s.x, s.y)
-    return center.transform_to(frame)
+def _sky_centers(sources: list[Source], celestial: WCS | None, cat_frame, frame: str):
+    """Centres of all sources in ``frame``, computed in one vectorised transform."""
+    if not sources:
+        return []
+    ra = np.array([s.ra for s in sources], dtype=float)
+    dec = np.array([s.dec for s in sources], dtype=float)
+    missing = ~(np.isfinite(ra) & np.isfinite(dec))
+    if missing.any():  # from x/y through the WCS (has_sky() guaranteed one is there)
+        xs = np.array([s.x for s in sources], dtype=float)[missing]
+        ys = np.array([s.y for s in sources], dtype=float)[missing]
+        world = celestial.pixel_to_world(xs, ys).transform_to(cat_frame)
+        ra[missing] = world.spherical.lon.deg
+        dec[missing] = world.spherical.lat.deg
+    coords = SkyCoord(ra * u.deg, dec * u.deg, frame=cat_frame).transform_to(frame)
+    return [coords[i] for i in range(len(coords))]
 
 
-def _sky_region(s: Source, celestial: WCS | None, cat_frame, frame: str):
-    center = _sky_center(s, celestial, cat_frame, frame)
+def _pixel_centers(sources: list[Source], celestial: WCS | None, cat_frame) -> list[tuple[float, float]]:
+    """0-based pixel centres; from ra/dec through the WCS (vectorised) where x/y are NaN."""
+    xs = np.array([s.x for s in sources], dtype=float)
+    ys = np.array([s.y for s in sources], dtype=float)
+    missing = ~(np.isfinite(xs) & np.isfinite(ys))
+    if missing.any():
+        ra = np.array([s.ra for s in sources], dtype=float)[missing]
+        dec = np.array([s.dec for s in sources], dtype=float)[missing]
+        px, py = celestial.world_to_pixel(SkyCoord(ra * u.deg, dec * u.deg, frame=cat_frame))
+        xs[missing], ys[missing] = px, py
+    return list(zip(xs.tolist(), ys.tolist()))
+
+
+def _sky_region(s: Source, center: SkyCoord, celestial: WCS | None):
     if _finite(s.maj, s.min):
         pa = s.pa if _finite(s.pa) else 0.0
         return EllipseSkyRegion(
@@ -191,12 +219,7 @@ def _sky_region(s: Source, celestial: WCS | None, cat_frame, frame: str):
     return PointSkyRegion(center)
 
 
-def _pixel_region(s: Source, celestial: WCS | None, cat_frame):
-    if _finite(s.x, s.y):
-        center = PixCoord(s.x, s.y)
-    else:
-        sky = SkyCoord(s.ra * u.deg, s.dec * u.deg, frame=cat_frame)
-        center = PixCoord(*[float(v) for v in celestial.world_to_pixel(sky)])
+def _pixel_region(s: Source, center: PixCoord, celestial: WCS | None):
     if _finite(s.maj_img, s.min_img):
         theta = s.theta_img if _finite(s.theta_img) else 0.0
         return EllipsePixelRegion(center, width=s.maj_img, height=s.min_img, angle=theta * u.deg)
