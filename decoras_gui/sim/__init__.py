@@ -6,13 +6,13 @@
 
 from .array import MJIVE20, FULL_TRACK, Schedule, get_schedule, random_schedule, uvw_tracks
 from .config import SimConfig
-from .field import SimField, simulate_field
-from .imaging import Beam, component_visibilities, fit_beam, make_coverage
+from .field import SimField, simulate_field, simulate_sky
+from .imaging import RestoringBeam, component_visibilities, fit_beam, make_coverage
 from .output import cli_simulate, run_simulate, write_field
 from .sky import SkyModel, random_sky
 
 __all__ = [
     "MJIVE20", "FULL_TRACK", "Schedule", "get_schedule", "random_schedule", "uvw_tracks",
-    "SimConfig", "SimField", "simulate_field", "Beam", "component_visibilities", "fit_beam",
+    "SimConfig", "SimField", "simulate_field", "simulate_sky", "RestoringBeam", "component_visibilities", "fit_beam",
     "make_coverage", "cli_simulate", "run_simulate", "write_field", "SkyModel", "random_sky",
 ]

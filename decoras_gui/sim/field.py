@@ -14,7 +14,7 @@ from astropy.wcs import WCS
 
 from .array import Schedule, get_schedule, uvw_tracks
 from .config import SimConfig
-from .imaging import (FWHM_SIGMA, Beam, Coverage, dirty_image, gain_errors, gaussian_cov, make_coverage,
+from .imaging import (FWHM_SIGMA, RestoringBeam, Coverage, dirty_image, gain_errors, gaussian_cov, make_coverage,
                       model_visibilities, restored_components, thermal_noise)
 from .sky import SkyModel, random_sky
 
@@ -35,7 +35,7 @@ class SimField:
     mask: np.ndarray  # bool: inside any component's restored FWHM ellipse (config.mask_level)
     peaks: np.ndarray  # restored peak (Jy/beam) of each component
     rms_predicted: float  # from the per-visibility noise and weights, Jy/beam
-    beam: Beam  # fitted restoring beam (mas, mas, deg)
+    beam: RestoringBeam  # fitted restoring beam (mas, mas, deg)
     sky: SkyModel
     schedule: Schedule
     dec_deg: float
@@ -104,6 +104,19 @@ def simulate_field(seed: SeedLike, config: SimConfig = SimConfig()) -> SimField:
     return render_field(rng, cfg, cov, schedule, ra, dec, sky)
 
 
+def simulate_sky(sky: SkyModel, seed: SeedLike, config: SimConfig = SimConfig(), dec_deg: float = 30.0,
+                 ra_deg: float = 180.0, schedule: Schedule | None = None) -> SimField:
+    """Observe a given sky model (e.g. injected test sources) at a given pointing."""
+    rng = make_rng(seed)
+    cfg = config
+    schedule = schedule or get_schedule(cfg.schedule, rng)
+    if schedule.name == "random":
+        cov = make_coverage(uvw_tracks(schedule, dec_deg), cfg.size, cfg.cell_mas, cfg.pad, cfg.weighting, cfg.robust)
+    else:
+        cov = cached_coverage(schedule, float(dec_deg), cfg.size, cfg.cell_mas, cfg.pad, cfg.weighting, cfg.robust)
+    return render_field(rng, cfg, cov, schedule, float(ra_deg), float(dec_deg), sky)
+
+
 def render_field(rng: np.random.Generator, cfg: SimConfig, cov: Coverage, schedule: Schedule,
                  ra: float, dec: float, sky: SkyModel) -> SimField:
     """Observe ``sky`` with coverage ``cov`` (gains, noise from ``rng``) and build the images."""
@@ -168,7 +181,8 @@ def truth_table(f: SimField) -> Table:
     group (source id: both components of a double / core-jet share it); separable (False
     for the fainter member of a pair closer than 1.2 beam widths -- count only separable
     rows as sources for completeness); snr (peak_flux / measured robust rms of the dirty
-    image); r_eff (mas: half-light radius of the component as restored, i.e.
+    image, which includes other sources' sidelobes); snr_thermal (peak_flux / rms predicted
+    from the visibility noise, the quantity drawn log-uniform); r_eff (mas: half-light radius of the component as restored, i.e.
     sqrt(maj_r * min_r) / 2 of its beam-convolved FWHMs).
     """
     sky, beam = f.sky, f.beam
@@ -192,5 +206,6 @@ def truth_table(f: SimField) -> Table:
     t["group"] = sky.group
     t["separable"] = sky.separable
     t["snr"] = f.peaks / rms if rms > 0 else np.full(len(sky), np.inf)
+    t["snr_thermal"] = f.peaks / f.rms_predicted
     t["r_eff"] = r_eff * u.mas
     return t

@@ -29,8 +29,8 @@ FWHM_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 
 
 @dataclass(frozen=True)
-class Beam:
-    """Elliptical Gaussian restoring beam: FWHM in mas, PA in degrees east of north."""
+class RestoringBeam:
+    """Elliptical Gaussian restoring beam fitted to a dirty beam: FWHM in mas, PA in degrees east of north."""
 
     bmaj: float
     bmin: float
@@ -44,6 +44,12 @@ class Beam:
         """FWHM (mas) of the beam's 1-D cut along position angle ``pa_deg``."""
         e = np.stack([np.sin(np.deg2rad(pa_deg)), np.cos(np.deg2rad(pa_deg))])
         return FWHM_SIGMA * np.sqrt(np.einsum("i...,ij,j...->...", e, self.cov(), e))
+
+    def to_core(self):
+        """The same beam as a ``decoras_gui.core.beam.Beam`` (degrees)."""
+        from ..core.beam import Beam
+
+        return Beam(self.bmaj / 3.6e6, self.bmin / 3.6e6, self.bpa, "simulation")
 
     @property
     def area_mas2(self) -> float:
@@ -116,7 +122,7 @@ class Coverage:
     wsum: float  # sum of gridded weights over the full Hermitian plane
     rms: float  # predicted image rms (Jy/beam)
     beam_image: np.ndarray  # dirty beam, size x size float32, peak 1 at the phase centre
-    beam: Beam
+    beam: RestoringBeam
 
     @property
     def npad(self) -> int:
@@ -173,7 +179,7 @@ def make_coverage(tracks: UVTracks, size: int, cell_mas: float, pad: int = 2,
     rms = float(np.sqrt(np.sum(w**2 * sigma**2)) / w.sum())
     cov = Coverage(size, cell_mas, pad, ncol, idx, src, conj, sign, ucell_u, ucell_v, uinv, w, sigma,
                    tracks.ant1[keep], tracks.ant2[keep], tracks.scan[keep], wsum, rms,
-                   np.zeros(0, np.float32), Beam(0.0, 0.0, 0.0))
+                   np.zeros(0, np.float32), RestoringBeam(0.0, 0.0, 0.0))
     beam_img = dirty_image(cov, np.ones(nx.size, complex))
     return replace(cov, beam_image=beam_img, beam=fit_beam(beam_img, cell_mas))
 
@@ -213,7 +219,7 @@ def gain_errors(cov: Coverage, rng: np.random.Generator, amp_sigma: float, phase
     return g[cov.scan, cov.ant1] * np.conj(g[cov.scan, cov.ant2])
 
 
-def fit_beam(beam_img: np.ndarray, cell_mas: float, level: float = 0.35) -> Beam:
+def fit_beam(beam_img: np.ndarray, cell_mas: float, level: float = 0.35) -> RestoringBeam:
     """Fit an elliptical Gaussian (peak 1, centred) to the main lobe of a dirty beam.
 
     The main lobe is the connected region around the centre above ``level``; a log-linear
@@ -236,10 +242,10 @@ def fit_beam(beam_img: np.ndarray, cell_mas: float, level: float = 0.35) -> Beam
 
     q = optimize.least_squares(resid, q0, method="lm").x
     inv = np.array([[q[0], q[1]], [q[1], q[2]]]) * 2.0  # exp(-d^T inv d / 2)
-    return Beam(*cov_to_fwhm(np.linalg.inv(inv)))
+    return RestoringBeam(*cov_to_fwhm(np.linalg.inv(inv)))
 
 
-def restored_components(size: int, cell_mas: float, beam: Beam, x, y, flux, maj, mn, pa,
+def restored_components(size: int, cell_mas: float, beam: RestoringBeam, x, y, flux, maj, mn, pa,
                         mask_level: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Noise-free sky convolved with the restoring beam (Jy/beam), the source mask, and each
     component's restored peak (Jy/beam).

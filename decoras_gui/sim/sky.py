@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import SimConfig
-from .imaging import MAS, Beam, gaussian_cov
+from .imaging import MAS, RestoringBeam, gaussian_cov
 
 KINDS = ("point", "gaussian", "double", "core-jet")
 
@@ -46,13 +46,13 @@ class SkyModel:
         return -(self.x - c) * cell_mas * MAS, (self.y - c) * cell_mas * MAS
 
 
-def _peak_factor(beam: Beam, maj, mn, pa) -> np.ndarray:
+def _peak_factor(beam: RestoringBeam, maj, mn, pa) -> np.ndarray:
     """Restored peak / total flux of a component."""
     cb = beam.cov()
     return np.sqrt(np.linalg.det(cb) / np.linalg.det(gaussian_cov(maj, mn, pa) + cb))
 
 
-def random_sky(rng: np.random.Generator, cfg: SimConfig, beam: Beam, rms: float) -> SkyModel:
+def random_sky(rng: np.random.Generator, cfg: SimConfig, beam: RestoringBeam, rms: float) -> SkyModel:
     """Draw a field's sources; peak SNR (restored peak / ``rms``) log-uniform in ``cfg.snr_range``."""
     n = 0 if (cfg.max_sources == 0 or rng.random() < cfg.empty_fraction) else int(rng.integers(1, cfg.max_sources + 1))
     beam_geo = float(np.sqrt(beam.bmaj * beam.bmin))
@@ -71,7 +71,7 @@ def random_sky(rng: np.random.Generator, cfg: SimConfig, beam: Beam, rms: float)
         centres.append((xc, yc))
         kind = KINDS[int(rng.choice(4, p=np.asarray(cfg.kind_probs) / np.sum(cfg.kind_probs)))]
         peak = rms * float(np.exp(rng.uniform(*lsnr)))
-        comps = _group(rng, cfg, kind, beam, beam_geo, peak)
+        comps = _group(rng, cfg, kind, beam, beam_geo, peak, rms * cfg.snr_range[0])
         for dx, dy, flux, maj, mn, pa, ck in comps:
             for key, val in zip(("x", "y", "flux", "maj", "min", "pa", "kind", "group", "separable"),
                                 (xc + dx, yc + dy, flux, maj, mn, pa, ck, len(centres) - 1, True)):
@@ -92,8 +92,10 @@ def _offset_pix(sep_mas: float, theta_deg: float, cell_mas: float) -> tuple[floa
     return -sep_mas * np.sin(t) / cell_mas, sep_mas * np.cos(t) / cell_mas
 
 
-def _group(rng, cfg: SimConfig, kind: str, beam: Beam, beam_geo: float, peak: float) -> list[tuple]:
-    """Components (dx, dy, flux, maj, min, pa, kind) of one source with restored peak ``peak``."""
+def _group(rng, cfg: SimConfig, kind: str, beam: RestoringBeam, beam_geo: float, peak: float,
+           floor: float) -> list[tuple]:
+    """Components (dx, dy, flux, maj, min, pa, kind) of one source with restored peak ``peak``
+    (``floor``: the restored peak at the lowest SNR of the range)."""
     if kind == "point":
         return [(0.0, 0.0, peak, 0.0, 0.0, 0.0, "point")]
     if kind == "gaussian":
@@ -104,10 +106,10 @@ def _group(rng, cfg: SimConfig, kind: str, beam: Beam, beam_geo: float, peak: fl
     theta = rng.uniform(0.0, 360.0)
     sep = rng.uniform(*cfg.sep_range_beams) * float(beam.fwhm_along(theta))
     dx, dy = _offset_pix(sep, theta, cfg.cell_mas)
-    if kind == "double":
-        ratio = float(np.exp(rng.uniform(0.0, np.log(5.0))))
+    if kind == "double":  # flux ratio log-uniform 1-5, the fainter kept at or above the lowest SNR
+        second = max(peak / float(np.exp(rng.uniform(0.0, np.log(5.0)))), min(peak, floor))
         return [(-dx / 2, -dy / 2, peak, 0.0, 0.0, 0.0, "double"),
-                (dx / 2, dy / 2, peak / ratio, 0.0, 0.0, 0.0, "double")]
+                (dx / 2, dy / 2, second, 0.0, 0.0, 0.0, "double")]
     # core-jet: a point core and an elongated Gaussian jet pointing away from it
     jmaj = beam_geo * rng.uniform(0.5, 2.5)
     jmin = jmaj * rng.uniform(0.2, 0.6)
@@ -116,7 +118,7 @@ def _group(rng, cfg: SimConfig, kind: str, beam: Beam, beam_geo: float, peak: fl
     return [(0.0, 0.0, peak, 0.0, 0.0, 0.0, "core"), (dx, dy, jflux, jmaj, jmin, jpa, "jet")]
 
 
-def _mark_separability(cols: dict, beam: Beam, cfg: SimConfig) -> None:
+def _mark_separability(cols: dict, beam: RestoringBeam, cfg: SimConfig) -> None:
     """Mark the fainter component of the last-added pair inseparable if it is too close."""
     x = np.array(cols["x"][-2:])
     y = np.array(cols["y"][-2:])
