@@ -1,10 +1,26 @@
 """The data engine: VLBA uv coverage, sky models and dirty-image synthesis.
 
-``simulate_field(seed, SimConfig(...)) -> SimField`` is the training-time entry point
-(pure in its arguments); ``run_simulate`` writes fields to disk for ``decoras simulate``.
+``simulate_field(seed, SimConfig(...)) -> SimField`` is the training-time entry point, a
+pure function of its arguments (seed: an int or a tuple such as ``(base_seed, index)``).
+``simulate_sky(sky, seed, config, dec_deg, ra_deg)`` observes a given ``SkyModel``;
+``run_simulate`` / ``cli_simulate`` write fields for ``decoras simulate``.
+
+Conventions: pixels 0-based, images indexed [y, x], phase centre at pixel
+(size//2, size//2), x increasing to the west (CDELT1 < 0); sizes are FWHM in mas, position
+angles degrees east of north.  Dirty images are in Jy/beam with the dirty-beam peak 1.
+
+Truth catalogue (``SimField.truth``, ``field_NNNNN_truth.ecsv``): one row per component;
+a double or core-jet is one *group* (source id) with two rows.  For completeness count the
+rows with ``separable`` True: the fainter member of a pair closer than 1.2 restoring-beam
+widths (measured along the pair's direction) is marked False and belongs to its brighter
+companion.  See ``field.truth_table`` for the columns.
+
+Training targets: ``SimField.restored`` (noise-free sky convolved with the fitted restoring
+beam, Jy/beam) and ``SimField.mask`` (pixels inside any component's restored FWHM ellipse,
+i.e. above ``SimConfig.mask_level`` = 0.5 of that component's own restored peak).
 """
 
-from .array import MJIVE20, FULL_TRACK, Schedule, get_schedule, random_schedule, uvw_tracks
+from .array import FULL_TRACK, MJIVE20, Schedule, get_schedule, random_schedule, uvw_tracks
 from .config import SimConfig
 from .field import SimField, simulate_field, simulate_sky
 from .imaging import RestoringBeam, component_visibilities, fit_beam, make_coverage
@@ -13,6 +29,6 @@ from .sky import SkyModel, random_sky
 
 __all__ = [
     "MJIVE20", "FULL_TRACK", "Schedule", "get_schedule", "random_schedule", "uvw_tracks",
-    "SimConfig", "SimField", "simulate_field", "simulate_sky", "RestoringBeam", "component_visibilities", "fit_beam",
-    "make_coverage", "cli_simulate", "run_simulate", "write_field", "SkyModel", "random_sky",
+    "SimConfig", "SimField", "simulate_field", "simulate_sky", "RestoringBeam", "component_visibilities",
+    "fit_beam", "make_coverage", "cli_simulate", "run_simulate", "write_field", "SkyModel", "random_sky",
 ]

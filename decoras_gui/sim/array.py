@@ -88,8 +88,9 @@ class Schedule:
     def from_times(name: str, starts: Time, len_min, ra_deg: float, **kw) -> "Schedule":
         """Schedule from UTC scan start times for a source at ``ra_deg`` (astropy sidereal time)."""
         lst = starts.sidereal_time("mean", longitude=REF_LONGITUDE * u.deg)
-        ha = Longitude(lst - ra_deg * u.deg, wrap_angle=180 * u.deg).to_value(u.hourangle)
-        return Schedule(name, tuple(np.atleast_1d(ha)), tuple(np.broadcast_to(len_min, np.shape(np.atleast_1d(ha)))), **kw)
+        ha = np.atleast_1d(Longitude(lst - ra_deg * u.deg, wrap_angle=180 * u.deg).to_value(u.hourangle))
+        lengths = np.broadcast_to(np.asarray(len_min, float), ha.shape)
+        return Schedule(name, tuple(float(h) for h in ha), tuple(float(x) for x in lengths), **kw)
 
 
 def _band(centre: float, width: float, nchan: int) -> tuple[float, ...]:

@@ -58,24 +58,29 @@ def random_sky(rng: np.random.Generator, cfg: SimConfig, beam: RestoringBeam, rm
     beam_geo = float(np.sqrt(beam.bmaj * beam.bmin))
     min_sep_pix = 3.0 * beam.bmaj / cfg.cell_mas
     cols: dict[str, list] = {k: [] for k in ("x", "y", "flux", "maj", "min", "pa", "kind", "group", "separable")}
-    centres: list[tuple[float, float]] = []
+    placed = np.zeros((0, 2))  # component positions of earlier groups
     lo, hi = cfg.margin_pix, cfg.size - cfg.margin_pix
     lsnr = np.log(cfg.snr_range)
-    for g in range(n):
-        for _ in range(20):
-            xc, yc = rng.uniform(lo, hi, 2)
-            if all(np.hypot(xc - a, yc - b) >= min_sep_pix for a, b in centres):
+    probs = np.asarray(cfg.kind_probs, float) / np.sum(cfg.kind_probs)
+    group = 0
+    for _ in range(n):
+        kind = KINDS[int(rng.choice(4, p=probs))]
+        peak = rms * float(np.exp(rng.uniform(*lsnr)))
+        comps = _group(rng, cfg, kind, beam, beam_geo, peak, rms * cfg.snr_range[0])
+        offs = np.array([(c[0], c[1]) for c in comps])
+        for _ in range(20):  # all components inside the margins, away from other groups
+            pos = rng.uniform(lo, hi, 2) + offs
+            inside = np.all((pos >= lo) & (pos < hi))
+            if inside and (placed.size == 0 or np.min(np.hypot(*(pos[:, None, :] - placed[None]).T)) >= min_sep_pix):
                 break
         else:
             continue
-        centres.append((xc, yc))
-        kind = KINDS[int(rng.choice(4, p=np.asarray(cfg.kind_probs) / np.sum(cfg.kind_probs)))]
-        peak = rms * float(np.exp(rng.uniform(*lsnr)))
-        comps = _group(rng, cfg, kind, beam, beam_geo, peak, rms * cfg.snr_range[0])
-        for dx, dy, flux, maj, mn, pa, ck in comps:
+        placed = np.vstack([placed, pos])
+        for (x, y), (_, _, flux, maj, mn, pa, ck) in zip(pos, comps):
             for key, val in zip(("x", "y", "flux", "maj", "min", "pa", "kind", "group", "separable"),
-                                (xc + dx, yc + dy, flux, maj, mn, pa, ck, len(centres) - 1, True)):
+                                (x, y, flux, maj, mn, pa, ck, group, True)):
                 cols[key].append(val)
+        group += 1
         if len(comps) == 2:
             _mark_separability(cols, beam, cfg)
     return SkyModel(

@@ -78,3 +78,25 @@ def test_schedules():
         get_schedule("nonsense")
     with pytest.raises(DecorasError):
         with_stations(MJIVE20, ("XX",))
+
+
+def test_schedule_from_times_matches_astropy_altaz():
+    import astropy.units as u
+    from astropy.coordinates import AltAz, EarthLocation, SkyCoord
+    from astropy.time import Time
+    from astropy.utils import iers
+
+    from decoras_gui.sim.array import Schedule
+
+    with iers.conf.set_temp("auto_download", False):
+        t = Time("2015-03-01T06:00:00", scale="utc") + np.array([0.0, 2.0]) * u.hour
+        sched = Schedule.from_times("obs", t, 2.0, 150.0)
+        assert sched.scan_len_min == (2.0, 2.0)
+        i = NAMES.index("MK")
+        lon, lat = station_geodetic()
+        loc = EarthLocation.from_geocentric(*station_xyz()[i], unit=u.m)
+        alt = SkyCoord(150 * u.deg, 20 * u.deg, frame="fk5").transform_to(AltAz(obstime=t, location=loc)).alt.deg
+    ha = np.deg2rad(np.array(sched.scan_ha_h) * 15.0 - REF_LONGITUDE) + lon[i]
+    d = np.deg2rad(20.0)
+    el = np.rad2deg(np.arcsin(np.sin(lat[i]) * np.sin(d) + np.cos(lat[i]) * np.cos(d) * np.cos(ha)))
+    np.testing.assert_allclose(el, alt, atol=0.5)  # precession since J2000 ignored

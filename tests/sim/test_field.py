@@ -70,6 +70,8 @@ def test_random_fields_cover_the_advertised_variety():
     kinds = set().union(*(set(f.sky.kind) for f in fields))
     assert kinds == {"point", "gaussian", "double", "core", "jet"}
     assert any(len(f.sky) == 0 for f in fields)
+    xy = np.concatenate([np.r_[f.sky.x, f.sky.y] for f in fields])
+    assert xy.min() >= cfg.margin_pix and xy.max() < cfg.size - cfg.margin_pix
     snr = np.concatenate([f.peaks[f.sky.kind != "jet"] / f.rms_predicted for f in fields])
     assert snr.min() >= 3.0 - 1e-9 and snr.max() <= 200.0 + 1e-6 and np.median(snr) < 40
     decs = {simulate_field(s, SimConfig(size=64, max_sources=0)).dec_deg for s in range(20)}

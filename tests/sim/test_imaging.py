@@ -128,3 +128,11 @@ def test_beam_fit_recovers_a_gaussian_and_weighting_sharpens_it():
     rob = make_coverage(tr, 128, 1.0, 2, "robust", 0.0)
     assert uni.beam.bmaj * uni.beam.bmin < rob.beam.bmaj * rob.beam.bmin < nat.beam.bmaj * nat.beam.bmin
     assert uni.rms > nat.rms
+
+
+def test_gain_errors_corrupt_the_image():
+    sky = _sky(64, 64, 0.1)
+    clean = simulate_sky(sky, 3, SimConfig(size=128, noise=False), dec_deg=30.0)
+    bad = simulate_sky(sky, 3, SimConfig(size=128, noise=False, gain_amp_sigma=0.1, gain_phase_deg=30.0), dec_deg=30.0)
+    assert bad.dirty.max() < 0.98 * clean.dirty.max()
+    assert np.abs(bad.dirty - clean.dirty).max() > 0.01
