@@ -2,7 +2,7 @@
 
 from importlib import import_module
 
-COMMAND_MODULES = ("info",)
+COMMAND_MODULES = ("info", "simulate", "train", "detect", "evaluate")
 
 
 def register_all() -> None:

@@ -13,3 +13,7 @@ class DecorasError(Exception):
         text = f"{self.path}: {message}" if self.path else message
         super().__init__(text)
         self.problem = message
+
+
+class Cancelled(Exception):
+    """A long task stopped because the user asked it to."""

@@ -1,0 +1,63 @@
+"""`decoras evaluate`: completeness, purity and measurement errors on fresh simulated fields."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+from ..cli import command
+from ..core.errors import DecorasError
+from ..core.fileio import atomic_write_text
+from .progress import ProgressBar
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, required=True, help="test-set seed (must not be a training seed)")
+    p.add_argument("--n-fields", type=int, default=200)
+    p.add_argument("--model", default=None, help="bundled model name or path to a model card")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--json", dest="json_out", help="also write the figures as JSON")
+    p.add_argument("--update-card", action="store_true", help="store the figures in the model card")
+
+
+def _clean(obj):
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+@command("evaluate", "Evaluate a model against the photutils baseline on a fresh simulated test set.")(
+    _add_arguments)
+def run(args: argparse.Namespace) -> int:
+    from ..eval.evaluate import evaluate, format_report
+    from ..ml.registry import DEFAULT_MODEL, load_model, read_card, sha256_of, write_card
+    from ..paths import models_dir
+
+    model = load_model(args.model or DEFAULT_MODEL)
+    if args.seed == model.card.training.get("config", {}).get("data_seed"):
+        raise DecorasError(f"seed {args.seed} was used to train {model.card.name}: pick another")
+    bar = ProgressBar("evaluate")
+    try:
+        result = evaluate(model, args.seed, args.n_fields, device=args.device, progress=bar.counter)
+    finally:
+        bar.close()
+    print(format_report(result))
+    clean = _clean(result)
+    if args.json_out:
+        atomic_write_text(args.json_out, json.dumps(clean, indent=2) + "\n")
+    if args.update_card:
+        name = args.model or DEFAULT_MODEL
+        card_path = Path(name) if name.endswith(".json") else models_dir() / f"{name}.json"
+        card = read_card(card_path)
+        if sha256_of(card_path.parent / card.weights) != card.sha256:
+            raise DecorasError("weights changed since evaluation started", card_path)
+        card.evaluation = clean
+        write_card(card, card_path)
+        print(f"figures stored in {card_path}")
+    return 0

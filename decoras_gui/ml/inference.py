@@ -1,0 +1,155 @@
+"""Run the networks over an image of any size: resampling, tiling, batching, devices.
+
+Tiles overlap and are blended with a tapered weight, so seams do not show; memory
+grows with the tile batch, not the image (the two output maps aside). Progress is
+reported after each batch and cancellation is honoured between batches.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy import ndimage
+
+from ..core.errors import Cancelled, DecorasError
+from .registry import DecorasModel
+
+ProgressFn = Callable[[int, int], None]
+CancelFn = Callable[[], bool]
+
+#: Beam sampling within this fraction of the model's is used as it is (no resampling).
+RESAMPLE_TOLERANCE = 0.15
+
+
+@dataclass
+class NetworkMaps:
+    """What the networks say about an image, on the image's own pixel grid."""
+
+    probability: np.ndarray  # float32, per-pixel source probability (NaN where blanked)
+    restored: np.ndarray  # float32, beam-free restored brightness in the image's unit
+    rms: float  # the robust rms the input was normalised by
+    zoom: float  # model pixels per image pixel that were used (1.0: no resampling)
+    device: str
+
+
+def pick_device(choice: str = "auto") -> torch.device:
+    """'auto' (CUDA when available), 'cpu' or 'cuda'; a clear error when CUDA is absent."""
+    choice = (choice or "auto").lower()
+    if choice == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise DecorasError("CUDA was asked for, but torch sees no CUDA device here")
+    if choice not in ("cpu", "cuda"):
+        raise DecorasError(f"unknown device {choice!r}: use auto, cpu or cuda")
+    return torch.device(choice)
+
+
+def zoom_factor(model: DecorasModel, beam_minor_px: float | None) -> float:
+    """Model pixels per image pixel so the beam is sampled as in training (1 if unknown)."""
+    if not beam_minor_px or not math.isfinite(beam_minor_px):
+        return 1.0
+    factor = model.card.pixels_per_beam_minor / beam_minor_px
+    return 1.0 if abs(factor - 1.0) <= RESAMPLE_TOLERANCE else factor
+
+
+def _taper(size: int, overlap: int) -> np.ndarray:
+    """1-D blending weight: linear ramps over the overlap, flat in the middle, never 0."""
+    w = np.ones(size, np.float32)
+    if overlap > 0:
+        ramp = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
+        w[:overlap] = ramp
+        w[-overlap:] = ramp[::-1]
+    return w
+
+
+def _starts(length: int, tile: int, step: int) -> list[int]:
+    if length <= tile:
+        return [0]
+    starts = list(range(0, length - tile, step))
+    starts.append(length - tile)
+    return starts
+
+
+def run_networks(
+    data: np.ndarray,
+    rms: float,
+    model: DecorasModel,
+    *,
+    beam_minor_px: float | None = None,
+    device: str = "auto",
+    tile: int = 256,
+    overlap: int = 48,
+    batch: int = 4,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+) -> NetworkMaps:
+    """Source probability and restored brightness maps for a 2-D image ``data`` [y, x]."""
+    if not (rms > 0 and math.isfinite(rms)):
+        raise DecorasError("the image has no usable noise level (rms is 0 or undefined)")
+    dev = pick_device(device)
+    zoom = zoom_factor(model, beam_minor_px)
+    work = np.array(data, dtype=np.float32)  # a native-endian copy; the input may be a memory map
+    blank = ~np.isfinite(work)
+    work[blank] = 0.0
+    work /= np.float32(rms)
+    if zoom != 1.0:
+        work = ndimage.zoom(work, zoom, order=1, prefilter=False)
+    multiple = 2 ** max(model.detection.config.depth, model.characterization.config.depth)
+    tile = max(multiple, tile - tile % multiple)
+    ny, nx = work.shape
+    py, px = max(0, tile - ny), max(0, tile - nx)  # small images: pad up to one tile
+    if py or px:
+        work = np.pad(work, ((0, py), (0, px)))
+    h, w = work.shape
+    step = tile - overlap
+    corners = [(y, x) for y in _starts(h, tile, step) for x in _starts(w, tile, step)]
+    weight = np.outer(_taper(tile, overlap), _taper(tile, overlap))
+    prob_sum = np.zeros((h, w), np.float32)
+    rest_sum = np.zeros((h, w), np.float32)
+    weight_sum = np.zeros((h, w), np.float32)
+    model.to(dev)
+    total = len(corners)
+    if progress:
+        progress(0, total)
+    with torch.inference_mode():
+        for first in range(0, total, batch):
+            if cancel and cancel():
+                raise Cancelled("detection cancelled")
+            group = corners[first:first + batch]
+            stack = np.stack([work[y:y + tile, x:x + tile] for y, x in group])[:, None]
+            inp = torch.from_numpy(stack).to(dev)
+            prob = torch.sigmoid(model.detection(inp)).float().cpu().numpy()[:, 0]
+            rest = model.characterization(inp).float().cpu().numpy()[:, 0]
+            for (y, x), p, r in zip(group, prob, rest):
+                prob_sum[y:y + tile, x:x + tile] += p * weight
+                rest_sum[y:y + tile, x:x + tile] += r * weight
+                weight_sum[y:y + tile, x:x + tile] += weight
+            if progress:
+                progress(min(first + batch, total), total)
+    prob = (prob_sum / weight_sum)[:ny, :nx]
+    rest = (rest_sum / weight_sum)[:ny, :nx]
+    del prob_sum, rest_sum, weight_sum
+    if zoom != 1.0:
+        target = data.shape
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            prob = _resize(prob, target)
+            rest = _resize(rest, target)
+    rest *= np.float32(rms)
+    prob[blank] = np.nan
+    rest[blank] = np.nan
+    return NetworkMaps(prob.astype(np.float32), rest.astype(np.float32), float(rms), zoom, str(dev))
+
+
+def _resize(array: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Linear resampling of a map back onto the image grid (exact output shape)."""
+    factors = (shape[0] / array.shape[0], shape[1] / array.shape[1])
+    out = ndimage.zoom(array, factors, order=1, prefilter=False, grid_mode=True, mode="nearest")
+    if out.shape != tuple(shape):  # zoom can be off by one pixel through rounding
+        out = np.pad(out, [(0, max(0, s - o)) for s, o in zip(shape, out.shape)], mode="edge")[: shape[0], : shape[1]]
+    return out

@@ -1,0 +1,108 @@
+"""The DECORAS encoder-decoder networks (Rezaei et al. 2022, MNRAS 510, 5891).
+
+Two small convolutional encoder-decoders with skip connections read a dirty image in
+units of its robust rms (signal-to-noise, not Jy):
+
+* :class:`DetectionNet` gives a per-pixel source logit (trained with binary cross-entropy);
+* :class:`CharacterizationNet` gives the noise-free brightness restored with the clean
+  beam, free of dirty-beam sidelobes, in rms units (trained with mean squared
+  logarithmic error).
+
+Both are fully convolutional, so they run on any image whose sides are multiples of
+``2**depth``; inference tiles large images.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """Shape of one encoder-decoder."""
+
+    widths: tuple[int, ...] = (16, 32, 64)
+    convs_per_level: int = 2
+
+    @property
+    def depth(self) -> int:
+        return len(self.widths) - 1
+
+    def to_dict(self) -> dict:
+        return {"widths": list(self.widths), "convs_per_level": self.convs_per_level}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "NetConfig":
+        return cls(widths=tuple(int(w) for w in d["widths"]), convs_per_level=int(d.get("convs_per_level", 2)))
+
+
+def input_features(snr: torch.Tensor) -> torch.Tensor:
+    """Network input channels from an image in rms units, shape (N, 1, H, W) -> (N, 2, H, W).
+
+    One channel keeps the faint regime linear (clipped at +/-10 sigma), the other
+    compresses the bright regime logarithmically (asinh), so a 3-sigma source and a
+    1000-sigma source are both seen.
+    """
+    snr = torch.nan_to_num(snr, nan=0.0, posinf=0.0, neginf=0.0)
+    return torch.cat([snr.clamp(-10.0, 10.0) / 5.0, torch.asinh(snr) / 3.0], dim=1)
+
+
+IN_CHANNELS = 2
+
+
+class _Block(nn.Sequential):
+    def __init__(self, c_in: int, c_out: int, n: int):
+        layers: list[nn.Module] = []
+        for i in range(n):
+            layers += [nn.Conv2d(c_in if i == 0 else c_out, c_out, 3, padding=1, bias=False),
+                       nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+        super().__init__(*layers)
+
+
+class EncoderDecoder(nn.Module):
+    """A compact U-Net: conv blocks, max-pool down, bilinear up, skip concatenation."""
+
+    def __init__(self, config: NetConfig, out_channels: int = 1):
+        super().__init__()
+        self.config = config
+        w, n = config.widths, config.convs_per_level
+        self.down = nn.ModuleList([_Block(IN_CHANNELS if i == 0 else w[i - 1], w[i], n) for i in range(len(w))])
+        self.up = nn.ModuleList([_Block(w[i + 1] + w[i], w[i], n) for i in reversed(range(len(w) - 1))])
+        self.head = nn.Conv2d(w[0], out_channels, 1)
+
+    def forward(self, snr: torch.Tensor) -> torch.Tensor:
+        x = input_features(snr)
+        skips = []
+        for i, block in enumerate(self.down):
+            if i:
+                x = F.max_pool2d(x, 2)
+            x = block(x)
+            skips.append(x)
+        for block, skip in zip(self.up, reversed(skips[:-1])):
+            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            x = block(torch.cat([x, skip], dim=1))
+        return self.head(x)
+
+
+class DetectionNet(EncoderDecoder):
+    """Per-pixel logit that the pixel belongs to a source (apply sigmoid for probability)."""
+
+
+class CharacterizationNet(EncoderDecoder):
+    """Noise-free restored brightness in rms units (non-negative)."""
+
+    def forward(self, snr: torch.Tensor) -> torch.Tensor:
+        return F.softplus(super().forward(snr))
+
+
+def msle_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared logarithmic error for non-negative maps."""
+    return torch.mean((torch.log1p(pred) - torch.log1p(target.clamp_min(0.0))) ** 2)
+
+
+def describe(config: NetConfig) -> dict:
+    return asdict(config)
