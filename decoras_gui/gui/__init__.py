@@ -1,1 +1,5 @@
-"""PySide6 + pyqtgraph desktop application (a thin view over core objects)."""
+"""The desktop application: PySide6 + pyqtgraph views over the core objects.
+
+Entry point: ``decoras-gui`` -> :func:`decoras_gui.gui.app.main`; the window is
+:class:`decoras_gui.gui.main_window.MainWindow` (``open_path``, ``run_detection``).
+"""

@@ -1,0 +1,98 @@
+"""``decoras-gui [FILE]``: start the desktop application."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="decoras-gui",
+                                description="Find and measure sources in radio images (FITS) with the DECORAS networks.")
+    p.add_argument("file", nargs="?", help="FITS image to open (.fits, .fits.gz, .fz)")
+    p.add_argument("--hdu", help="HDU index or name (default: the first image; asks when there are several)")
+    p.add_argument("--plane", type=int, help="plane of a cube (first non-degenerate extra axis)")
+    p.add_argument("--models", help="folder of model cards and weights (default: the bundled models)")
+    p.add_argument("--settings", help="ini file for the settings (default: the user's; or $DECORAS_GUI_SETTINGS)")
+    p.add_argument("--detect", action="store_true", help="run detection once the image is open")
+    p.add_argument("--threshold", type=float, help="detection threshold (default: the model card's)")
+    p.add_argument("--version", action="version", version=f"decoras-gui {__version__}")
+    return p.parse_args(argv)
+
+
+def load_stylesheet() -> str:
+    from ..paths import resources_dir
+
+    path = resources_dir() / "decoras-dark.qss"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def apply_theme(app) -> None:
+    """Fusion style with a dark palette and the bundled stylesheet."""
+    from PySide6.QtGui import QColor, QPalette
+
+    app.setStyle("Fusion")
+    pal = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: "#23262b",
+        QPalette.ColorRole.WindowText: "#dfe2e6",
+        QPalette.ColorRole.Base: "#1b1d21",
+        QPalette.ColorRole.AlternateBase: "#23262b",
+        QPalette.ColorRole.ToolTipBase: "#2d3138",
+        QPalette.ColorRole.ToolTipText: "#e6e6e6",
+        QPalette.ColorRole.Text: "#dfe2e6",
+        QPalette.ColorRole.Button: "#2d3138",
+        QPalette.ColorRole.ButtonText: "#dfe2e6",
+        QPalette.ColorRole.BrightText: "#ffffff",
+        QPalette.ColorRole.Highlight: "#2f6fa8",
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.Link: "#56B4E9",
+        QPalette.ColorRole.PlaceholderText: "#7d838c",
+    }
+    for role, color in roles.items():
+        pal.setColor(role, QColor(color))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
+        pal.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6b7078"))
+    app.setPalette(pal)
+    app.setStyleSheet(load_stylesheet())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.settings:
+        os.environ["DECORAS_GUI_SETTINGS"] = args.settings
+    import pyqtgraph as pg
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from ..paths import resources_dir
+    from .main_window import MainWindow
+
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName("decoras")
+    app.setApplicationName("decoras-gui")
+    app.setApplicationVersion(__version__)
+    icon = resources_dir() / "icons" / "decoras-gui.svg"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
+    apply_theme(app)
+    window = MainWindow(model_dir=args.models, detect_threshold=args.threshold)
+    window.show()
+    if args.file:
+        hdu = int(args.hdu) if args.hdu and args.hdu.lstrip("-").isdigit() else args.hdu
+        window.open_path(args.file, hdu=hdu, plane=args.plane)
+        if args.detect:
+            window.image_opened.connect(lambda _img: window.run_detection())
+    return app.exec()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

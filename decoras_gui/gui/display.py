@@ -1,0 +1,208 @@
+"""Display settings for an image: stretch, limits, colormap -> an array in 0..1.
+
+No Qt here: the window hands :func:`render` a 2-D array and gives the ImageItem the
+result with levels 0..1. Stretches and intervals are astropy.visualization's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+from astropy.visualization import (
+    AsinhStretch,
+    LinearStretch,
+    LogStretch,
+    ManualInterval,
+    MinMaxInterval,
+    PercentileInterval,
+    PowerStretch,
+    SqrtStretch,
+    ZScaleInterval,
+)
+
+STRETCHES: dict[str, str] = {
+    "linear": "Linear",
+    "sqrt": "Square root",
+    "log": "Log",
+    "asinh": "Asinh",
+    "power": "Power",
+}
+LIMITS: dict[str, str] = {
+    "minmax": "Min / max",
+    "99.5": "99.5 %",
+    "99": "99 %",
+    "zscale": "ZScale",
+    "manual": "Manual",
+}
+#: colormap key -> label; "gray" is built here, the others come from pyqtgraph.colormap.get
+COLORMAPS: dict[str, str] = {
+    "inferno": "Inferno",
+    "magma": "Magma",
+    "viridis": "Viridis",
+    "cividis": "Cividis",
+    "gray": "Gray",
+    "CET-L3": "Heat (CET-L3)",
+    "CET-L16": "Cubehelix-like (CET-L16)",
+}
+#: pixels sampled to compute limits on big images
+LIMIT_SAMPLE = 1_000_000
+
+
+@dataclass(frozen=True)
+class DisplaySettings:
+    """How an image is shown. Defaults suit dirty radio images (faint sources, sidelobes)."""
+
+    stretch: str = "asinh"
+    limits: str = "99.5"
+    vmin: float = math.nan  # used when limits == "manual"
+    vmax: float = math.nan
+    colormap: str = "inferno"
+    invert: bool = False
+    power: float = 2.0  # exponent of the power stretch
+    asinh_a: float = 0.1  # softening of the asinh stretch
+
+    def replace(self, **changes) -> "DisplaySettings":
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DisplaySettings":
+        known = {k: v for k, v in (d or {}).items() if k in cls.__dataclass_fields__}
+        out = cls()
+        try:
+            out = cls(**{**out.as_dict(), **known})
+        except TypeError:
+            return cls()
+        if out.stretch not in STRETCHES or out.limits not in LIMITS or out.colormap not in COLORMAPS:
+            return cls()
+        return out
+
+
+def make_stretch(settings: DisplaySettings):
+    kind = settings.stretch
+    if kind == "linear":
+        return LinearStretch()
+    if kind == "sqrt":
+        return SqrtStretch()
+    if kind == "log":
+        return LogStretch()
+    if kind == "asinh":
+        return AsinhStretch(a=settings.asinh_a)
+    if kind == "power":
+        return PowerStretch(settings.power)
+    raise ValueError(f"unknown stretch {kind!r}")
+
+
+def sample(data: np.ndarray, max_pixels: int = LIMIT_SAMPLE) -> np.ndarray:
+    """Finite values of a regular subsample (cheap on an 8192x8192 memory map)."""
+    step = max(1, int(math.ceil(math.sqrt(data.size / max_pixels))))
+    values = np.asarray(data[::step, ::step], dtype=np.float32).ravel()
+    return values[np.isfinite(values)]
+
+
+def make_interval(settings: DisplaySettings):
+    kind = settings.limits
+    if kind == "minmax":
+        return MinMaxInterval()
+    if kind in ("99.5", "99"):
+        return PercentileInterval(float(kind))
+    if kind == "zscale":
+        return ZScaleInterval()
+    if kind == "manual":
+        return ManualInterval(settings.vmin, settings.vmax)
+    raise ValueError(f"unknown limits {kind!r}")
+
+
+def compute_limits(data: np.ndarray, settings: DisplaySettings) -> tuple[float, float]:
+    """(vmin, vmax) in data units; always finite with vmax > vmin."""
+    values = sample(data)
+    if settings.limits == "manual" and math.isfinite(settings.vmin) and math.isfinite(settings.vmax):
+        lo, hi = settings.vmin, settings.vmax
+    elif values.size == 0:
+        return 0.0, 1.0
+    else:
+        interval = make_interval(settings if settings.limits != "manual" else settings.replace(limits="minmax"))
+        lo, hi = (float(v) for v in interval.get_limits(values))
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        lo, hi = 0.0, 1.0
+    if hi <= lo:
+        hi = lo + (abs(lo) * 1e-6 or 1.0)
+    return lo, hi
+
+
+def render(data: np.ndarray, settings: DisplaySettings,
+           limits: tuple[float, float] | None = None) -> tuple[np.ndarray, tuple[float, float]]:
+    """The stretched image in 0..1 (float32, NaN where blank) and the limits used."""
+    lo, hi = limits if limits is not None else compute_limits(data, settings)
+    out = np.array(data, dtype=np.float32, copy=True)
+    blank = ~np.isfinite(out)
+    out -= np.float32(lo)
+    out *= np.float32(1.0 / (hi - lo))
+    np.clip(out, 0.0, 1.0, out=out)
+    make_stretch(settings)(out, clip=True, out=out)
+    if blank.any():
+        out[blank] = np.nan
+    return out, (lo, hi)
+
+
+def nice_length(max_value: float) -> float:
+    """The largest 1, 2 or 5 x 10^n not above ``max_value`` (for scale bars)."""
+    if not max_value > 0 or not math.isfinite(max_value):
+        return 0.0
+    exp = math.floor(math.log10(max_value))
+    for m in (5.0, 2.0, 1.0):
+        if m * 10**exp <= max_value:
+            return m * 10**exp
+    return 10 ** (exp - 1) * 5.0
+
+
+def angle_label(deg: float) -> str:
+    """A short angular length: 5 mas, 20 µas, 1.5", 2', 1°."""
+    arcsec = deg * 3600.0
+    if arcsec >= 3600:
+        return f"{deg:g}°"
+    if arcsec >= 60:
+        return f"{arcsec / 60:g}′"
+    if arcsec >= 1:
+        return f'{arcsec:g}″'
+    if arcsec >= 1e-3:
+        return f"{arcsec * 1e3:g} mas"
+    return f"{arcsec * 1e6:g} µas"
+
+
+def scale_bar_length(pixel_scale_deg: float, max_pixels: float) -> tuple[float, str]:
+    """(length in pixels, label) of a round angular scale bar no longer than ``max_pixels``."""
+    max_deg = max_pixels * pixel_scale_deg
+    arcsec = max_deg * 3600.0
+    if arcsec >= 60:
+        unit = 60.0 if arcsec < 3600 else 3600.0
+    elif arcsec >= 1:
+        unit = 1.0
+    elif arcsec >= 1e-3:
+        unit = 1e-3
+    else:
+        unit = 1e-6
+    length_deg = nice_length(arcsec / unit) * unit / 3600.0
+    return length_deg / pixel_scale_deg, angle_label(length_deg)
+
+
+def format_sexagesimal(ra_deg: np.ndarray, dec_deg: np.ndarray, precision: int = 4) -> tuple[list[str], list[str]]:
+    """RA as hh:mm:ss.ssss and Dec as ±dd:mm:ss.sss, vectorised (NaN -> empty)."""
+    from astropy.coordinates import Angle
+
+    ra = np.atleast_1d(np.asarray(ra_deg, dtype=float))
+    dec = np.atleast_1d(np.asarray(dec_deg, dtype=float))
+    ok = np.isfinite(ra) & np.isfinite(dec)
+    ras = [""] * ra.size
+    decs = [""] * dec.size
+    if ok.any():
+        r = Angle(ra[ok], unit="deg").to_string(unit="hourangle", sep=":", precision=precision, pad=True)
+        d = Angle(dec[ok], unit="deg").to_string(unit="deg", sep=":", precision=precision - 1,
+                                                 alwayssign=True, pad=True)
+        for i, a, b in zip(np.flatnonzero(ok), np.atleast_1d(r), np.atleast_1d(d)):
+            ras[i], decs[i] = str(a), str(b)
+    return ras, decs
