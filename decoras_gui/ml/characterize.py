@@ -46,55 +46,120 @@ def _beam_px(image: SkyImage, fallback_minor_px: float) -> tuple[float, float, f
 
 
 def segment(maps: NetworkMaps, beam_area_px: float, settings: CharacterizeSettings):
-    """Segmentation image of the sources (deblended), or None when nothing is detected."""
+    """(islands, deblended sources) segmentation images, or (None, None) when nothing is found."""
     prob = np.nan_to_num(maps.probability, nan=0.0)
     n_pixels = max(4, int(round(settings.min_area_beams * beam_area_px)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoDetectionsWarning)
-        segm = detect_sources(prob, settings.threshold, n_pixels)
-    if segm is None:
-        return None, n_pixels
+        islands = detect_sources(prob, settings.threshold, n_pixels)
+    if islands is None:
+        return None, None
     restored = np.nan_to_num(maps.restored, nan=0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AstropyWarning)
-        segm = deblend_sources(restored, segm, max(3, n_pixels // 2), n_levels=32,
-                               contrast=settings.deblend_contrast, progress_bar=False)
-    return segm, n_pixels
+        sources = deblend_sources(restored, islands, max(3, n_pixels // 2), n_levels=32,
+                                  contrast=settings.deblend_contrast, progress_bar=False)
+    return islands, sources
 
 
-def _fit_gaussian(restored: np.ndarray, segm_data: np.ndarray, label: int, guess: dict, pad: int):
-    """Fit an elliptical Gaussian to one source on the restored map (others masked)."""
-    ny, nx = restored.shape
-    y0, y1 = max(0, guess["ymin"] - pad), min(ny, guess["ymax"] + pad + 1)
-    x0, x1 = max(0, guess["xmin"] - pad), min(nx, guess["xmax"] + pad + 1)
-    cut = restored[y0:y1, x0:x1]
-    labels = segm_data[y0:y1, x0:x1]
-    use = np.isfinite(cut) & ((labels == 0) | (labels == label))
-    yy, xx = np.mgrid[y0:y1, x0:x1]
-    g = models.Gaussian2D(
-        amplitude=guess["peak"], x_mean=guess["x"], y_mean=guess["y"],
-        x_stddev=max(guess["sig_a"], 0.5), y_stddev=max(guess["sig_b"], 0.5),
-        theta=math.radians(guess["theta"]),
-    )
+#: Islands with more components than this are fitted one component at a time.
+MAX_JOINT_COMPONENTS = 6
+
+
+def _gaussian(guess: dict) -> models.Gaussian2D:
+    g = models.Gaussian2D(amplitude=guess["peak"], x_mean=guess["x"], y_mean=guess["y"],
+                          x_stddev=max(guess["sig_a"], 0.5), y_stddev=max(guess["sig_b"], 0.5),
+                          theta=math.radians(guess["theta"]))
     g.amplitude.bounds = (0.0, None)
     g.x_stddev.bounds = (0.3, None)
     g.y_stddev.bounds = (0.3, None)
-    fitter = fitting.TRFLSQFitter()
+    return g
+
+
+def _fit_group(restored: np.ndarray, use_mask: np.ndarray, box: tuple[slice, slice], guesses: list[dict]):
+    """Fit a sum of elliptical Gaussians (one per guess) jointly over ``box``; None entries on failure."""
+    cut = restored[box]
+    use = use_mask[box] & np.isfinite(cut)
+    yy, xx = np.mgrid[box]
+    model = _gaussian(guesses[0])
+    for guess in guesses[1:]:
+        model = model + _gaussian(guess)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = fitter(g, xx[use], yy[use], cut[use], maxiter=200)
+        fit = fitting.TRFLSQFitter()(model, xx[use], yy[use], cut[use], maxiter=300)
+    parts = [fit] if len(guesses) == 1 else list(fit)
+    return [_accept(part, guess) for part, guess in zip(parts, guesses)]
+
+
+def _accept(fit: models.Gaussian2D, guess: dict) -> dict | None:
     sx, sy = float(fit.x_stddev.value), float(fit.y_stddev.value)
     theta = math.degrees(float(fit.theta.value))
     if sy > sx:
         sx, sy, theta = sy, sx, theta + 90.0
+    reach = 2 * guess["sig_a"] + 2
     ok = (math.isfinite(sx) and math.isfinite(sy) and fit.amplitude.value > 0
-          and abs(fit.x_mean.value - guess["x"]) < 2 * guess["sig_a"] + 2
-          and abs(fit.y_mean.value - guess["y"]) < 2 * guess["sig_a"] + 2
+          and abs(fit.x_mean.value - guess["x"]) < reach and abs(fit.y_mean.value - guess["y"]) < reach
           and sx < 6 * max(guess["sig_a"], 1.0))
     if not ok:
         return None
     return {"x": float(fit.x_mean.value), "y": float(fit.y_mean.value), "peak": float(fit.amplitude.value),
             "maj": FWHM_PER_SIGMA * sx, "min": FWHM_PER_SIGMA * sy, "theta": (theta + 90.0) % 180.0 - 90.0}
+
+
+def _padded_box(slices: list[tuple[slice, slice]], pad: int, shape: tuple[int, int]) -> tuple[slice, slice]:
+    y0 = max(0, min(s[0].start for s in slices) - pad)
+    y1 = min(shape[0], max(s[0].stop for s in slices) + pad)
+    x0 = max(0, min(s[1].start for s in slices) - pad)
+    x1 = min(shape[1], max(s[1].stop for s in slices) + pad)
+    return slice(y0, y1), slice(x0, x1)
+
+
+def measure_components(restored: np.ndarray, islands, sources, bmaj_px: float, bmin_px: float,
+                       fit: bool = True) -> list[tuple[int, dict]]:
+    """(source label, measurement) for every deblended source.
+
+    photutils ``SourceCatalog`` moments give the first guesses; then the components of each
+    island are fitted together as a sum of Gaussians over the island and its wings (other
+    islands masked), so a close neighbour's light is not given to the wrong source.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cat = SourceCatalog(restored, sources)
+        xc, yc = np.asarray(cat.x_centroid), np.asarray(cat.y_centroid)
+        peaks = np.asarray(cat.max_value)
+        cov = np.asarray(cat.covariance)
+        labels = np.asarray(cat.labels)
+        slices = cat.slices
+    guesses, first = {}, {}
+    for k, label in enumerate(labels):
+        maj0, min0, theta0 = moments_to_ellipse(cov[k, 0, 0], cov[k, 0, 1], cov[k, 1, 1])
+        guesses[label] = {"x": xc[k], "y": yc[k], "peak": peaks[k], "theta": theta0,
+                          "sig_a": max(maj0, bmaj_px) / FWHM_PER_SIGMA, "sig_b": max(min0, bmin_px) / FWHM_PER_SIGMA,
+                          "slice": slices[k]}
+        first[label] = {"x": xc[k], "y": yc[k], "peak": peaks[k], "maj": max(maj0, bmaj_px),
+                        "min": max(min0, bmin_px), "theta": theta0}
+    results = dict(first)
+    if fit:
+        pad = int(math.ceil(bmaj_px))
+        members: dict[int, list[int]] = {}
+        for label in labels:
+            sl = guesses[label]["slice"]
+            inside = sources.data[sl] == label
+            members.setdefault(int(np.max(islands.data[sl][inside])), []).append(int(label))
+        for island, group in members.items():
+            box = _padded_box([guesses[g]["slice"] for g in group], pad, restored.shape)
+            usable = (islands.data == 0) | (islands.data == island)
+            chunks = [group] if len(group) <= MAX_JOINT_COMPONENTS else [[g] for g in group]
+            for chunk in chunks:
+                if len(chunk) == 1 and len(group) > 1:  # fitted alone: mask its siblings
+                    use = usable & ((sources.data == 0) | (sources.data == chunk[0]))
+                    fitted = _fit_group(restored, use, box, [guesses[chunk[0]]])
+                else:
+                    fitted = _fit_group(restored, usable, box, [guesses[g] for g in chunk])
+                for label, value in zip(chunk, fitted):
+                    if value is not None:
+                        results[label] = value
+    return [(int(label), results[label]) for label in labels]
 
 
 def characterize(
@@ -111,39 +176,21 @@ def characterize(
     bmaj_px, bmin_px, bpa = _beam_px(image, fallback_beam_minor_px)
     beam_area = math.pi / (4 * math.log(2)) * bmaj_px * bmin_px
     meta = _catalogue_meta(image, model_name, model_version)
-    segm, _ = segment(maps, beam_area, settings)
-    if segm is None:
+    islands, sources = segment(maps, beam_area, settings)
+    if sources is None:
         return Catalogue([], meta)
     restored = np.nan_to_num(maps.restored, nan=0.0)
     prob = np.nan_to_num(maps.probability, nan=0.0)
     if rms_map is None:
         rms_map = image.rms_map()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cat = SourceCatalog(restored, segm)
-        xc, yc = np.asarray(cat.x_centroid), np.asarray(cat.y_centroid)
-        peaks = np.asarray(cat.max_value)
-        cxx, cxy, cyy = (np.asarray(cat.covariance)[:, i, j] for i, j in ((0, 0), (0, 1), (1, 1)))
-        labels = np.asarray(cat.labels)
-        slices = cat.slices
-    scale_deg = image.pixel_scale_deg
-    pad = int(math.ceil(bmaj_px))
-    sources = []
-    for k, label in enumerate(labels):
-        sl = slices[k]
-        maj0, min0, theta0 = moments_to_ellipse(cxx[k], cxy[k], cyy[k])
-        guess = {"x": xc[k], "y": yc[k], "peak": peaks[k], "theta": theta0,
-                 "sig_a": max(maj0, bmaj_px) / FWHM_PER_SIGMA, "sig_b": max(min0, bmin_px) / FWHM_PER_SIGMA,
-                 "ymin": sl[0].start, "ymax": sl[0].stop - 1, "xmin": sl[1].start, "xmax": sl[1].stop - 1}
-        fit = _fit_gaussian(restored, segm.data, label, guess, pad) if settings.fit else None
-        if fit is None:  # moments of the recovered emission (never smaller than the beam)
-            fit = {"x": xc[k], "y": yc[k], "peak": peaks[k], "maj": max(maj0, bmaj_px),
-                   "min": max(min0, bmin_px), "theta": theta0}
-        in_segment = segm.data[sl] == label
-        det_prob = float(np.max(prob[sl][in_segment]))
-        sources.append(_source(image, fit, det_prob, rms_map, (bmaj_px, bmin_px, bpa), scale_deg,
-                               model_name))
-    return Catalogue(sources, meta)
+    measured = measure_components(restored, islands, sources, bmaj_px, bmin_px, settings.fit)
+    found = []
+    for label, values in measured:
+        sl = sources.slices[sources.get_index(label)]
+        det_prob = float(np.max(prob[sl][sources.data[sl] == label]))
+        found.append(_source(image, values, det_prob, rms_map, (bmaj_px, bmin_px, bpa),
+                             image.pixel_scale_deg, model_name))
+    return Catalogue(found, meta)
 
 
 def _source(image: SkyImage, fit: dict, det_prob: float, rms_map: np.ndarray, beam_px, scale_deg,
@@ -173,8 +220,7 @@ def _source(image: SkyImage, fit: dict, det_prob: float, rms_map: np.ndarray, be
             float("nan"),) * 3
         pos_err = math.hypot(errors["x_major"], errors["x_minor"]) / math.sqrt(2.0) * arcsec
         values.update(
-            ra=float(sky.icrs.ra.deg) if hasattr(sky, "icrs") else float(sky.ra.deg),
-            dec=float(sky.icrs.dec.deg) if hasattr(sky, "icrs") else float(sky.dec.deg),
+            ra=float(sky.spherical.lon.deg), dec=float(sky.spherical.lat.deg),  # the image's own frame
             ra_err=pos_err, dec_err=pos_err,
             maj=maj_px * arcsec, min=min_px * arcsec, pa=pa,
             maj_deconv=dmaj * arcsec, min_deconv=dmin * arcsec, pa_deconv=dpa,
@@ -189,5 +235,7 @@ def _catalogue_meta(image: SkyImage, model_name: str, model_version: str) -> dic
     if image.beam is not None:
         meta.update(beam_maj=image.beam.major_arcsec, beam_min=image.beam.minor_arcsec, beam_pa=image.beam.pa)
     if image.wcs is not None:
-        meta["radesys"] = "ICRS"
+        # ra/dec stay in the image's own frame: converting e.g. an AIPS "J2000" (formally FK5)
+        # VLBI image to ICRS would shift every source by tens of mas.
+        meta["radesys"] = (image.wcs.wcs.radesys or "ICRS").strip().upper()
     return meta

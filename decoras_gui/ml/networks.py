@@ -27,17 +27,21 @@ class NetConfig:
 
     widths: tuple[int, ...] = (16, 32, 64)
     convs_per_level: int = 2
+    stem_stride: int = 1  # 2: work at half resolution (the maps are beam-smooth), upsample at the end
 
     @property
     def depth(self) -> int:
-        return len(self.widths) - 1
+        """Number of 2x downsamplings, the stem's included."""
+        return len(self.widths) - 1 + (self.stem_stride == 2)
 
     def to_dict(self) -> dict:
-        return {"widths": list(self.widths), "convs_per_level": self.convs_per_level}
+        return {"widths": list(self.widths), "convs_per_level": self.convs_per_level,
+                "stem_stride": self.stem_stride}
 
     @classmethod
     def from_dict(cls, d: dict) -> "NetConfig":
-        return cls(widths=tuple(int(w) for w in d["widths"]), convs_per_level=int(d.get("convs_per_level", 2)))
+        return cls(widths=tuple(int(w) for w in d["widths"]), convs_per_level=int(d.get("convs_per_level", 2)),
+                   stem_stride=int(d.get("stem_stride", 1)))
 
 
 def input_features(snr: torch.Tensor) -> torch.Tensor:
@@ -70,12 +74,18 @@ class EncoderDecoder(nn.Module):
         super().__init__()
         self.config = config
         w, n = config.widths, config.convs_per_level
-        self.down = nn.ModuleList([_Block(IN_CHANNELS if i == 0 else w[i - 1], w[i], n) for i in range(len(w))])
+        if config.stem_stride not in (1, 2):
+            raise ValueError("stem_stride must be 1 or 2")
+        self.stem = (nn.Sequential(nn.Conv2d(IN_CHANNELS, w[0], 3, stride=2, padding=1, bias=False),
+                                   nn.BatchNorm2d(w[0]), nn.ReLU(inplace=True))
+                     if config.stem_stride == 2 else nn.Identity())
+        first_in = w[0] if config.stem_stride == 2 else IN_CHANNELS
+        self.down = nn.ModuleList([_Block(first_in if i == 0 else w[i - 1], w[i], n) for i in range(len(w))])
         self.up = nn.ModuleList([_Block(w[i + 1] + w[i], w[i], n) for i in reversed(range(len(w) - 1))])
         self.head = nn.Conv2d(w[0], out_channels, 1)
 
     def forward(self, snr: torch.Tensor) -> torch.Tensor:
-        x = input_features(snr)
+        x = self.stem(input_features(snr))
         skips = []
         for i, block in enumerate(self.down):
             if i:
@@ -85,7 +95,10 @@ class EncoderDecoder(nn.Module):
         for block, skip in zip(self.up, reversed(skips[:-1])):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = block(torch.cat([x, skip], dim=1))
-        return self.head(x)
+        x = self.head(x)
+        if self.config.stem_stride == 2:
+            x = F.interpolate(x, size=snr.shape[-2:], mode="bilinear", align_corners=False)
+        return x
 
 
 class DetectionNet(EncoderDecoder):
