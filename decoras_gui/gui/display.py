@@ -55,7 +55,7 @@ class DisplaySettings:
     """How an image is shown. Defaults suit dirty radio images (faint sources, sidelobes)."""
 
     stretch: str = "asinh"
-    limits: str = "99.5"
+    limits: str = "minmax"  # with asinh: noise dark, a 5-sigma source already visible, no clipping
     vmin: float = math.nan  # used when limits == "manual"
     vmax: float = math.nan
     colormap: str = "inferno"

@@ -380,7 +380,13 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, (QByteArray, bytes)) and geometry:
             self.restoreGeometry(QByteArray(geometry))
         else:
-            self.resize(1400, 900)
+            screen = QApplication.primaryScreen()
+            if screen is not None:
+                avail = screen.availableGeometry()
+                self.resize(int(avail.width() * 0.94), int(avail.height() * 0.92))
+                self.move(avail.x() + int(avail.width() * 0.03), avail.y() + int(avail.height() * 0.02))
+            else:
+                self.resize(1400, 900)
         state = self.settings.get_bytes("window/state")
         if isinstance(state, (QByteArray, bytes)) and state:
             self.restoreState(QByteArray(state))

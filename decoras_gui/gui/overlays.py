@@ -21,7 +21,7 @@ from ..core.catalogue import STATUSES
 from ..core.regions_io import STATUS_COLORS
 from .document import CatalogueDocument
 
-N_VERTICES = 36  # per ellipse
+N_VERTICES = 24  # per ellipse (smooth enough at any zoom for FWHM-sized ellipses)
 DEFAULT_FWHM_PIX = 3.0  # drawn for a source without a measured size
 SELECTED_COLOR = "#56B4E9"  # sky blue (Okabe-Ito): distinct from the three statuses
 MAX_LABELS = 3000
@@ -55,7 +55,7 @@ class SourceOverlay(QObject):
         self.items: dict[str, QGraphicsPathItem] = {}
         for z, status in enumerate(STATUSES):
             item = QGraphicsPathItem()
-            item.setPen(pg.mkPen(STATUS_COLORS[status], width=1.6))
+            item.setPen(pg.mkPen(STATUS_COLORS[status], width=1))  # 1-px cosmetic: fast raster path
             item.setZValue(10 + z)
             self.vb.addItem(item, ignoreBounds=True)
             self.items[status] = item

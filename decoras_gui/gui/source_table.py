@@ -230,7 +230,7 @@ class SourceTableWidget(QWidget):
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.view.horizontalHeader().setStretchLastSection(True)
         self.view.setWordWrap(False)
-        widths = {"id": 48, "ra": 118, "dec": 112, "status": 80}
+        widths = {"id": 52, "ra": 124, "dec": 116, "peak": 92, "total": 80, "status": 80}
         for i, (key, _, _) in enumerate(COLUMNS):
             self.view.setColumnWidth(i, widths.get(key, 72))
 
