@@ -10,8 +10,8 @@ _CHECKOUT = Path(__file__).resolve().parent.parent
 
 def _package_dir(package: str, checkout_name: str) -> Path:
     checkout = _CHECKOUT / checkout_name
-    if (checkout / "__init__.py").is_file():
-        return checkout
+    if (_CHECKOUT / "pyproject.toml").is_file() and (checkout / "__init__.py").is_file():
+        return checkout  # running from a source checkout (editable install or PYTHONPATH)
     try:
         return Path(str(resources.files(package)))
     except ModuleNotFoundError:  # pragma: no cover - broken install

@@ -76,10 +76,12 @@ def _gaussian(guess: dict) -> models.Gaussian2D:
     return g
 
 
-def _fit_group(restored: np.ndarray, use_mask: np.ndarray, box: tuple[slice, slice], guesses: list[dict]):
-    """Fit a sum of elliptical Gaussians (one per guess) jointly over ``box``; None entries on failure."""
+def _fit_group(restored: np.ndarray, use: np.ndarray, box: tuple[slice, slice], guesses: list[dict]):
+    """Fit a sum of elliptical Gaussians (one per guess) jointly over the pixels ``use`` of ``box``.
+
+    Returns one measurement per guess, None where the fit failed."""
     cut = restored[box]
-    use = use_mask[box] & np.isfinite(cut)
+    use = use & np.isfinite(cut)
     yy, xx = np.mgrid[box]
     model = _gaussian(guesses[0])
     for guess in guesses[1:]:
@@ -148,16 +150,21 @@ def measure_components(restored: np.ndarray, islands, sources, bmaj_px: float, b
             members.setdefault(int(np.max(islands.data[sl][inside])), []).append(int(label))
         for island, group in members.items():
             box = _padded_box([guesses[g]["slice"] for g in group], pad, restored.shape)
-            usable = (islands.data == 0) | (islands.data == island)
             chunks = [group] if len(group) <= MAX_JOINT_COMPONENTS else [[g] for g in group]
             for chunk in chunks:
-                if len(chunk) == 1 and len(group) > 1:  # fitted alone: mask its siblings
-                    use = usable & ((sources.data == 0) | (sources.data == chunk[0]))
-                    fitted = _fit_group(restored, use, box, [guesses[chunk[0]]])
-                else:
-                    fitted = _fit_group(restored, usable, box, [guesses[g] for g in chunk])
+                # fitted alone: its own box with its siblings masked; jointly: the island's box
+                alone = len(chunk) == 1 and len(group) > 1
+                fit_box = _padded_box([guesses[chunk[0]]["slice"]], pad, restored.shape) if alone else box
+                isl = islands.data[fit_box]
+                use = (isl == 0) | (isl == island)
+                if alone:
+                    src = sources.data[fit_box]
+                    use &= (src == 0) | (src == chunk[0])
+                fitted = _fit_group(restored, use, fit_box, [guesses[g] for g in chunk])
                 for label, value in zip(chunk, fitted):
                     if value is not None:
+                        if abs(value["peak"] / first[label]["peak"] - 1.0) > 0.1:
+                            value["peak"] = first[label]["peak"]  # a poor fit: keep the map's own peak
                         results[label] = value
     return [(int(label), results[label]) for label in labels]
 

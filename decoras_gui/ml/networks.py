@@ -106,15 +106,28 @@ class DetectionNet(EncoderDecoder):
 
 
 class CharacterizationNet(EncoderDecoder):
-    """Noise-free restored brightness in rms units (non-negative)."""
+    """Noise-free restored brightness in rms units (non-negative).
+
+    Residual form: the dirty image's main lobe already approximates the restored source,
+    so the network learns the correction (sidelobes and noise to remove) on top of it:
+    ``softplus(correction + gain * dirty)`` with a learned scalar ``gain``.
+    """
+
+    def __init__(self, config: NetConfig, out_channels: int = 1):
+        super().__init__(config, out_channels)
+        self.skip_gain = nn.Parameter(torch.ones(1))
 
     def forward(self, snr: torch.Tensor) -> torch.Tensor:
-        return F.softplus(super().forward(snr))
+        dirty = torch.nan_to_num(snr, nan=0.0, posinf=0.0, neginf=0.0)
+        return F.softplus(super().forward(snr) + self.skip_gain * dirty)
 
 
-def msle_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean squared logarithmic error for non-negative maps."""
-    return torch.mean((torch.log1p(pred) - torch.log1p(target.clamp_min(0.0))) ** 2)
+def msle_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean squared logarithmic error for non-negative maps, optionally pixel-weighted."""
+    err = (torch.log1p(pred) - torch.log1p(target.clamp_min(0.0))) ** 2
+    if weight is None:
+        return torch.mean(err)
+    return torch.sum(err * weight) / torch.sum(weight)
 
 
 def describe(config: NetConfig) -> dict:

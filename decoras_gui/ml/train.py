@@ -54,6 +54,7 @@ class TrainConfig:
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
     pos_weight: float = 2.0
+    source_weight: float = 4.0  # extra MSLE weight on pixels inside sources (the mask)
     data_seed: int = 1
     torch_seed: int = 1
     threads: int = 2
@@ -193,7 +194,7 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, run_dir: str | os.Pat
             if step >= config.steps:
                 break
             bce = F.binary_cross_entropy_with_logits(det(snr), mask, pos_weight=pos_weight)
-            msle = msle_loss(char(snr), restored)
+            msle = msle_loss(char(snr), restored, 1.0 + config.source_weight * mask)
             opt.zero_grad(set_to_none=True)
             (bce + msle).backward()
             torch.nn.utils.clip_grad_norm_(params, 5.0)

@@ -1,0 +1,78 @@
+"""Tiled inference with the bundled model: seams, cancellation, devices, resampling."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from decoras_gui.core.errors import Cancelled, DecorasError
+from decoras_gui.core.image import load_fits
+from decoras_gui.ml.characterize import characterize
+from decoras_gui.ml.inference import pick_device, run_networks, zoom_factor
+from decoras_gui.sim import SimConfig, simulate_field
+from decoras_gui.sim.output import write_field
+
+
+@pytest.fixture(scope="module")
+def field_image(tmp_path_factory):
+    cfg = replace(SimConfig(), size=256, dec_deg=40.0, max_sources=6, empty_fraction=0.0, snr_range=(20.0, 100.0))
+    field = simulate_field((424242, 3), cfg)
+    path = write_field(field, tmp_path_factory.mktemp("field"), "f")[0]
+    return load_fits(path), field
+
+
+def test_tiling_matches_a_single_pass(bundled_model, field_image):
+    image, _ = field_image
+    single = run_networks(image.data, image.rms, bundled_model, tile=256, overlap=0, device="cpu")
+    tiled = run_networks(image.data, image.rms, bundled_model, tile=128, overlap=48, batch=3, device="cpu")
+    a = characterize(image, single, rms_map=image.rms_map())
+    b = characterize(image, tiled, rms_map=image.rms_map())
+    assert len(a) == len(b) > 0
+    for sa, sb in zip(sorted(a, key=lambda s: (s.x, s.y)), sorted(b, key=lambda s: (s.x, s.y))):
+        assert abs(sa.x - sb.x) < 0.2 and abs(sa.y - sb.y) < 0.2
+        assert sb.peak_flux == pytest.approx(sa.peak_flux, rel=0.03)
+
+
+def test_cancel_stops_within_a_second(bundled_model):
+    rng = np.random.default_rng(0)
+    data = rng.normal(0, 1.0, (2048, 2048)).astype(np.float32)
+    flag = threading.Event()
+    stopped = {}
+
+    def progress(done, total):
+        if done >= 1 and not flag.is_set():
+            flag.set()
+            stopped["t"] = time.perf_counter()
+
+    with pytest.raises(Cancelled):
+        run_networks(data, 1.0, bundled_model, device="cpu", progress=progress, cancel=flag.is_set)
+    assert time.perf_counter() - stopped["t"] < 1.0
+
+
+def test_blank_pixels_stay_blank(bundled_model, field_image):
+    image, _ = field_image
+    data = np.array(image.data, dtype=np.float32)
+    data[:40, :] = np.nan
+    maps = run_networks(data, image.rms, bundled_model, device="cpu")
+    assert np.isnan(maps.probability[:40]).all() and np.isfinite(maps.probability[40:]).all()
+
+
+def test_resampling_when_the_beam_sampling_differs(bundled_model):
+    per_minor = bundled_model.card.pixels_per_beam_minor
+    assert zoom_factor(bundled_model, per_minor) == 1.0
+    assert zoom_factor(bundled_model, None) == 1.0
+    assert zoom_factor(bundled_model, per_minor * 2) == pytest.approx(0.5)
+    data = np.random.default_rng(1).normal(0, 1, (100, 130)).astype(np.float32)
+    maps = run_networks(data, 1.0, bundled_model, beam_minor_px=per_minor * 2, device="cpu")
+    assert maps.probability.shape == (100, 130) and maps.zoom == pytest.approx(0.5)
+
+
+def test_device_choice():
+    assert pick_device("cpu").type == "cpu"
+    assert pick_device("auto").type in ("cpu", "cuda")
+    with pytest.raises(DecorasError):
+        pick_device("tpu")

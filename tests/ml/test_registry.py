@@ -1,0 +1,83 @@
+"""Model cards and weights: sha256 verification, weights_only loading, clear refusals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from decoras_gui.core.errors import DecorasError
+from decoras_gui.ml.registry import DEFAULT_MODEL, available_models, load_model, sha256_of
+from decoras_gui.paths import models_dir
+
+
+@pytest.fixture
+def model_copy(tmp_path):
+    card = json.loads((models_dir() / f"{DEFAULT_MODEL}.json").read_text())
+    shutil.copy(models_dir() / card["weights"], tmp_path / card["weights"])
+    (tmp_path / f"{DEFAULT_MODEL}.json").write_text(json.dumps(card))
+    return tmp_path, card
+
+
+def test_bundled_model_card_is_complete():
+    cards = {c.name: c for c in available_models()}
+    card = cards[DEFAULT_MODEL]
+    assert card.sha256 == sha256_of(models_dir() / card.weights)
+    assert (models_dir() / card.weights).stat().st_size < 20 * 2**20
+    assert card.pixels_per_beam_minor > 2
+    assert card.training["config"]["data_seed"] not in range(900_000, 1_000_000)
+    assert card.training["torch"]
+    for key in ("completeness_snr_ge_7.5", "purity_snr_ge_5.5", "position_error_mas"):
+        assert key in card.evaluation["methods"][card.name]
+
+
+def test_loads_and_verifies(model_copy):
+    folder, card = model_copy
+    model = load_model(DEFAULT_MODEL, folder)
+    assert model.card.sha256 == card["sha256"]
+    assert not model.detection.training and not model.characterization.training
+
+
+def test_tampered_weights_are_refused(model_copy):
+    folder, card = model_copy
+    weights = folder / card["weights"]
+    blob = bytearray(weights.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    weights.write_bytes(bytes(blob))
+    with pytest.raises(DecorasError, match="does not match"):
+        load_model(DEFAULT_MODEL, folder)
+
+
+def test_tampered_card_is_refused(model_copy):
+    folder, card = model_copy
+    card["sha256"] = "0" * 64
+    (folder / f"{DEFAULT_MODEL}.json").write_text(json.dumps(card))
+    with pytest.raises(DecorasError, match="does not match"):
+        load_model(DEFAULT_MODEL, folder)
+    (folder / f"{DEFAULT_MODEL}.json").write_text("{not json")
+    with pytest.raises(DecorasError, match="not valid JSON"):
+        load_model(DEFAULT_MODEL, folder)
+
+
+class _Payload:
+    """Anything but tensors: unpickling this would run code, so weights_only must refuse it."""
+
+    def __reduce__(self):
+        return (print, ("pickled code ran",))
+
+
+def test_pickled_objects_are_refused_even_with_a_matching_checksum(model_copy):
+    folder, card = model_copy
+    weights = folder / card["weights"]
+    torch.save({"detection": _Payload(), "characterization": {}}, weights)
+    card["sha256"] = sha256_of(weights)
+    (folder / f"{DEFAULT_MODEL}.json").write_text(json.dumps(card))
+    with pytest.raises(DecorasError, match="cannot be loaded"):
+        load_model(DEFAULT_MODEL, folder)
+
+
+def test_unknown_model_names_the_choices(tmp_path):
+    with pytest.raises(DecorasError, match="no model card for 'nope'"):
+        load_model("nope")
