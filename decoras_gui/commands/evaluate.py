@@ -18,6 +18,8 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-fields", type=int, default=200)
     p.add_argument("--model", default=None, help="bundled model name or path to a model card")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--schedule", choices=("mjive20", "full-track", "random"),
+                   help="observing schedule of the test fields (default: the model's training schedule)")
     p.add_argument("--json", dest="json_out", help="also write the figures as JSON")
     p.add_argument("--update-card", action="store_true", help="store the figures in the model card")
 
@@ -35,7 +37,7 @@ def _clean(obj):
 @command("evaluate", "Evaluate a model against the photutils baseline on a fresh simulated test set.")(
     _add_arguments)
 def run(args: argparse.Namespace) -> int:
-    from ..eval.evaluate import evaluate, format_report
+    from ..eval.evaluate import evaluate, format_report, sim_config_for
     from ..ml.registry import DEFAULT_MODEL, load_model, read_card, sha256_of, write_card
     from ..paths import models_dir
 
@@ -44,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
         raise DecorasError(f"seed {args.seed} was used to train {model.card.name}: pick another")
     bar = ProgressBar("evaluate")
     try:
-        result = evaluate(model, args.seed, args.n_fields, device=args.device, progress=bar.counter)
+        sim = sim_config_for(model, schedule=args.schedule) if args.schedule else None
+        result = evaluate(model, args.seed, args.n_fields, sim=sim, device=args.device, progress=bar.counter)
     finally:
         bar.close()
     print(format_report(result))
@@ -57,7 +60,10 @@ def run(args: argparse.Namespace) -> int:
         card = read_card(card_path)
         if sha256_of(card_path.parent / card.weights) != card.sha256:
             raise DecorasError("weights changed since evaluation started", card_path)
-        card.evaluation = clean
+        if args.schedule:  # figures on another schedule go beside the main ones
+            card.evaluation.setdefault("by_schedule", {})[args.schedule] = clean
+        else:
+            card.evaluation = {**clean, "by_schedule": card.evaluation.get("by_schedule", {})}
         write_card(card, card_path)
         print(f"figures stored in {card_path}")
     return 0

@@ -9,7 +9,6 @@ stay in their corners whatever the zoom.
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pyqtgraph as pg

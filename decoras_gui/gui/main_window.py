@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPixmap, QPainter
+from PySide6.QtCore import QByteArray, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QIcon, QKeySequence, QPixmap, QPainter
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -39,7 +39,6 @@ from PySide6.QtWidgets import (
 
 from .. import __version__ as VERSION
 from ..core.catalogue import STATUSES, Catalogue
-from ..core.errors import DecorasError
 from ..core.image import SkyImage, image_hdus, load_fits
 from ..core.regions_io import STATUS_COLORS
 from ..paths import resources_dir

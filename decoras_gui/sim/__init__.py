@@ -3,7 +3,7 @@
 ``simulate_field(seed, SimConfig(...)) -> SimField`` is the training-time entry point, a
 pure function of its arguments (seed: an int or a tuple such as ``(base_seed, index)``).
 ``simulate_sky(sky, seed, config, dec_deg, ra_deg)`` observes a given ``SkyModel``;
-``run_simulate`` / ``cli_simulate`` write fields for ``decoras simulate``.
+``run_simulate`` writes fields for ``decoras simulate``.
 
 Conventions: pixels 0-based, images indexed [y, x], phase centre at pixel
 (size//2, size//2), x increasing to the west (CDELT1 < 0); sizes are FWHM in mas, position
@@ -24,11 +24,11 @@ from .array import FULL_TRACK, MJIVE20, Schedule, get_schedule, random_schedule,
 from .config import SimConfig
 from .field import SimField, simulate_field, simulate_sky
 from .imaging import RestoringBeam, component_visibilities, fit_beam, make_coverage
-from .output import cli_simulate, run_simulate, write_field
+from .output import run_simulate, write_field
 from .sky import SkyModel, random_sky
 
 __all__ = [
     "MJIVE20", "FULL_TRACK", "Schedule", "get_schedule", "random_schedule", "uvw_tracks",
     "SimConfig", "SimField", "simulate_field", "simulate_sky", "RestoringBeam", "component_visibilities",
-    "fit_beam", "make_coverage", "cli_simulate", "run_simulate", "write_field", "SkyModel", "random_sky",
+    "fit_beam", "make_coverage", "run_simulate", "write_field", "SkyModel", "random_sky",
 ]

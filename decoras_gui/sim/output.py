@@ -1,9 +1,8 @@
-"""Writing simulated fields to disk, and the ``decoras simulate`` entry point."""
+"""Writing simulated fields to disk (``decoras simulate`` calls :func:`run_simulate`)."""
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,6 @@ from astropy.io import fits
 
 from ..core.errors import DecorasError
 from ..core.fileio import atomic_path
-from .array import SCHEDULE_NAMES
 from .config import SimConfig
 from .field import SimField, simulate_field
 
@@ -62,17 +60,3 @@ def run_simulate(n_fields: int, seed: int, size: int = 512, out_dir: str | Path 
         if progress is not None:
             progress(i + 1, n_fields)
     return written
-
-
-def cli_simulate(argv: Sequence[str] | None = None) -> int:
-    """``simulate --n-fields N --seed S --size 512 --out DIR [--schedule mjive20]``; returns 0."""
-    p = argparse.ArgumentParser(prog="decoras simulate", description="Simulate VLBA dirty images with truth catalogues")
-    p.add_argument("--n-fields", type=int, required=True)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--size", type=int, default=512)
-    p.add_argument("--out", required=True)
-    p.add_argument("--schedule", choices=SCHEDULE_NAMES, default="mjive20")
-    a = p.parse_args(argv)
-    run_simulate(a.n_fields, a.seed, a.size, a.out, a.schedule,
-                 progress=lambda d, n: print(f"\r{d}/{n} fields", end="" if d < n else "\n", flush=True))
-    return 0

@@ -10,7 +10,7 @@ from astropy.table import Table
 from astropy.wcs import WCS
 
 from decoras_gui.core.errors import DecorasError
-from decoras_gui.sim import SimConfig, cli_simulate, run_simulate, simulate_field, simulate_sky
+from decoras_gui.sim import SimConfig, run_simulate, simulate_field, simulate_sky
 from decoras_gui.sim.sky import SkyModel
 
 SMALL = SimConfig(size=128, dec_deg=30.0, max_sources=4, empty_fraction=0.0)
@@ -87,7 +87,7 @@ def test_run_simulate_is_deterministic_and_writes_valid_fits(tmp_path):
     done = []
     paths = run_simulate(2, 42, 64, a, progress=lambda i, n: done.append((i, n)))
     run_simulate(2, 42, 64, b)
-    assert cli_simulate(["--n-fields", "2", "--seed", "43", "--size", "64", "--out", str(c)]) == 0
+    run_simulate(2, 43, 64, c)
     assert done == [(1, 2), (2, 2)]
     assert sorted(_digest(a)) == ["field_00000.fits", "field_00000_beam.fits", "field_00000_truth.ecsv",
                                   "field_00001.fits", "field_00001_beam.fits", "field_00001_truth.ecsv"]

@@ -1,0 +1,81 @@
+"""`decoras detect` and `decoras simulate` end to end, with the bundled model."""
+
+from __future__ import annotations
+
+import filecmp
+
+import numpy as np
+import pytest
+from astropy.table import Table
+from regions import Regions
+
+from decoras_gui.cli import main
+from decoras_gui.paths import resources_dir
+
+SAMPLE = resources_dir() / "sample_vlba_dirty.fits"
+
+
+def test_detect_one_image(tmp_path, capsys):
+    cat, reg = tmp_path / "out.ecsv", tmp_path / "out.reg"
+    assert main(["detect", str(SAMPLE), "--catalog", str(cat), "--regions", str(reg), "--device", "cpu"]) == 0
+    table = Table.read(cat)
+    assert len(table) >= 3
+    for col, unit in (("ra", "deg"), ("dec", "deg"), ("peak_flux", "Jy / beam"), ("total_flux", "Jy"),
+                      ("maj", "arcsec"), ("min", "arcsec"), ("pa", "deg")):
+        assert table[col].unit.to_string() == unit
+    assert {"snr", "det_prob"} <= set(table.colnames)
+    assert len(Regions.read(reg, format="ds9")) == len(table)
+    truth = Table.read(resources_dir() / "sample_vlba_dirty_truth.ecsv")
+    bright = truth[truth["snr"] > 8]
+    for row in bright:  # every bright true component has a detection within 2 mas
+        d = np.hypot(table["x"] - row["x"], table["y"] - row["y"])
+        assert d.min() < 2.0
+    assert "sources" in capsys.readouterr().out
+
+
+def test_detect_batch_skips_a_bad_image(tmp_path, capsys):
+    bad = tmp_path / "broken.fits"
+    bad.write_text("not a FITS file")
+    out = tmp_path / "out"
+    code = main(["detect", str(SAMPLE), str(bad), str(SAMPLE.parent / "sample_vlba_dirty_beam.fits"),
+                 "--out-dir", str(out), "--device", "cpu"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "broken.fits" in err and "1 of 3 images failed" in err
+    assert (out / "sample_vlba_dirty.ecsv").is_file() and (out / "sample_vlba_dirty.reg").is_file()
+    assert (out / "sample_vlba_dirty_beam.ecsv").is_file()
+
+
+def test_detect_usage_errors(tmp_path, capsys):
+    assert main(["detect", str(SAMPLE), str(SAMPLE)]) == 2
+    assert "--out-dir" in capsys.readouterr().err
+    assert main(["detect", str(SAMPLE)]) == 2
+    assert main(["detect", str(SAMPLE), "--catalog", str(tmp_path / "x.ecsv"), "--model", "nope"]) == 2
+    assert "no model card for 'nope'" in capsys.readouterr().err
+
+
+def test_simulate_is_deterministic(tmp_path):
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    for out, seed in ((a, 5), (b, 5), (c, 6)):
+        assert main(["simulate", "--n-fields", "2", "--seed", str(seed), "--size", "64", "--out", str(out)]) == 0
+    names = sorted(p.name for p in a.iterdir())
+    assert len(names) == 6
+    assert all(filecmp.cmp(a / n, b / n, shallow=False) for n in names)
+    assert not filecmp.cmp(a / "field_00000.fits", c / "field_00000.fits", shallow=False)
+    assert main(["info", str(a / "field_00000.fits")]) == 0
+
+
+def test_evaluate_runs_and_refuses_training_seeds(tmp_path, capsys):
+    assert main(["evaluate", "--seed", "1", "--n-fields", "1"]) == 2
+    assert "was used to train" in capsys.readouterr().err
+    out = tmp_path / "eval.json"
+    assert main(["evaluate", "--seed", "987654", "--n-fields", "3", "--device", "cpu", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "completeness, true SNR" in text and "photutils-5sigma" in text
+    assert out.is_file()
+
+
+@pytest.mark.parametrize("argv", [["train", "--config", "missing.toml"]])
+def test_train_reports_missing_config(argv, capsys):
+    assert main(argv) == 2
+    assert "missing.toml" in capsys.readouterr().err
