@@ -1,0 +1,382 @@
+"""Vetting sessions on disk: a plain-text session file and a crash-proof journal. No Qt.
+
+Session file (``*.decoras``; File > Save Session)
+------------------------------------------------
+One UTF-8 JSON object, never pickle::
+
+    {"format": "decoras-session", "version": 1, "saved": "2026-...Z",
+     "creator": "decoras-gui 0.x",
+     "image": {"path": "/abs/image.fits", "sha256": "…", "hdu": 0, "plane": [0, 0]},
+     "model": {"name": "vlba-l-band", "version": "1.0"},
+     "view": {"stretch": "asinh", "limits": "minmax", "colormap": "gray", ...,
+              "range": [x0, x1, y0, y1]},
+     "catalogue_ecsv": "# %ECSV 1.0\\n…"}
+
+``catalogue_ecsv`` is the whole catalogue (every status, edit flag and note, units and
+metadata) as ECSV text, the program's native catalogue format.
+
+Journal (autosave)
+------------------
+While the app runs, every change to the catalogue is appended at once to a JSON-lines
+file in :func:`journal_dir` (``$DECORAS_JOURNAL_DIR``, else
+``$XDG_DATA_HOME/decoras-gui/journal``, else ``~/.local/share/decoras-gui/journal``),
+one complete record per line, flushed and fsynced before the call returns:
+
+* line 1, ``{"type": "base", "pid": …, "seq": 0, "session": {…session dict…}}``: the
+  snapshot the changes apply to;
+* then ``{"type": "change", "seq": n, "upsert": [[index, {source}], …], "remove": [ids],
+  "label": "Accept 3"}``: rows that now hold these sources (inserted at ``index`` when
+  new, moved there otherwise) and rows removed; optional ``"view"`` / ``"meta"``.
+
+Float NaN is written as ``null``. A torn last line (a crash mid-write) is ignored. Every
+:data:`COMPACT_EVERY` changes the journal is rewritten as a fresh base snapshot,
+atomically (write beside, fsync, rename). A clean exit deletes the journal; a journal
+whose process is gone is a crashed session: :func:`orphan_journals` finds them and
+:func:`replay_journal` rebuilds the session with every decision up to the crash.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import io
+import json
+import math
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .catalogue import COLUMN_BY_NAME, Catalogue, Source
+from .errors import DecorasError
+from .fileio import atomic_path, atomic_write_text
+
+FORMAT = "decoras-session"
+VERSION = 1
+SESSION_SUFFIX = ".decoras"
+JOURNAL_ENV = "DECORAS_JOURNAL_DIR"
+JOURNAL_SUFFIX = ".journal.jsonl"
+COMPACT_EVERY = 500
+
+__all__ = [
+    "Session", "session_to_dict", "session_from_dict", "save_session", "load_session",
+    "file_sha256", "check_image", "journal_dir", "Journal", "replay_journal", "orphan_journals",
+    "source_to_json", "source_from_json", "catalogue_to_ecsv", "catalogue_from_ecsv",
+    "SESSION_SUFFIX", "JOURNAL_ENV",
+]
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# ----------------------------------------------------------------- values
+
+def _json_value(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    if hasattr(v, "item"):
+        return _json_value(v.item())
+    return v
+
+
+def source_to_json(s: Source) -> dict[str, Any]:
+    """A Source as a JSON-safe dict (NaN -> null)."""
+    return {k: _json_value(v) for k, v in s.as_dict().items()}
+
+
+def source_from_json(d: dict[str, Any]) -> Source:
+    values = {}
+    for k, v in d.items():
+        spec = COLUMN_BY_NAME.get(k)
+        if spec is None:
+            continue
+        if spec.dtype is float:
+            v = math.nan if v is None else float(v)
+        elif spec.dtype is int:
+            v = int(v)
+        elif spec.dtype is bool:
+            v = bool(v)
+        else:
+            v = "" if v is None else str(v)
+        values[k] = v
+    return Source(**values)
+
+
+def catalogue_to_ecsv(cat: Catalogue) -> str:
+    buf = io.StringIO()
+    cat.to_table().write(buf, format="ascii.ecsv")
+    return buf.getvalue()
+
+
+def catalogue_from_ecsv(text: str, path=None) -> Catalogue:
+    from astropy.table import Table
+
+    try:
+        table = Table.read(text, format="ascii.ecsv")
+    except Exception as exc:
+        raise DecorasError(f"the embedded catalogue is not readable ECSV: {exc}", path) from None
+    return Catalogue.from_table(table, path=path)
+
+
+def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(chunk)
+            if not block:
+                break
+            h.update(block)
+    return h.hexdigest()
+
+
+# ----------------------------------------------------------------- session
+
+@dataclass
+class Session:
+    """Everything needed to pick a vetting session up again."""
+
+    catalogue: Catalogue
+    image_path: str | None = None
+    image_sha256: str | None = None
+    hdu: int | str | None = None
+    plane: list[int] | None = None
+    model: str = ""
+    model_version: str = ""
+    view: dict[str, Any] = field(default_factory=dict)
+    saved: str = ""
+    creator: str = ""
+
+
+def session_to_dict(s: Session) -> dict[str, Any]:
+    from .. import __version__
+
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "saved": _now(),
+        "creator": f"decoras-gui {__version__}",
+        "image": {"path": s.image_path, "sha256": s.image_sha256, "hdu": s.hdu,
+                  "plane": list(s.plane) if s.plane else None},
+        "model": {"name": s.model or "", "version": s.model_version or ""},
+        "view": {k: _json_value(v) for k, v in (s.view or {}).items()},
+        "catalogue_ecsv": catalogue_to_ecsv(s.catalogue),
+    }
+
+
+def session_from_dict(d: dict[str, Any], path=None) -> Session:
+    if not isinstance(d, dict) or d.get("format") != FORMAT:
+        raise DecorasError("not a decoras-gui session file", path)
+    if int(d.get("version", 0)) > VERSION:
+        raise DecorasError(f"session format version {d.get('version')} is newer than this program's "
+                           f"({VERSION}): update decoras-gui", path)
+    image = d.get("image") or {}
+    model = d.get("model") or {}
+    return Session(
+        catalogue=catalogue_from_ecsv(d.get("catalogue_ecsv") or "", path),
+        image_path=image.get("path"),
+        image_sha256=image.get("sha256"),
+        hdu=image.get("hdu"),
+        plane=image.get("plane"),
+        model=model.get("name") or "",
+        model_version=model.get("version") or "",
+        view=dict(d.get("view") or {}),
+        saved=d.get("saved", ""),
+        creator=d.get("creator", ""),
+    )
+
+
+def save_session(session: Session, path: str | os.PathLike) -> Path:
+    """Write the session file atomically (UTF-8 JSON)."""
+    path = Path(path)
+    text = json.dumps(session_to_dict(session), indent=1, ensure_ascii=False, allow_nan=False)
+    try:
+        atomic_write_text(path, text + "\n")
+    except OSError as exc:
+        raise DecorasError(f"cannot write the session: {exc.strerror or exc}", path) from exc
+    return path
+
+
+def load_session(path: str | os.PathLike) -> Session:
+    path = Path(path)
+    if not path.is_file():
+        raise DecorasError("no such session file", path)
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise DecorasError(f"not a decoras-gui session file ({exc})", path) from None
+    return session_from_dict(d, path)
+
+
+def check_image(session: Session, path: str | os.PathLike | None = None) -> str:
+    """'ok', 'missing' (no file there: ask for its new location) or 'changed' (checksum differs)."""
+    p = Path(path or session.image_path or "")
+    if not session.image_path and path is None:
+        return "missing"
+    if not p.is_file():
+        return "missing"
+    if session.image_sha256 and file_sha256(p) != session.image_sha256:
+        return "changed"
+    return "ok"
+
+
+# ----------------------------------------------------------------- journal
+
+def journal_dir() -> Path:
+    env = os.environ.get(JOURNAL_ENV)
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "decoras-gui" / "journal"
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie (killed, not yet reaped by its parent) is dead for us
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+class Journal:
+    """The append-only autosave journal of one running window (see the module doc)."""
+
+    def __init__(self, folder: str | os.PathLike | None = None, compact_every: int = COMPACT_EVERY):
+        self.folder = Path(folder) if folder else journal_dir()
+        self.compact_every = compact_every
+        stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+        self.path = self.folder / f"session-{stamp}-{os.getpid()}-{uuid.uuid4().hex[:8]}{JOURNAL_SUFFIX}"
+        self._fh = None
+        self.seq = 0
+        self._since_base = 0
+
+    @property
+    def active(self) -> bool:
+        return self._fh is not None
+
+    def start(self, session: Session) -> None:
+        """(Re)write the journal as one base snapshot of ``session``, atomically."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        record = {"type": "base", "seq": self.seq, "pid": os.getpid(), "time": _now(),
+                  "session": session_to_dict(session)}
+        line = json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n"
+        with atomic_path(self.path) as tmp:
+            tmp.write_text(line, encoding="utf-8")
+        self._fh = open(self.path, "a", encoding="utf-8")
+        self._since_base = 0
+
+    def record(self, upsert: list[tuple[int, Source]] = (), remove: list[int] = (), label: str = "",
+               view: dict | None = None, meta: dict | None = None) -> None:
+        """Append one change, flushed and fsynced before returning."""
+        if self._fh is None:
+            return
+        self.seq += 1
+        rec: dict[str, Any] = {"type": "change", "seq": self.seq, "time": _now(), "label": label,
+                               "upsert": [[int(i), source_to_json(s)] for i, s in upsert],
+                               "remove": [int(i) for i in remove]}
+        if view:
+            rec["view"] = {k: _json_value(v) for k, v in view.items()}
+        if meta:
+            rec["meta"] = {k: _json_value(v) for k, v in meta.items()}
+        self._fh.write(json.dumps(rec, ensure_ascii=False, allow_nan=False) + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._since_base += 1
+
+    def needs_compaction(self) -> bool:
+        return self._since_base >= self.compact_every
+
+    def close(self, delete: bool = True) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        if delete:
+            try:
+                self.path.unlink()
+            except FileNotFoundError:
+                pass
+
+
+def apply_change(cat: Catalogue, rec: dict[str, Any]) -> None:
+    """Apply one journal change record to ``cat`` in place."""
+    for sid in rec.get("remove", ()):
+        if int(sid) in cat:
+            cat.remove(int(sid))
+    for index, d in rec.get("upsert", ()):
+        s = source_from_json(d)
+        if s.source_id in cat:
+            pos = cat.index(s.source_id)
+            if pos == index:
+                cat.update(s.source_id, **{k: getattr(s, k) for k in COLUMN_BY_NAME if k != "source_id"})
+                continue
+            cat.remove(s.source_id)
+        cat.add(s, int(index))
+    if rec.get("meta"):
+        cat.meta.update(rec["meta"])
+
+
+def replay_journal(path: str | os.PathLike) -> tuple[Session, int]:
+    """The session a journal describes: its last base snapshot plus every complete change
+    after it. Returns ``(session, number of changes replayed)``."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as exc:
+        raise DecorasError(f"cannot read the journal: {exc.strerror or exc}", path) from exc
+    session: Session | None = None
+    changes = 0
+    for line in lines:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue  # a torn last line
+        if rec.get("type") == "base":
+            session = session_from_dict(rec["session"], path)
+            changes = 0
+        elif rec.get("type") == "change" and session is not None:
+            apply_change(session.catalogue, rec)
+            if rec.get("view"):
+                session.view.update(rec["view"])
+            changes += 1
+    if session is None:
+        raise DecorasError("the journal holds no session snapshot", path)
+    return session, changes
+
+
+def journal_pid(path: str | os.PathLike) -> int:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            first = fh.readline()
+        return int(json.loads(first).get("pid", -1))
+    except (OSError, ValueError, AttributeError):
+        return -1
+
+
+def orphan_journals(folder: str | os.PathLike | None = None) -> list[Path]:
+    """Journals left by a session that did not end cleanly (their process is gone), newest first."""
+    folder = Path(folder) if folder else journal_dir()
+    if not folder.is_dir():
+        return []
+    out = []
+    for p in folder.glob(f"*{JOURNAL_SUFFIX}"):
+        if p.name.startswith("."):
+            continue
+        if not _pid_alive(journal_pid(p)):
+            out.append(p)
+    return sorted(out, key=lambda p: p.stat().st_mtime, reverse=True)
