@@ -52,8 +52,10 @@ def run(args: argparse.Namespace) -> int:
         bar = ProgressBar(path.name[:24])
         try:
             image = load_fits(path)
-            catalogue, _ = detect(image, model, device=args.device, threshold=args.threshold, progress=bar)
+            catalogue, maps = detect(image, model, device=args.device, threshold=args.threshold, progress=bar)
             bar.close()
+            for note in maps.notes:
+                print(f"decoras detect: {path.name}: note: {note}", file=sys.stderr)
             catalog_path, regions_path = _outputs(args, path)
             written = []
             if catalog_path:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -35,6 +35,7 @@ class NetworkMaps:
     rms: float  # the robust rms the input was normalised by
     zoom: float  # model pixels per image pixel that were used (1.0: no resampling)
     device: str
+    notes: list[str] = field(default_factory=list)  # things the user should know about this run
 
 
 def pick_device(choice: str = "auto") -> torch.device:
@@ -143,7 +144,14 @@ def run_networks(
     rest *= np.float32(rms)
     prob[blank] = np.nan
     rest[blank] = np.nan
-    return NetworkMaps(prob.astype(np.float32), rest.astype(np.float32), float(rms), zoom, str(dev))
+    notes = []
+    if beam_minor_px is None:
+        notes.append("the image has no beam in its header: assumed sampled like the model's training images "
+                     f"({model.card.pixels_per_beam_minor:.1f} pixels per beam minor axis)")
+    elif zoom != 1.0:
+        notes.append(f"resampled by {zoom:.3g} to the model's beam sampling "
+                     f"({beam_minor_px:.2f} -> {model.card.pixels_per_beam_minor:.2f} pixels per beam minor axis)")
+    return NetworkMaps(prob.astype(np.float32), rest.astype(np.float32), float(rms), zoom, str(dev), notes)
 
 
 def _resize(array: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -31,8 +31,6 @@ def detect(
     if not rms > 0:
         raise DecorasError("the image has no usable noise level (all pixels blank or constant)", image.path)
     beam = image.beam_pixels
-    if beam is None and progress:
-        progress(0.0, "no beam in the header: assuming the model's pixel sampling")
 
     def net_progress(done: int, total: int) -> None:
         if progress:

@@ -69,6 +69,9 @@ def test_resampling_when_the_beam_sampling_differs(bundled_model):
     data = np.random.default_rng(1).normal(0, 1, (100, 130)).astype(np.float32)
     maps = run_networks(data, 1.0, bundled_model, beam_minor_px=per_minor * 2, device="cpu")
     assert maps.probability.shape == (100, 130) and maps.zoom == pytest.approx(0.5)
+    assert "resampled by 0.5" in maps.notes[0]
+    no_beam = run_networks(data, 1.0, bundled_model, beam_minor_px=None, device="cpu")
+    assert no_beam.zoom == 1.0 and "no beam" in no_beam.notes[0]
 
 
 def test_device_choice():
