@@ -76,7 +76,9 @@ class EncoderDecoder(nn.Module):
         w, n = config.widths, config.convs_per_level
         if config.stem_stride not in (1, 2):
             raise ValueError("stem_stride must be 1 or 2")
-        self.stem = (nn.Sequential(nn.Conv2d(IN_CHANNELS, w[0], 3, stride=2, padding=1, bias=False),
+        # kernel 4, stride 2, padding 1: half-resolution pixel i is centred on input 2i + 0.5,
+        # exactly where the final bilinear upsampling (align_corners=False) puts it back.
+        self.stem = (nn.Sequential(nn.Conv2d(IN_CHANNELS, w[0], 4, stride=2, padding=1, bias=False),
                                    nn.BatchNorm2d(w[0]), nn.ReLU(inplace=True))
                      if config.stem_stride == 2 else nn.Identity())
         first_in = w[0] if config.stem_stride == 2 else IN_CHANNELS
