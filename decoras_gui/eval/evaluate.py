@@ -212,5 +212,5 @@ def format_report(result: dict) -> str:
 def sim_config_for(model: DecorasModel, **changes) -> SimConfig:
     """The simulator configuration a model was trained with, optionally changed."""
     raw = model.card.training.get("config", {}).get("sim", {})
-    cfg = SimConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+    cfg = SimConfig.from_dict(raw)
     return replace(cfg, **changes)

@@ -78,7 +78,7 @@ class TrainConfig:
     def from_dict(cls, raw: dict, path: str | os.PathLike | None = None) -> "TrainConfig":
         raw = dict(raw)
         try:
-            sim = SimConfig(**_tuples(raw.pop("sim", {})))
+            sim = SimConfig.from_dict(raw.pop("sim", {}))
             det = NetConfig.from_dict(raw.pop("detection", NetConfig().to_dict()))
             char = NetConfig.from_dict(raw.pop("characterization", NetConfig().to_dict()))
             known = {f.name for f in fields(cls)}
@@ -100,10 +100,6 @@ class TrainConfig:
         out["detection"] = self.detection.to_dict()
         out["characterization"] = self.characterization.to_dict()
         return json.loads(json.dumps(out, default=list))
-
-
-def _tuples(d: dict) -> dict:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
 
 
 # --------------------------------------------------------------------------------- data

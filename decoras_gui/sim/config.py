@@ -59,3 +59,8 @@ class SimConfig:
             raise DecorasError("max_sources must be >= 0 and empty_fraction within 0..1")
         if 2 * self.margin_pix >= self.size:
             raise DecorasError("margin_pix leaves no room for sources")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SimConfig":
+        """From a plain mapping (TOML, a model card's JSON): lists become tuples."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
