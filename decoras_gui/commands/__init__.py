@@ -2,7 +2,7 @@
 
 from importlib import import_module
 
-COMMAND_MODULES = ("info", "simulate", "train", "detect", "evaluate")
+COMMAND_MODULES = ("info", "simulate", "train", "detect", "evaluate", "export")
 
 
 def register_all() -> None:

@@ -13,13 +13,17 @@ from .. import __version__
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="decoras-gui",
                                 description="Find and measure sources in radio images (FITS) with the DECORAS networks.")
-    p.add_argument("file", nargs="?", help="FITS image to open (.fits, .fits.gz, .fz)")
+    p.add_argument("file", nargs="?", help="FITS image (.fits, .fits.gz, .fz) or session (.decoras) to open")
     p.add_argument("--hdu", help="HDU index or name (default: the first image; asks when there are several)")
     p.add_argument("--plane", type=int, help="plane of a cube (first non-degenerate extra axis)")
     p.add_argument("--models", help="folder of model cards and weights (default: the bundled models)")
     p.add_argument("--settings", help="ini file for the settings (default: the user's; or $DECORAS_GUI_SETTINGS)")
     p.add_argument("--detect", action="store_true", help="run detection once the image is open")
     p.add_argument("--threshold", type=float, help="detection threshold (default: the model card's)")
+    p.add_argument("--restore", choices=("ask", "restore", "discard", "later"), default=None,
+                   help="after a crash: what to do with the autosaved session (default: ask; "
+                   "or $DECORAS_GUI_RESTORE)")
+    p.add_argument("--script", help=argparse.SUPPRESS)  # tests: replay actions (gui/script.py)
     p.add_argument("--version", action="version", version=f"decoras-gui {__version__}")
     return p.parse_args(argv)
 
@@ -84,13 +88,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
     apply_theme(app)
+    from ..core.session import SESSION_SUFFIX
+
     window = MainWindow(model_dir=args.models, detect_threshold=args.threshold)
+    window.ask_on_close = not args.script
     window.show()
-    if args.file:
-        hdu = int(args.hdu) if args.hdu and args.hdu.lstrip("-").isdigit() else args.hdu
-        window.open_path(args.file, hdu=hdu, plane=args.plane)
-        if args.detect:
-            window.image_opened.connect(lambda _img: window.run_detection())
+    answer = None if args.restore in (None, "ask") else args.restore
+    restored = window.sessions.offer_restore(answer) == "restore"
+    if args.file and not restored:
+        if str(args.file).endswith(SESSION_SUFFIX):
+            window.sessions.open(args.file)
+        else:
+            hdu = int(args.hdu) if args.hdu and args.hdu.lstrip("-").isdigit() else args.hdu
+            window.open_path(args.file, hdu=hdu, plane=args.plane)
+            if args.detect:
+                window.image_opened.connect(lambda _img: window.run_detection())
+    if args.script:
+        from .script import ScriptRunner
+
+        runner = ScriptRunner(window, args.script)
+        runner.start()
     return app.exec()
 
 

@@ -107,15 +107,25 @@ class CatalogueDocument(QObject):
         self.changed.emit(list(changes))
 
     def add_source(self, source: Source, index: int | None = None) -> Source:
+        """Append ``source`` (or insert it at row ``index``); ``added`` either way."""
         added = self._catalogue.add(source, index)
-        self.reset.emit() if index is not None else self.added.emit([added.source_id])
+        self.added.emit([added.source_id])
+        return added
+
+    def add_sources(self, sources: Iterable[Source]) -> list[Source]:
+        added = [self._catalogue.add(s) for s in sources]
+        self.added.emit([s.source_id for s in added])
         return added
 
     def remove_source(self, source_id: int) -> Source:
-        if source_id in self._selected:
-            self.set_selection([i for i in self._selected if i != source_id])
-        removed = self._catalogue.remove(source_id)
-        self.removed.emit([source_id])
+        return self.remove_sources([source_id])[0]
+
+    def remove_sources(self, ids: Iterable[int]) -> list[Source]:
+        ids = [int(i) for i in ids]
+        if any(i in self._selected for i in ids):
+            self.set_selection([i for i in self._selected if i not in ids])
+        removed = [self._catalogue.remove(i) for i in ids]
+        self.removed.emit(ids)
         return removed
 
     # -------------------------------------------------------------------- filter

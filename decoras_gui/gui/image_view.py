@@ -21,6 +21,26 @@ from .display import scale_bar_length
 CORNER_MARGIN_PX = 18  # screen pixels between the corner widgets and the edge
 
 
+class CanvasViewBox(pg.ViewBox):
+    """A ViewBox whose left-button drags a tool can take over (e.g. drawing a new source).
+
+    ``drag_handler(event)`` gets pyqtgraph's mouse drag events while it is set; it
+    returns True when it used the event, else the ViewBox pans/zooms as usual.
+    """
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.drag_handler = None
+
+    def mouseDragEvent(self, ev, axis=None):
+        handler = self.drag_handler
+        if handler is not None and ev.button() == Qt.MouseButton.LeftButton and axis is None:
+            if handler(ev):
+                ev.accept()
+                return
+        super().mouseDragEvent(ev, axis)
+
+
 class ImageCanvas(QWidget):
     """A pan/zoom view of one 2-D image (already stretched to 0..1)."""
 
@@ -32,7 +52,7 @@ class ImageCanvas(QWidget):
         super().__init__(parent)
         self.graphics = pg.GraphicsView(self)
         self.graphics.setBackground("#15171a")
-        self.vb = pg.ViewBox(lockAspect=True, invertY=False, enableMenu=False)
+        self.vb = CanvasViewBox(lockAspect=True, invertY=False, enableMenu=False)
         self.vb.setDefaultPadding(0.02)
         self.graphics.setCentralItem(self.vb)
         self.image_item = pg.ImageItem(axisOrder="row-major", autoDownsample=True)
@@ -139,6 +159,15 @@ class ImageCanvas(QWidget):
                 return
         self.vb.setRange(QRectF(x - rect.width() / 2, y - rect.height() / 2, rect.width(), rect.height()),
                          padding=0)
+
+    def view_range(self) -> list[float]:
+        """[x0, x1, y0, y1] of the visible data rectangle."""
+        (x0, x1), (y0, y1) = self.vb.viewRange()
+        return [float(x0), float(x1), float(y0), float(y1)]
+
+    def set_view_range(self, r) -> None:
+        x0, x1, y0, y1 = (float(v) for v in r)
+        self.vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
 
     def pixel_size(self) -> float:
         """Data units (image pixels) per screen pixel."""

@@ -17,6 +17,7 @@ from PySide6.QtCore import QByteArray, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QIcon, QKeySequence, QPixmap, QPainter
 from PySide6.QtWidgets import (
     QApplication,
+    QUndoView,
     QCheckBox,
     QComboBox,
     QDockWidget,
@@ -44,11 +45,14 @@ from ..core.regions_io import STATUS_COLORS
 from ..paths import resources_dir
 from . import display as disp
 from .dialogs import HeaderDialog, PlaneChooserDialog, StatsPanel
-from .document import CatalogueDocument
+from .commands import ReplaceCatalogueCommand
+from .document import CatalogueDocument, merge_detections
 from .image_view import ImageCanvas
 from .overlays import SourceOverlay
+from .session_journal import SessionManager
 from .settings import Settings
 from .source_table import SourceTableWidget
+from .vetting import VettingController
 from .workers import TaskRunner, Worker
 
 FITS_FILTER = "FITS images (*.fits *.fit *.fts *.fits.gz *.fit.gz *.fz *.FITS);;All files (*)"
@@ -106,6 +110,8 @@ class MainWindow(QMainWindow):
         self._load_worker: Worker | None = None
         self._detect_worker: Worker | None = None
         self._models: dict[str, object] = {}
+        self._card_versions: dict[str, str] = {}
+        self.ask_on_close = False  # the app asks Save / Discard / Cancel for unsaved work; tests do not
 
         self.setWindowTitle("decoras-gui")
         self.setAcceptDrops(True)
@@ -113,9 +119,14 @@ class MainWindow(QMainWindow):
         self._build_central()
         self._build_actions()
         self._build_docks()
+        self.overlay = SourceOverlay(self.canvas.vb, self.doc, self)
+        self.vetting = VettingController(self)
+        self.sessions = SessionManager(self)
+        self._build_session_actions()
+        self._build_history_dock()
         self._build_menus_and_toolbars()
         self._build_status_bar()
-        self.overlay = SourceOverlay(self.canvas.vb, self.doc, self)
+        self.vetting.stack.cleanChanged.connect(self._clean_changed)
         self.canvas.clicked.connect(self._canvas_clicked)
         self.canvas.cursor_moved.connect(self._show_cursor)
         self.canvas.cursor_left.connect(lambda: self.readout.setText(""))
@@ -279,6 +290,39 @@ class MainWindow(QMainWindow):
         self.table_dock.setWidget(self.table)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.table_dock)
 
+    def _build_session_actions(self) -> None:
+        st = self.style()
+        SP = QStyle.StandardPixmap
+        self.act_open_session = self._action("Open Sess&ion…", self.sessions.open_dialog, "Ctrl+Shift+O",
+                                             st.standardIcon(SP.SP_DirOpenIcon),
+                                             "Open a saved vetting session (image, sources, decisions, view)")
+        self.act_save_session = self._action("&Save Session", lambda: self.sessions.save_dialog(save_as=False),
+                                             QKeySequence.StandardKey.Save, st.standardIcon(SP.SP_DialogSaveButton),
+                                             "Save the vetting session (Ctrl+S)")
+        self.act_save_session_as = self._action("Save Session &As…", lambda: self.sessions.save_dialog(True),
+                                                "Ctrl+Shift+S", None, "Save the vetting session to a new file")
+
+    def _build_history_dock(self) -> None:
+        self.history_view = QUndoView(self.vetting.stack, self)
+        self.history_view.setEmptyLabel("Opened")
+        self.history_view.setAlternatingRowColors(True)
+        self.history_dock = QDockWidget("History", self)
+        self.history_dock.setObjectName("historyDock")
+        self.history_dock.setWidget(self.history_view)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history_dock)
+        self.splitDockWidget(self.display_dock, self.history_dock, Qt.Orientation.Vertical)
+
+    def _clean_changed(self, clean: bool) -> None:
+        self.setWindowModified(not clean)
+
+    def current_model(self) -> tuple[str, str]:
+        """(name, version) of the model behind the catalogue (else the one chosen)."""
+        meta = self.doc.catalogue.meta
+        if meta.get("model"):
+            return str(meta["model"]), str(meta.get("model_version", ""))
+        name = self.model_combo.currentData() if hasattr(self, "model_combo") else None
+        return (str(name), self._card_versions.get(str(name), "")) if name else ("", "")
+
     def _build_menus_and_toolbars(self) -> None:
         mb = self.menuBar()
         m = mb.addMenu("&File")
@@ -287,20 +331,42 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         m.addAction(self.act_sample)
         m.addSeparator()
+        m.addAction(self.act_open_session)
+        m.addAction(self.act_save_session)
+        m.addAction(self.act_save_session_as)
+        m.addSeparator()
+        vt = self.vetting
+        im = m.addMenu("&Import")
+        im.addAction(vt.act_import_sources)
+        im.addAction(vt.act_import_reference)
+        ex = m.addMenu("&Export")
+        for a in (vt.act_export_regions, vt.act_export_catalogue, vt.act_export_png):
+            ex.addAction(a)
+        m.addSeparator()
         m.addAction(self.act_header)
         m.addSeparator()
         m.addAction(self.act_quit)
+        e = mb.addMenu("&Edit")
+        e.addAction(vt.act_undo)
+        e.addAction(vt.act_redo)
+        e.addSeparator()
+        e.addAction(self.history_dock.toggleViewAction())
+        vm = mb.addMenu("V&etting")
+        for a in (vt.act_accept, vt.act_reject, vt.act_unvet, None, vt.act_next, vt.act_prev, vt.act_auto, None,
+                  vt.act_note, vt.act_delete, vt.act_add, None, vt.act_bulk_accept, vt.act_bulk_reject):
+            vm.addSeparator() if a is None else vm.addAction(a)
         v = mb.addMenu("&View")
         for a in (self.act_fit, self.act_one, self.act_zoom_in, self.act_zoom_out, self.act_rect):
             v.addAction(a)
         v.addSeparator()
         v.addAction(self.act_overlay)
         v.addAction(self.act_labels)
+        v.addAction(self.vetting.act_reference)
         sm = v.addMenu("Show &Status")
         for a in self.status_actions.values():
             sm.addAction(a)
         v.addSeparator()
-        for dock in (self.display_dock, self.stats_dock, self.table_dock):
+        for dock in (self.display_dock, self.stats_dock, self.table_dock, self.history_dock):
             v.addAction(dock.toggleViewAction())
         d = mb.addMenu("&Detect")
         d.addAction(self.act_detect)
@@ -353,6 +419,17 @@ class MainWindow(QMainWindow):
         tb.addAction(self.act_header)
         self.addToolBar(tb)
         self.toolbar = tb
+        vtb = QToolBar("Vetting", self)
+        vtb.setObjectName("vettingToolbar")
+        vtb.setIconSize(QSize(16, 16))
+        vtb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        vt = self.vetting
+        for a in (vt.act_accept, vt.act_reject, vt.act_unvet, None, vt.act_prev, vt.act_next, vt.act_auto, None,
+                  vt.act_add, vt.act_delete, None, vt.act_undo, vt.act_redo):
+            vtb.addSeparator() if a is None else vtb.addAction(a)
+        self.addToolBarBreak()
+        self.addToolBar(vtb)
+        self.vetting_toolbar = vtb
         self.refresh_models()
 
     def _build_status_bar(self) -> None:
@@ -410,6 +487,25 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event) -> None:
+        unsaved = not self.vetting.stack.isClean() and len(self.doc) > 0
+        if unsaved and self.ask_on_close:
+            answer = QMessageBox.question(
+                self, "Unsaved vetting", "Save the vetting session before closing?\n"
+                "(Discard: the autosave is deleted too.)",
+                QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+            if answer == QMessageBox.StandardButton.Cancel:
+                event.ignore()
+                return
+            if answer == QMessageBox.StandardButton.Save:
+                self.sessions.save_dialog(save_as=self.sessions.session_path is None)
+                unsaved = not self.vetting.stack.isClean()
+                if unsaved:
+                    event.ignore()
+                    return
+            else:
+                unsaved = False
+        self.sessions.close(keep=unsaved)  # unsaved work stays in the journal: offered at the next start
         self.save_settings()
         self.tasks.cancel_all()
         self.tasks.wait_all(10000)
@@ -423,6 +519,7 @@ class MainWindow(QMainWindow):
         cards = available_models(self.model_dir)
         for card in cards:
             self.model_combo.addItem(f"{card.name} {card.version}", card.name)
+            self._card_versions[card.name] = str(card.version)
             self.model_combo.setItemData(self.model_combo.count() - 1, card.description or card.name,
                                          Qt.ItemDataRole.ToolTipRole)
         if not cards:
@@ -526,10 +623,16 @@ class MainWindow(QMainWindow):
             self.refresh_display()
         self._sync_display_controls()
         self.stats.set_image(image)
+        pending = self.sessions.take_pending()
         if old is None or old.path != image.path or old.hdu_index != image.hdu_index or old.plane != image.plane:
-            self.doc.set_catalogue(Catalogue(meta={"image": image.name, "image_path": str(image.path)}))
+            self.vetting.clear_history()
+            self.vetting.reference.clear()
+            if pending is None:
+                self.doc.set_catalogue(Catalogue(meta={"image": image.name, "image_path": str(image.path)}))
+        if pending is not None:
+            self.sessions.apply_loaded(pending)
         plane = f" [HDU {image.hdu_index}" + (f", plane {image.plane}]" if image.plane else "]")
-        self.setWindowTitle(f"{image.name}{plane} — decoras-gui")
+        self.setWindowTitle(f"{image.name}{plane}[*] — decoras-gui")
         self.settings.add_recent(image.path)
         self.settings.set("last_folder", str(image.path.resolve().parent))
         for w in image.warnings:
@@ -676,7 +779,8 @@ class MainWindow(QMainWindow):
         if catalogue is None:
             return self._detection_cancelled()
         before = len(self.doc)
-        merged = self.doc.merge_detections(catalogue)
+        merged = merge_detections(self.doc.catalogue, catalogue)
+        self.vetting.push(ReplaceCatalogueCommand(self.doc, merged, f"Detect: {len(catalogue)} detections"))
         n = len(merged)
         self.statusBar().showMessage(f"{len(catalogue)} detections; catalogue now {n} sources "
                                      f"(was {before}).", 10000)
@@ -753,6 +857,10 @@ class MainWindow(QMainWindow):
             a.setEnabled(has_image)
         self.act_detect.setEnabled(has_image and not detecting and bool(self.model_combo.currentData()))
         self.act_cancel.setEnabled(self.tasks.busy)
+        if hasattr(self, "vetting"):
+            self.vetting.update_actions()
+            for a in (self.act_save_session, self.act_save_session_as):
+                a.setEnabled(has_image)
 
     # ================================================================== errors
     def show_error(self, title: str, message: str) -> QMessageBox:

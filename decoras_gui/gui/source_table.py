@@ -55,6 +55,9 @@ COLUMNS = (
     ("snr", "SNR", "snr"),
     ("prob", "P(det)", "det_prob"),
     ("status", "Status", "status"),
+    ("origin", "Origin", "origin"),
+    ("edited", "Edited", "edited"),
+    ("note", "Note", "note"),
 )
 COLUMN_INDEX = {key: i for i, (key, _, _) in enumerate(COLUMNS)}
 
@@ -91,11 +94,12 @@ class SourceTableModel(QAbstractTableModel):
             str(s.source_id), ra, dec,
             _num(s.peak_flux * 1e3, ".3f"), _num(s.total_flux * 1e3, ".3f"),
             _num(s.maj * f, sfmt), _num(s.min * f, sfmt), _num(s.pa, ".1f"), _num(s.r_eff * f, sfmt),
-            _num(s.snr, ".1f"), _num(s.det_prob, ".3f"), s.status,
+            _num(s.snr, ".1f"), _num(s.det_prob, ".3f"), s.status, s.origin, "✎" if s.edited else "", s.note,
         ]
         keys = [
             s.source_id, _key(s.ra), _key(s.dec), _key(s.peak_flux), _key(s.total_flux), _key(s.maj),
-            _key(s.min), _key(s.pa), _key(s.r_eff), _key(s.snr), _key(s.det_prob), s.status,
+            _key(s.min), _key(s.pa), _key(s.r_eff), _key(s.snr), _key(s.det_prob), s.status, s.origin,
+            int(s.edited), s.note,
         ]
         return text, keys
 
@@ -153,11 +157,15 @@ class SourceTableModel(QAbstractTableModel):
         if role == ID_ROLE:
             return keys[0]
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            if col in (COLUMN_INDEX["status"],):
+            if col in (COLUMN_INDEX["status"], COLUMN_INDEX["origin"], COLUMN_INDEX["note"]):
                 return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and col == COLUMN_INDEX["status"]:
             return QBrush(QColor(STATUS_COLORS.get(text[col], "#dddddd")))
+        if role == Qt.ItemDataRole.ToolTipRole and col == COLUMN_INDEX["edited"] and text[col]:
+            return "Edited by hand: re-measured inside the ellipse you set"
+        if role == Qt.ItemDataRole.ToolTipRole and col == COLUMN_INDEX["note"] and text[col]:
+            return text[col]
         return None
 
     def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole):
@@ -230,7 +238,8 @@ class SourceTableWidget(QWidget):
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.view.horizontalHeader().setStretchLastSection(True)
         self.view.setWordWrap(False)
-        widths = {"id": 52, "ra": 124, "dec": 116, "peak": 92, "total": 80, "status": 80}
+        widths = {"id": 52, "ra": 124, "dec": 116, "peak": 92, "total": 80, "status": 80, "origin": 70,
+                  "edited": 54}
         for i, (key, _, _) in enumerate(COLUMNS):
             self.view.setColumnWidth(i, widths.get(key, 72))
 

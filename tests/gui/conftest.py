@@ -60,6 +60,15 @@ def gui_settings(tmp_path, monkeypatch) -> Path:
     return ini
 
 
+@pytest.fixture(autouse=True)
+def journal_dir(tmp_path, monkeypatch) -> Path:
+    """The autosave journal of every test window goes here, never into the user's data dir."""
+    folder = tmp_path / "journal"
+    monkeypatch.setenv("DECORAS_JOURNAL_DIR", str(folder))
+    monkeypatch.delenv("DECORAS_GUI_RESTORE", raising=False)
+    return folder
+
+
 @pytest.fixture
 def make_window(qtbot, tiny_models):
     from decoras_gui.gui.main_window import MainWindow

@@ -1,0 +1,75 @@
+"""`decoras export SESSION`: DS9 regions and catalogues from a saved vetting session, headless."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..cli import command
+from ..core.catalogue import STATUSES
+from ..core.errors import DecorasError
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("session", help="session file saved by decoras-gui (.decoras)")
+    p.add_argument("--regions", help="output DS9 region file (.reg)")
+    p.add_argument("--catalog", "--catalogue", dest="catalog",
+                   help="output catalogue (.ecsv, .csv, .fits, .vot/.xml)")
+    p.add_argument("--format", choices=("ecsv", "csv", "fits", "votable"),
+                   help="catalogue format (default: from the extension)")
+    p.add_argument("--statuses", default=None,
+                   help=f"comma-separated statuses to export ({', '.join(STATUSES)}; default: all)")
+    p.add_argument("--frame", default="fk5", choices=("fk5", "icrs", "image"), help="region file frame")
+    p.add_argument("--no-labels", action="store_true", help="no source-id text labels in the region file")
+
+
+def parse_statuses(text: str | None) -> list[str] | None:
+    if not text:
+        return None
+    out = [t.strip().lower() for t in text.split(",") if t.strip()]
+    bad = [t for t in out if t not in STATUSES]
+    if bad:
+        raise DecorasError(f"unknown status {', '.join(bad)} (use {', '.join(STATUSES)})")
+    return out
+
+
+@command("export", "Export DS9 regions and catalogues from a saved vetting session.")(_add_arguments)
+def run(args: argparse.Namespace) -> int:
+    from .. import __version__
+    from ..core.image import load_fits
+    from ..core.regions_io import write_regions
+    from ..core.session import check_image, load_session
+
+    if not args.regions and not args.catalog:
+        raise DecorasError("nothing to do: give --regions and/or --catalog")
+    statuses = parse_statuses(args.statuses)
+    session = load_session(args.session)
+    cat = session.catalogue
+    wcs = None
+    state = check_image(session)
+    if state == "missing":
+        print(f"decoras export: warning: the image {session.image_path} is not there; "
+              "regions come from the catalogue's ra/dec", file=sys.stderr)
+    else:
+        if state == "changed":
+            print(f"decoras export: warning: {session.image_path} has changed since the session was saved "
+                  "(checksum differs)", file=sys.stderr)
+        try:
+            wcs = load_fits(session.image_path, hdu=session.hdu,
+                            plane=tuple(session.plane) if session.plane else None).wcs
+        except DecorasError as exc:
+            print(f"decoras export: warning: {exc}", file=sys.stderr)
+    if session.model:
+        cat.meta.setdefault("model", session.model)
+        cat.meta.setdefault("model_version", session.model_version)
+    cat.meta["creator"] = "decoras"
+    cat.meta["creator_version"] = __version__
+    selected = cat.filter(statuses)
+    if args.regions:
+        used = write_regions(cat, args.regions, wcs=wcs, frame=args.frame, statuses=statuses,
+                             labels=not args.no_labels)
+        print(f"{args.regions}: {len(selected)} regions ({used})")
+    if args.catalog:
+        cat.write(args.catalog, format=args.format, statuses=statuses)
+        print(f"{args.catalog}: {len(selected)} sources")
+    return 0

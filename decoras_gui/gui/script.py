@@ -1,0 +1,85 @@
+"""``decoras-gui --script FILE``: replay user actions, for end-to-end tests (hidden option).
+
+One command a line, run in order on the event loop; every vetting step goes through the
+same QActions (and so the same shortcuts, commands and journal) as the user's keys::
+
+    wait-image                 # until the image (and a session's catalogue) is shown
+    wait-sources N             # until the catalogue holds at least N sources
+    action accept              # trigger a QAction by its object name (accept, reject, unvet,
+                               # next, previous, delete, auto_advance, add_mode…)
+    key A                      # a real key press sent to the window (shortcut path)
+    note text…                 # what the Note dialog sets on the selection
+    sleep MS
+    touch PATH                 # a marker file (e.g. "all done, kill me now")
+    dump PATH                  # write the catalogue (.ecsv)
+    quit
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QApplication
+
+STEP_MS = 30
+
+
+class ScriptRunner(QObject):
+    def __init__(self, window, path: str | Path):
+        super().__init__(window)
+        self.w = window
+        self.lines = [ln.strip() for ln in Path(path).read_text(encoding="utf-8").splitlines()]
+        self.lines = [ln for ln in self.lines if ln and not ln.startswith("#")]
+        self.i = 0
+        self._deadline: float | None = None
+
+    def start(self) -> None:
+        QTimer.singleShot(STEP_MS, self._step)
+
+    def _action(self, name: str) -> QAction:
+        for a in self.w.findChildren(QAction):
+            if a.objectName() == name:
+                return a
+        raise KeyError(f"no action named {name!r}")
+
+    def _step(self) -> None:
+        if self.i >= len(self.lines):
+            return
+        cmd, *rest = shlex.split(self.lines[self.i])
+        arg = " ".join(rest)
+        delay = STEP_MS
+        done = True
+        if cmd == "wait-image":
+            done = self.w.image is not None and not self.w.busy and self.w.sessions._pending is None
+        elif cmd == "wait-sources":
+            done = len(self.w.doc) >= int(arg)
+        elif cmd == "action":
+            self._action(arg).trigger()
+        elif cmd == "key":
+            from PySide6.QtTest import QTest
+
+            self.w.activateWindow()
+            QTest.keyClick(self.w.canvas.graphics.viewport(), arg[0] if len(arg) == 1 else getattr(Qt.Key, arg))
+        elif cmd == "note":
+            self.w.vetting.set_note(arg)
+        elif cmd == "sleep":
+            delay = int(arg)
+        elif cmd == "touch":
+            Path(arg).write_text(str(time.time()), encoding="utf-8")
+        elif cmd == "dump":
+            self.w.doc.catalogue.write(arg)
+        elif cmd == "quit":
+            self.w.close()
+            QApplication.quit()
+            return
+        else:
+            raise ValueError(f"script: unknown command {cmd!r}")
+        if done:
+            self.i += 1
+        else:
+            delay = 50
+        QTimer.singleShot(delay, self._step)

@@ -1,0 +1,282 @@
+"""Sessions in the window: Save/Open Session, the autosave journal, restore after a crash.
+
+:class:`SessionManager` listens to the CatalogueDocument: every change (``changed``,
+``added``, ``removed``) is appended to the :class:`~decoras_gui.core.session.Journal`
+at once (fsynced), a ``reset`` (new image, detections merged, session opened) writes a
+fresh base snapshot, and every ``COMPACT_EVERY`` changes the journal is compacted.
+
+At start-up :meth:`offer_restore` looks for journals whose process is gone (a crash, a
+kill, or a close with unsaved work) and offers to restore the newest. Its answer can
+be given without a dialog (``answer=`` or ``$DECORAS_GUI_RESTORE`` = restore / discard /
+later) so tests and scripts can drive it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from ..core.catalogue import Catalogue
+from ..core.errors import DecorasError
+from ..core.session import (
+    SESSION_SUFFIX,
+    Journal,
+    Session,
+    check_image,
+    file_sha256,
+    load_session,
+    orphan_journals,
+    replay_journal,
+    save_session,
+)
+
+log = logging.getLogger(__name__)
+RESTORE_ENV = "DECORAS_GUI_RESTORE"
+SESSION_FILTER = f"decoras-gui sessions (*{SESSION_SUFFIX});;All files (*)"
+
+
+class SessionManager(QObject):
+    restored = Signal(str)  # the journal a session was restored from
+    session_opened = Signal(str)
+    session_saved = Signal(str)
+
+    def __init__(self, window, journal_folder: str | os.PathLike | None = None):
+        super().__init__(window)
+        self.w = window
+        self.doc = window.doc
+        self.journal = Journal(journal_folder)
+        self.session_path: Path | None = None
+        self._sha_cache: dict[tuple, str] = {}
+        self._pending: Session | None = None
+        self._pending_journal: Path | None = None
+        self.locate_dialog: QFileDialog | None = None
+        self.warning_box: QMessageBox | None = None
+        self.restore_box: QMessageBox | None = None
+        self.doc.changed.connect(self._changed)
+        self.doc.added.connect(self._changed)
+        self.doc.removed.connect(self._removed)
+        self.doc.reset.connect(self._reset)
+
+    # ---------------------------------------------------------------- state
+    def image_sha256(self) -> str | None:
+        image = self.w.image
+        if image is None:
+            return None
+        try:
+            st = image.path.stat()
+        except OSError:
+            return None
+        key = (str(image.path), st.st_size, st.st_mtime_ns)
+        if key not in self._sha_cache:
+            self._sha_cache[key] = file_sha256(image.path)
+        return self._sha_cache[key]
+
+    def current_session(self) -> Session:
+        image = self.w.image
+        model, version = self.w.current_model()
+        view = dict(self.w.display_settings.as_dict())
+        if image is not None:
+            view["range"] = self.w.canvas.view_range()
+        return Session(
+            catalogue=self.doc.catalogue.copy(),
+            image_path=str(image.path.resolve()) if image is not None else None,
+            image_sha256=self.image_sha256(),
+            hdu=image.hdu_index if image is not None else None,
+            plane=list(image.plane) if image is not None and image.plane else None,
+            model=model, model_version=version, view=view,
+        )
+
+    # -------------------------------------------------------------- journal
+    def _reset(self) -> None:
+        if self.w.image is None:
+            return
+        try:
+            self.journal.start(self.current_session())
+        except (OSError, DecorasError) as exc:
+            self.w.statusBar().showMessage(f"Autosave is off: cannot write {self.journal.path}: {exc}", 15000)
+            log.warning("autosave journal: %s", exc)
+            return
+        if self._pending_journal is not None:  # the restored state is safe in our journal now
+            try:
+                self._pending_journal.unlink()
+            except OSError:
+                pass
+            self._pending_journal = None
+
+    def _record(self, upsert, remove) -> None:
+        if not self.journal.active:
+            return self._reset()
+        label = self.w.vetting.current_label
+        try:
+            self.journal.record(upsert, remove, label=label)
+            if self.journal.needs_compaction():
+                self._reset()
+        except OSError as exc:
+            self.w.statusBar().showMessage(f"Autosave failed: {exc}", 15000)
+
+    def _changed(self, ids: list) -> None:
+        cat = self.doc.catalogue
+        self._record([(cat.index(int(i)), cat.get(int(i))) for i in ids if int(i) in cat], [])
+
+    def _removed(self, ids: list) -> None:
+        self._record([], [int(i) for i in ids])
+
+    def close(self, keep: bool) -> None:
+        """A clean exit: the journal is deleted unless ``keep`` (unsaved work: offered next start)."""
+        self.journal.close(delete=not keep)
+
+    # ---------------------------------------------------------- save / open
+    def save(self, path) -> Path:
+        path = Path(path)
+        if path.suffix != SESSION_SUFFIX:
+            path = path.with_name(path.name + SESSION_SUFFIX)
+        save_session(self.current_session(), path)
+        self.session_path = path
+        self.w.vetting.stack.setClean()
+        self.session_saved.emit(str(path))
+        self.w.statusBar().showMessage(f"Session saved to {path}.", 6000)
+        return path
+
+    def save_dialog(self, save_as: bool = True) -> None:
+        if self.session_path is not None and not save_as:
+            self.save(self.session_path)
+            return
+        start = str(self.session_path or (self.w.image.path.with_suffix(SESSION_SUFFIX) if self.w.image
+                                          else Path(self.w.settings.last_folder()) / f"session{SESSION_SUFFIX}"))
+        path, _ = QFileDialog.getSaveFileName(self.w, "Save session", start, SESSION_FILTER)
+        if path:
+            try:
+                self.save(path)
+            except DecorasError as exc:
+                self.w.show_error("Cannot save the session", str(exc))
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.w, "Open session", self.w.settings.last_folder(), SESSION_FILTER)
+        if path:
+            self.open(path)
+
+    def open(self, path) -> Session | None:
+        """Open a session file: its image (asking where it went if it moved), then its catalogue."""
+        try:
+            session = load_session(path)
+        except DecorasError as exc:
+            self.w.show_error("Cannot open the session", str(exc))
+            return None
+        self.session_path = Path(path)
+        self.apply(session)
+        return session
+
+    def apply(self, session: Session, journal: Path | None = None) -> None:
+        """Load ``session`` into the window (async: the image opens first)."""
+        self._pending_journal = journal
+        state = check_image(session)
+        if state == "missing":
+            self._ask_location(session)
+            return
+        self._open_image(session, state)
+
+    def _ask_location(self, session: Session) -> None:
+        name = Path(session.image_path or "image.fits").name
+        d = QFileDialog(self.w, f"Where is {name} now?", self.w.settings.last_folder(),
+                        f"{name};;FITS images (*.fits *.fit *.fts *.fits.gz *.fz);;All files (*)")
+        d.setFileMode(QFileDialog.FileMode.ExistingFile)
+        d.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+        d.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        self.w.statusBar().showMessage(f"The session's image {session.image_path} is not there any more: "
+                                       "where is it now?", 15000)
+
+        def chosen(path: str) -> None:
+            self.locate_dialog = None
+            session.image_path = str(Path(path).resolve())
+            self._open_image(session, check_image(session))
+
+        d.fileSelected.connect(chosen)
+        d.rejected.connect(lambda: setattr(self, "locate_dialog", None))
+        self.locate_dialog = d
+        d.open()
+
+    def _open_image(self, session: Session, state: str) -> None:
+        if state == "changed":
+            box = QMessageBox(QMessageBox.Icon.Warning, "The image has changed",
+                              f"{session.image_path} is not the file this session was made on "
+                              "(its SHA-256 checksum differs). The sources are shown on it as saved; "
+                              "check their positions and fluxes.", QMessageBox.StandardButton.Ok, self.w)
+            box.setWindowModality(Qt.WindowModality.WindowModal)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+            self.warning_box = box
+            box.finished.connect(lambda *_: setattr(self, "warning_box", None))
+            box.open()
+        self._pending = session
+        plane = tuple(session.plane) if session.plane else None
+        hdu = session.hdu if session.hdu is not None else None
+        self.w.open_path(session.image_path, hdu=hdu, plane=plane, ask=False)
+
+    def take_pending(self) -> Session | None:
+        """The session waiting for its image (called by the window once the image is shown)."""
+        s, self._pending = self._pending, None
+        return s
+
+    def apply_loaded(self, session: Session) -> None:
+        """The image is open: put the session's catalogue and view in place."""
+        from . import display as disp
+
+        view = dict(session.view or {})
+        rng = view.pop("range", None)
+        settings = disp.DisplaySettings.from_dict(view)
+        if view and settings != self.w.display_settings:
+            self.w.set_display_settings(settings)
+        self.w.vetting.clear_history()
+        self.doc.set_catalogue(Catalogue(list(session.catalogue), meta=session.catalogue.meta))
+        if rng and len(rng) == 4:
+            self.w.canvas.set_view_range(rng)
+        self.session_opened.emit(str(self.session_path or ""))
+
+    # -------------------------------------------------------------- restore
+    def orphans(self) -> list[Path]:
+        return [p for p in orphan_journals(self.journal.folder) if p != self.journal.path]
+
+    def offer_restore(self, answer: str | None = None) -> str:
+        """After a crash: offer to restore the newest orphan journal. Returns the answer
+        ('restore', 'discard', 'later' or 'none' when there is nothing to restore)."""
+        found = self.orphans()
+        if not found:
+            return "none"
+        path = found[0]
+        try:
+            session, n = replay_journal(path)
+        except DecorasError as exc:
+            log.warning("cannot replay %s: %s", path, exc)
+            return "none"
+        answer = answer or os.environ.get(RESTORE_ENV)
+        if answer not in ("restore", "discard", "later"):
+            vetted = sum(1 for s in session.catalogue if s.status != "candidate")
+            box = QMessageBox(QMessageBox.Icon.Question, "Restore the last session?",
+                              f"decoras-gui did not close normally. The autosave of the last session "
+                              f"holds {len(session.catalogue)} sources ({vetted} vetted, {n} changes since "
+                              f"the last snapshot) on {Path(session.image_path or '?').name}.\n\n"
+                              "Restore it?", QMessageBox.StandardButton.NoButton, self.w)
+            b_restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
+            b_discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+            box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
+            box.setDefaultButton(b_restore)
+            self.restore_box = box
+            box.exec()
+            self.restore_box = None
+            clicked = box.clickedButton()
+            answer = "restore" if clicked is b_restore else "discard" if clicked is b_discard else "later"
+        if answer == "restore":
+            self.apply(session, journal=path)
+            self.restored.emit(str(path))
+        elif answer == "discard":
+            try:
+                path.unlink()
+            except OSError:
+                pass
+        return answer
+
+
+__all__ = ["SessionManager", "RESTORE_ENV"]
