@@ -53,6 +53,7 @@ class SessionManager(QObject):
         self._sha_cache: dict[tuple, str] = {}
         self._pending: Session | None = None
         self._pending_journal: Path | None = None
+        self._restoring = False
         self.locate_dialog: QFileDialog | None = None
         self.warning_box: QMessageBox | None = None
         self.restore_box: QMessageBox | None = None
@@ -233,6 +234,11 @@ class SessionManager(QObject):
         self.doc.set_catalogue(Catalogue(list(session.catalogue), meta=session.catalogue.meta))
         if rng and len(rng) == 4:
             self.w.canvas.set_view_range(rng)
+        if self._pending_journal is not None or self._restoring:
+            # restored from the autosave, saved nowhere yet: unsaved until the user saves it
+            self.w.vetting.stack.resetClean()
+            self.w.setWindowModified(True)
+            self._restoring = False
         self.session_opened.emit(str(self.session_path or ""))
 
     # -------------------------------------------------------------- restore
@@ -269,6 +275,8 @@ class SessionManager(QObject):
             clicked = box.clickedButton()
             answer = "restore" if clicked is b_restore else "discard" if clicked is b_discard else "later"
         if answer == "restore":
+            self._restoring = True
+            self.session_path = None
             self.apply(session, journal=path)
             self.restored.emit(str(path))
         elif answer == "discard":

@@ -625,8 +625,17 @@ class VettingController(QObject):
     def delete_selected(self, ids=None) -> int:
         ids = self.doc.selected_ids if ids is None else [int(i) for i in ids]
         ids = [i for i in ids if i in self.doc.catalogue]
-        if ids:
-            self.push(RemoveSourcesCommand(self.doc, ids))
+        if not ids:
+            return 0
+        order = self._order()
+        pos = [order.index(i) for i in ids if i in order]
+        after = [i for i in order[max(pos) + 1:] if i not in ids] if pos else []
+        before = [i for i in order[:min(pos)] if i not in ids] if pos else []
+        self.push(RemoveSourcesCommand(self.doc, ids))
+        follow = after[:1] or before[-1:]  # like a mail client: the next source is selected
+        if follow:
+            self.doc.set_selection(follow)
+            self.centre_on(follow[0])
         return len(ids)
 
     # ------------------------------------------------------------------ export
