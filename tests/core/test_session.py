@@ -151,3 +151,29 @@ def test_measure_ellipse_gaussian(tmp_path):
     # the minor axis longer than the major: swapped, angle turned by 90
     m2 = measure_ellipse(img, 40, 50, 20.0, 30.0, 0.0)
     assert m2["maj_img"] == 30.0 and m2["theta_img"] == pytest.approx(-90.0)
+
+
+def test_cli_export_from_session(tmp_path, image_file, capsys):
+    from decoras_gui.cli import main as decoras
+    from decoras_gui.core.regions_io import read_regions
+
+    cat = _catalogue()
+    cat.update(1, status="accepted")
+    cat.update(2, status="rejected")
+    session = save_session(Session(cat, str(image_file), file_sha256(image_file), model="tiny",
+                                   model_version="0.1"), tmp_path / "s.decoras")
+    reg, ecsv, vot = tmp_path / "out.reg", tmp_path / "out.ecsv", tmp_path / "out.vot"
+    assert decoras(["export", str(session), "--regions", str(reg), "--catalog", str(ecsv),
+                    "--statuses", "accepted,candidate", "--frame", "icrs"]) == 0
+    back = Catalogue.read(ecsv)
+    assert [s.source_id for s in back] == [1, 3, 4, 5, 6]
+    assert back.meta["model"] == "tiny" and back.meta["model_version"] == "0.1"
+    assert len(read_regions(reg)) == 5 and "icrs" in reg.read_text().splitlines()
+    assert decoras(["export", str(session), "--catalog", str(vot)]) == 0
+    from astropy.io.votable import validate
+
+    assert validate(str(vot), output=None)
+    assert len(Catalogue.read(vot)) == 6
+    assert decoras(["export", str(session), "--catalog", str(ecsv), "--statuses", "maybe"]) == 2
+    assert "maybe" in capsys.readouterr().err
+    assert decoras(["export", str(session)]) == 2
