@@ -68,6 +68,26 @@ def apply_theme(app) -> None:
     app.setStyleSheet(load_stylesheet())
 
 
+def _close_on_signals(app, window) -> None:
+    """SIGTERM / SIGINT (logout, Ctrl+C in the terminal) close the window cleanly: unsaved
+    vetting stays in the autosave journal and is offered at the next start."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def handler(signum, _frame):
+        window.ask_on_close = False
+        window.close()
+        app.quit()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
+    timer = QTimer(app)  # let the Python interpreter run now and then to see the signal
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
+    app._signal_timer = timer
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.settings:
@@ -103,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             window.open_path(args.file, hdu=hdu, plane=args.plane)
             if args.detect:
                 window.image_opened.connect(lambda _img: window.run_detection())
+    _close_on_signals(app, window)
     if args.script:
         from .script import ScriptRunner
 

@@ -309,8 +309,7 @@ class MainWindow(QMainWindow):
         self.history_dock = QDockWidget("History", self)
         self.history_dock.setObjectName("historyDock")
         self.history_dock.setWidget(self.history_view)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history_dock)
-        self.splitDockWidget(self.display_dock, self.history_dock, Qt.Orientation.Vertical)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history_dock, Qt.Orientation.Vertical)
 
     def _clean_changed(self, clean: bool) -> None:
         self.setWindowModified(not clean)

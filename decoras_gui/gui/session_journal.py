@@ -251,11 +251,22 @@ class SessionManager(QObject):
         found = self.orphans()
         if not found:
             return "none"
-        path = found[0]
-        try:
-            session, n = replay_journal(path)
-        except DecorasError as exc:
-            log.warning("cannot replay %s: %s", path, exc)
+        session = None
+        for path in found:  # the newest journal that holds sources; empty ones are dropped
+            try:
+                session, n = replay_journal(path)
+            except DecorasError as exc:
+                log.warning("cannot replay %s: %s", path, exc)
+                session = None
+                continue
+            if len(session.catalogue):
+                break
+            try:
+                path.unlink()
+            except OSError:
+                pass
+            session = None
+        if session is None:
             return "none"
         answer = answer or os.environ.get(RESTORE_ENV)
         if answer not in ("restore", "discard", "later"):

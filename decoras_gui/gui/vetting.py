@@ -61,6 +61,23 @@ CATALOGUE_FORMATS = {"ecsv": ("ECSV (*.ecsv)", ".ecsv"), "csv": ("CSV (*.csv)", 
                      "fits": ("FITS table (*.fits)", ".fits"), "votable": ("VOTable (*.vot *.xml)", ".vot")}
 
 
+def _add_icon():
+    """A dashed yellow ellipse with a plus: the Add Source tool."""
+    from PySide6.QtGui import QIcon, QPainter, QPixmap
+
+    pix = QPixmap(16, 16)
+    pix.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pix)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setPen(pg.mkPen(DRAW_COLOR, width=1.6))
+    p.drawEllipse(1, 4, 11, 8)
+    p.setPen(pg.mkPen("#ffffff", width=1.8))
+    p.drawLine(12, 1, 12, 7)
+    p.drawLine(9, 4, 15, 4)
+    p.end()
+    return QIcon(pix)
+
+
 def _unique(first: list, standard) -> list:
     out = list(first)
     for k in QKeySequence.keyBindings(standard):
@@ -447,6 +464,13 @@ class VettingController(QObject):
         self.act_import_reference = self._act("Regions as &Reference Layer…", lambda: self.import_dialog(True), [],
                                               "Show a DS9 region file (e.g. PyBDSF, Aegean) as a read-only layer",
                                               name="import_reference")
+        st = self.w.style()
+        SP = st.StandardPixmap
+        self.act_next.setIcon(st.standardIcon(SP.SP_ArrowRight))
+        self.act_prev.setIcon(st.standardIcon(SP.SP_ArrowLeft))
+        self.act_delete.setIcon(st.standardIcon(SP.SP_TrashIcon))
+        self.act_add.setIcon(_add_icon())
+        self.act_auto.setIcon(st.standardIcon(SP.SP_MediaSeekForward))
         self.vetting_actions = [self.act_accept, self.act_reject, self.act_unvet, self.act_next, self.act_prev,
                                 self.act_note, self.act_delete, self.act_add, self.act_bulk_accept,
                                 self.act_bulk_reject, self.act_export_regions, self.act_export_catalogue,
@@ -573,9 +597,15 @@ class VettingController(QObject):
         return self._go(-1)
 
     def centre_on(self, sid: int) -> None:
+        """Centre the view on the source; zoom in (never out) so its ellipse and handles are usable."""
         s = self.doc.catalogue.get(sid)
-        if math.isfinite(s.x) and math.isfinite(s.y):
-            self.w.canvas.center_on(s.x, s.y)
+        if not (math.isfinite(s.x) and math.isfinite(s.y)):
+            return
+        size = s.maj_img if math.isfinite(s.maj_img) and s.maj_img > 0 else 3.0
+        beam = self.w.image.beam_pixels if self.w.image is not None else None
+        if beam:
+            size = max(size, beam[0])
+        self.w.canvas.center_on(s.x, s.y, size=size)
 
     # ------------------------------------------------------------------ editing
     def _sync_handle(self, *_) -> None:
