@@ -99,6 +99,7 @@ def window(make_window):
 def open_and_wait(qtbot, window, path, timeout=30000, **kw):
     with qtbot.waitSignal(window.image_opened, timeout=timeout):
         window.open_path(path, **kw)
+    qtbot.wait(50)  # the canvas replaces the welcome page: let the layout settle before mapping points
     return window.image
 
 
