@@ -157,6 +157,8 @@ class SourceTableModel(QAbstractTableModel):
         if role == ID_ROLE:
             return keys[0]
         if role == Qt.ItemDataRole.TextAlignmentRole:
+            if col == COLUMN_INDEX["edited"]:
+                return int(Qt.AlignmentFlag.AlignCenter)
             if col in (COLUMN_INDEX["status"], COLUMN_INDEX["origin"], COLUMN_INDEX["note"]):
                 return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

@@ -446,3 +446,67 @@ def test_bad_session_file_shows_error(qtbot, window, tmp_path):
         from decoras_gui.core.session import load_session
 
         load_session(p)
+
+
+def test_shift_tab_goes_back(qtbot, vet):
+    w = vet
+    w.doc.set_selection([3])
+    key(qtbot, w, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
+    assert w.doc.selected_ids == [2]
+
+
+def test_detect_run_is_undoable(qtbot, window, vlba_fits):
+    from tests.gui.conftest import detect_and_wait
+
+    open_and_wait(qtbot, window, vlba_fits)
+    window.doc.set_catalogue(build_catalogue(window.image))
+    window.vetting.set_status("accepted", [1])
+    before = snapshot(window)
+    detect_and_wait(qtbot, window)
+    assert len(window.doc) > len(before)
+    assert window.vetting.stack.text(window.vetting.stack.count() - 1).startswith("Detect")
+    window.vetting.act_undo.trigger()
+    assert_same(snapshot(window), before)
+    assert window.overlay.ellipse_count() == len(before) == window.table.row_count()
+
+
+def test_restore_dialog_after_a_crash(qtbot, make_window, vlba_fits, journal_dir, tmp_path):
+    """A journal left by a killed process: the next window asks, the user clicks Restore."""
+    import subprocess
+    import sys
+
+    from decoras_gui.core.session import Session, file_sha256, save_session
+
+    image = __import__("decoras_gui.core.image", fromlist=["load_fits"]).load_fits(vlba_fits)
+    cat = build_catalogue(image)
+    cat.update(2, status="rejected", note="sidelobe")
+    start = save_session(Session(cat, str(vlba_fits), file_sha256(vlba_fits)), tmp_path / "s.decoras")
+    code = ("import os, signal; from decoras_gui.core.session import Journal, load_session;"
+            f"s = load_session({str(start)!r}); j = Journal({str(journal_dir)!r}); j.start(s);"
+            "_, n = s.catalogue.update(5, status='accepted'); j.record([(4, n)]);"
+            "os.kill(os.getpid(), signal.SIGKILL)")
+    subprocess.run([sys.executable, "-c", code], check=False)
+    w = make_window()
+    clicked = []
+
+    def click_restore():
+        box = w.sessions.restore_box
+        if box is None:
+            return qtbot_timer()
+        assert "Restore" in box.windowTitle() and "6 sources" in box.text()
+        clicked.append(True)
+        [b for b in box.buttons() if b.text() == "Restore"][0].click()
+
+    from PySide6.QtCore import QTimer
+
+    def qtbot_timer():
+        QTimer.singleShot(50, click_restore)
+
+    qtbot_timer()
+    with qtbot.waitSignal(w.sessions.session_opened, timeout=30000):
+        assert w.sessions.offer_restore() == "restore"
+    assert clicked
+    got = w.doc.catalogue
+    assert got.get(2).status == "rejected" and got.get(2).note == "sidelobe" and got.get(5).status == "accepted"
+    assert w.isWindowModified()  # restored work is unsaved until saved
+    assert w.sessions.orphans() == []
