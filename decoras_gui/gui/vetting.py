@@ -389,6 +389,8 @@ class VettingController(QObject):
         self.doc.filter_changed.connect(self._sync_handle)
         self.dialog = None
         self._build_actions()
+        for sig in (self.doc.selection_changed, self.doc.reset, self.doc.added, self.doc.removed):
+            sig.connect(self.update_actions)
 
     # ------------------------------------------------------------------ actions
     def _act(self, text, slot, shortcuts=(), tip="", checkable=False, name="") -> QAction:
@@ -476,10 +478,16 @@ class VettingController(QObject):
                                 self.act_bulk_reject, self.act_export_regions, self.act_export_catalogue,
                                 self.act_export_png, self.act_import_sources, self.act_import_reference]
 
-    def update_actions(self) -> None:
+    def update_actions(self, *_) -> None:
         has_image = self.w.image is not None
         for a in self.vetting_actions:
             a.setEnabled(has_image)
+        selected = has_image and bool(self.doc.selected_ids)
+        for a in (self.act_accept, self.act_reject, self.act_unvet, self.act_note, self.act_delete):
+            a.setEnabled(selected)
+        has_sources = has_image and len(self.doc) > 0
+        for a in (self.act_next, self.act_prev, self.act_bulk_accept, self.act_bulk_reject):
+            a.setEnabled(has_sources)
         self.act_reference.setEnabled(len(self.reference) > 0)
 
     def _set_auto_advance(self, on: bool) -> None:
