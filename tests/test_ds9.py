@@ -51,13 +51,13 @@ class DS9:
         self.name, self.env = name, env
 
     def get(self, *args: str) -> str:
-        r = subprocess.run(["xpaget", self.name, *args], env=self.env, capture_output=True, text=True, timeout=60)
+        r = subprocess.run(["xpaget", self.name, *args], check=False, env=self.env, capture_output=True, text=True, timeout=60)
         if r.returncode != 0:
             raise AssertionError(f"xpaget {' '.join(args)} failed: {r.stderr.strip()}")
         return r.stdout
 
     def set(self, *args: str) -> None:
-        r = subprocess.run(["xpaset", "-p", self.name, *args], env=self.env, capture_output=True, text=True,
+        r = subprocess.run(["xpaset", "-p", self.name, *args], check=False, env=self.env, capture_output=True, text=True,
                            timeout=60)
         if r.returncode != 0:
             raise AssertionError(f"xpaset {' '.join(args)} failed: {r.stderr.strip()}")
@@ -92,7 +92,7 @@ def ds9(tmp_path):
         ds9p = subprocess.Popen(["ds9", "-title", name], env=env, stdout=log, stderr=subprocess.STDOUT)
         t0 = time.monotonic()
         while True:
-            r = subprocess.run(["xpaaccess", name], env=env, capture_output=True, text=True)
+            r = subprocess.run(["xpaaccess", name], check=False, env=env, capture_output=True, text=True)
             if r.stdout.strip() == "yes":
                 break
             if ds9p.poll() is not None or time.monotonic() - t0 > 60:

@@ -14,10 +14,9 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QByteArray, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QIcon, QKeySequence, QPixmap, QPainter
+from PySide6.QtGui import QAction, QIcon, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
-    QUndoView,
     QCheckBox,
     QComboBox,
     QDockWidget,
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QStyle,
     QToolBar,
+    QUndoView,
     QVBoxLayout,
     QWidget,
 )
@@ -44,8 +44,8 @@ from ..core.image import SkyImage, image_hdus, load_fits
 from ..core.regions_io import STATUS_COLORS
 from ..paths import resources_dir
 from . import display as disp
-from .dialogs import HeaderDialog, PlaneChooserDialog, StatsPanel
 from .commands import ReplaceCatalogueCommand
+from .dialogs import HeaderDialog, PlaneChooserDialog, StatsPanel
 from .document import CatalogueDocument, merge_detections
 from .image_view import ImageCanvas
 from .overlays import SourceOverlay

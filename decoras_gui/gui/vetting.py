@@ -36,11 +36,9 @@ from PySide6.QtWidgets import (
     QGraphicsPathItem,
     QHBoxLayout,
     QInputDialog,
-    QLabel,
     QLineEdit,
     QPushButton,
     QToolButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -48,8 +46,18 @@ from ..core.catalogue import ACCEPTED, CANDIDATE, REJECTED, STATUSES, Catalogue,
 from ..core.errors import DecorasError
 from ..core.fileio import atomic_path
 from ..core.measure import measure_ellipse
-from ..core.regions_io import FRAMES, STATUS_COLORS, read_regions, regions_to_sources, write_regions
-from .commands import AddSourceCommand, AddSourcesCommand, RemoveSourcesCommand, UpdateSourcesCommand
+from ..core.regions_io import (
+    STATUS_COLORS,
+    read_regions,
+    regions_to_sources,
+    write_regions,
+)
+from .commands import (
+    AddSourceCommand,
+    AddSourcesCommand,
+    RemoveSourcesCommand,
+    UpdateSourcesCommand,
+)
 from .overlays import SELECTED_COLOR, ellipse_path
 
 REFERENCE_COLOR = "#CC79A7"  # Okabe-Ito reddish purple: distinct from the status colours
