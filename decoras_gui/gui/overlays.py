@@ -109,22 +109,27 @@ class SourceOverlay(QObject):
 
     def _on_changed(self, ids: list) -> None:
         cat = self.doc.catalogue
+        touched = set()
         for sid in ids:
             i = self.row_of.get(int(sid))
             if i is None:
                 return self.rebuild()
             s = cat.get(int(sid))
+            touched.update((self.status[i], s.status))
             self.x[i], self.y[i], self.status[i] = s.x, s.y, s.status
             ok = all(math.isfinite(v) and v > 0 for v in (s.maj_img, s.min_img))
             self.maj[i] = s.maj_img if ok else DEFAULT_FWHM_PIX
             self.min[i] = s.min_img if ok else DEFAULT_FWHM_PIX
             self.theta[i] = s.theta_img if math.isfinite(s.theta_img) else 0.0
             self.shown[i] = self.doc.is_shown(s)
-        self._draw()
+        self._draw(touched)
         self.update_selection(self.doc.selected_ids)
 
-    def _draw(self) -> None:
+    def _draw(self, statuses=None) -> None:
+        """Rebuild the path of each status (only those in ``statuses`` when given)."""
         for status, item in self.items.items():
+            if statuses is not None and status not in statuses:
+                continue
             m = self.shown & (self.status == status)
             item.setPath(ellipse_path(self.x[m], self.y[m], self.maj[m], self.min[m], self.theta[m]))
             item.setVisible(self._visible)

@@ -281,6 +281,28 @@ class SourceTableWidget(QWidget):
     def shown_ids(self) -> list[int]:
         return [int(self.proxy.index(r, 0).data(ID_ROLE)) for r in range(self.proxy.rowCount())]
 
+    def has_row(self, source_id: int) -> bool:
+        """True when ``source_id`` is a row of the table as filtered now."""
+        row = self.model.row_of(int(source_id))
+        return row is not None and self.proxy.mapFromSource(self.model.index(row, 0)).isValid()
+
+    def neighbour_id(self, source_id: int | None, step: int) -> int | None:
+        """The id ``step`` rows below (above, if negative) ``source_id`` in the table as
+        sorted and filtered now; the first (last) row when ``source_id`` is not shown;
+        None past either end or for an empty table."""
+        n = self.proxy.rowCount()
+        if n == 0:
+            return None
+        row = self.model.row_of(int(source_id)) if source_id is not None else None
+        pidx = self.proxy.mapFromSource(self.model.index(row, 0)) if row is not None else None
+        if pidx is None or not pidx.isValid():
+            target = 0 if step > 0 else n - 1
+        else:
+            target = pidx.row() + step
+            if not 0 <= target < n:
+                return None
+        return int(self.proxy.index(target, 0).data(ID_ROLE))
+
     def selected_ids(self) -> list[int]:
         rows = self.view.selectionModel().selectedRows()
         return [int(i.data(ID_ROLE)) for i in sorted(rows, key=lambda i: i.row())]

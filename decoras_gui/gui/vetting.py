@@ -586,22 +586,14 @@ class VettingController(QObject):
         return d
 
     # -------------------------------------------------------------- navigation
-    def _order(self) -> list[int]:
-        return self.w.table.shown_ids()
-
     def _go(self, step: int) -> int | None:
-        order = self._order()
-        if not order:
-            return None
         sel = self.doc.selected_ids
-        if sel and sel[-1] in order:
-            i = order.index(sel[-1]) + step
-            if not 0 <= i < len(order):
+        current = sel[-1] if sel else None
+        sid = self.w.table.neighbour_id(current, step)
+        if sid is None:
+            if current is not None:
                 self.w.statusBar().showMessage("Last source." if step > 0 else "First source.", 3000)
-                return sel[-1]
-        else:
-            i = 0 if step > 0 else len(order) - 1
-        sid = order[i]
+            return current
         self.doc.set_selection([sid])
         self.centre_on(sid)
         return sid
@@ -673,15 +665,19 @@ class VettingController(QObject):
         ids = [i for i in ids if i in self.doc.catalogue]
         if not ids:
             return 0
-        order = self._order()
-        pos = [order.index(i) for i in ids if i in order]
-        after = [i for i in order[max(pos) + 1:] if i not in ids] if pos else []
-        before = [i for i in order[:min(pos)] if i not in ids] if pos else []
+        table = self.w.table
+        after = before = ids[-1]
+        while after is not None and after in ids:
+            after = table.neighbour_id(after, +1)
+        while before is not None and before in ids:
+            before = table.neighbour_id(before, -1)
+        if not table.has_row(ids[-1]):
+            after = before = None
         self.push(RemoveSourcesCommand(self.doc, ids))
-        follow = after[:1] or before[-1:]  # like a mail client: the next source is selected
-        if follow:
-            self.doc.set_selection(follow)
-            self.centre_on(follow[0])
+        follow = after if after is not None else before  # like a mail client: the next source
+        if follow is not None and follow in self.doc.catalogue:
+            self.doc.set_selection([follow])
+            self.centre_on(follow)
         return len(ids)
 
     # ------------------------------------------------------------------ export
