@@ -399,6 +399,7 @@ class VettingController(QObject):
         self._build_actions()
         for sig in (self.doc.selection_changed, self.doc.reset, self.doc.added, self.doc.removed):
             sig.connect(self.update_actions)
+        window.act_overlay.toggled.connect(self._sync_handle)  # no handles on hidden ellipses
 
     # ------------------------------------------------------------------ actions
     def _act(self, text, slot, shortcuts=(), tip="", checkable=False, name="") -> QAction:
@@ -619,7 +620,8 @@ class VettingController(QObject):
     def _sync_handle(self, *_) -> None:
         ids = self.doc.selected_ids
         cat = self.doc.catalogue
-        if len(ids) == 1 and ids[0] in cat and self.doc.is_shown(cat.get(ids[0])) and self.w.image is not None:
+        if (len(ids) == 1 and ids[0] in cat and self.doc.is_shown(cat.get(ids[0])) and self.w.image is not None
+                and self.w.act_overlay.isChecked()):
             self.edit.show_for(cat.get(ids[0]))
         else:
             self.edit.hide()
