@@ -624,6 +624,10 @@ class MainWindow(QMainWindow):
         self.stats.set_image(image)
         pending = self.sessions.take_pending()
         if old is None or old.path != image.path or old.hdu_index != image.hdu_index or old.plane != image.plane:
+            if old is not None and not self.vetting.stack.isClean() and len(self.doc) > 0:
+                self.sessions.set_aside(old.name)  # unsaved vetting of the old image: never lost
+            if pending is None:
+                self.sessions.session_path = None
             self.vetting.clear_history()
             self.vetting.reference.clear()
             if pending is None:

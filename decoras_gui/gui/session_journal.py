@@ -126,6 +126,14 @@ class SessionManager(QObject):
     def _removed(self, ids: list) -> None:
         self._record([], [int(i) for i in ids])
 
+    def set_aside(self, name: str) -> None:
+        """Another image replaces unsaved vetting: keep its journal (offered at the next
+        start, like after a crash) and start a new one for the new image."""
+        self.journal.close(delete=False)
+        self.journal = Journal(self.journal.folder, self.journal.compact_every)
+        self.w.statusBar().showMessage(f"The unsaved vetting of {name} is kept in the autosave: "
+                                       "it is offered for restoring at the next start.", 15000)
+
     def close(self, keep: bool) -> None:
         """A clean exit: the journal is deleted unless ``keep`` (unsaved work: offered next start)."""
         self.journal.close(delete=not keep)

@@ -510,3 +510,19 @@ def test_restore_dialog_after_a_crash(qtbot, make_window, vlba_fits, journal_dir
     assert got.get(2).status == "rejected" and got.get(2).note == "sidelobe" and got.get(5).status == "accepted"
     assert w.isWindowModified()  # restored work is unsaved until saved
     assert w.sessions.orphans() == []
+
+
+def test_opening_another_image_keeps_unsaved_vetting(qtbot, vet, tmp_path, journal_dir):
+    """Unsaved decisions on image 1 survive opening image 2: their journal is set aside."""
+    from decoras_gui.core.session import replay_journal
+
+    w = vet
+    w.vetting.set_status("accepted", [1, 2])
+    first = w.sessions.journal.path
+    other = tmp_path / "other.fits"
+    shutil.copy(w.image.path, other)
+    open_and_wait(qtbot, w, other)
+    assert len(w.doc) == 0 and w.sessions.journal.path != first
+    assert first.exists()
+    session, _ = replay_journal(first)
+    assert [s.status for s in session.catalogue][:2] == ["accepted", "accepted"]
