@@ -173,7 +173,12 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, run_dir: str | os.Pat
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         step, elapsed_before = int(state["step"]), float(state["elapsed"])
-        log(f"resumed from {checkpoint} at step {step}")
+        if sched.total_steps != config.steps:  # the run was lengthened or shortened: re-plan the schedule
+            if step >= config.steps:
+                raise DecorasError(f"the checkpoint is already at step {step} of a {config.steps}-step run", checkpoint)
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.learning_rate, total_steps=config.steps,
+                                                        pct_start=0.05, last_epoch=step - 1)
+        log(f"resumed from {checkpoint} at step {step} of {config.steps}")
     loader = DataLoader(SimulatedFields(config, start_index=step * config.batch_size),
                         batch_size=config.batch_size, num_workers=config.workers,
                         persistent_workers=config.workers > 0, prefetch_factor=4 if config.workers else None)
