@@ -14,7 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPainterPath
-from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsView, QVBoxLayout, QWidget
 
 from .display import scale_bar_length
 
@@ -52,6 +52,9 @@ class ImageCanvas(QWidget):
         super().__init__(parent)
         self.graphics = pg.GraphicsView(self)
         self.graphics.setBackground("#15171a")
+        # Repaint the whole view on any change: with the minimal mode, moving the selection
+        # highlight and the edit handles right after a pan left half-drawn ellipses on X11.
+        self.graphics.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
         self.vb = CanvasViewBox(lockAspect=True, invertY=False, enableMenu=False)
         self.vb.setDefaultPadding(0.02)
         self.graphics.setCentralItem(self.vb)

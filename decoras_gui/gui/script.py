@@ -10,6 +10,7 @@ same QActions (and so the same shortcuts, commands and journal) as the user's ke
     key A                      # a real key press sent to the window (shortcut path)
     note text…                 # what the Note dialog sets on the selection
     sleep MS
+    repaint                    # repaint the whole image view
     touch PATH                 # a marker file (e.g. "all done, kill me now")
     dump PATH                  # write the catalogue (.ecsv)
     quit
@@ -66,6 +67,8 @@ class ScriptRunner(QObject):
             QTest.keyClick(self.w.canvas.graphics.viewport(), arg[0] if len(arg) == 1 else getattr(Qt.Key, arg))
         elif cmd == "note":
             self.w.vetting.set_note(arg)
+        elif cmd == "repaint":
+            self.w.canvas.graphics.viewport().update()
         elif cmd == "sleep":
             delay = int(arg)
         elif cmd == "touch":

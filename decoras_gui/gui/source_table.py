@@ -256,7 +256,7 @@ class SourceTableWidget(QWidget):
         for action in status_actions:
             b = QToolButton(self)
             b.setDefaultAction(action)
-            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             top.addWidget(b)
         top.addWidget(self.count_label)
         layout = QVBoxLayout(self)
