@@ -526,3 +526,14 @@ def test_opening_another_image_keeps_unsaved_vetting(qtbot, vet, tmp_path, journ
     assert first.exists()
     session, _ = replay_journal(first)
     assert [s.status for s in session.catalogue][:2] == ["accepted", "accepted"]
+
+
+def test_keys_work_from_the_table_but_not_while_typing_a_search(qtbot, vet):
+    w = vet
+    w.doc.set_selection([2])
+    w.table.view.setFocus()
+    qtbot.keyClick(w.table.view, Qt.Key.Key_R)
+    assert w.doc.catalogue.get(2).status == "rejected"
+    w.table.search.setFocus()
+    qtbot.keyClick(w.table.search, Qt.Key.Key_A)
+    assert w.table.search.text() == "a" and w.doc.catalogue.get(2).status == "rejected"
