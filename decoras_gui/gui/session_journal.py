@@ -14,6 +14,7 @@ later) so tests and scripts can drive it.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from pathlib import Path
 
@@ -235,6 +236,7 @@ class SessionManager(QObject):
 
         view = dict(session.view or {})
         rng = view.pop("range", None)
+        view = {k: (math.nan if v is None else v) for k, v in view.items()}  # JSON null = NaN
         settings = disp.DisplaySettings.from_dict(view)
         if view and settings != self.w.display_settings:
             self.w.set_display_settings(settings)

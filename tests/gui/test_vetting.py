@@ -393,6 +393,7 @@ def test_session_save_and_open_round_trip(qtbot, vet, make_window, tmp_path):
         w2.sessions.open(path)
     assert_same(snapshot(w2), snapshot(w))
     assert w2.display_settings.colormap == "viridis" and w2.display_settings.stretch == "sqrt"
+    assert math.isnan(w2.display_settings.vmin)  # NaN -> JSON null -> NaN
     got = w2.canvas.view_range()  # same centre and height; the width follows the canvas' aspect
     assert 0.5 * (got[0] + got[1]) == pytest.approx(0.5 * (rng[0] + rng[1]), abs=0.5)
     assert got[2:] == pytest.approx(rng[2:], abs=1.0) or got[1] - got[0] == pytest.approx(rng[1] - rng[0], abs=1.0)
