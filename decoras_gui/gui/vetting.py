@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QGraphicsPathItem,
     QHBoxLayout,
     QInputDialog,
+    QLabel,
     QLineEdit,
     QPushButton,
     QToolButton,
@@ -272,10 +273,21 @@ class ThresholdDialog(QDialog):
         form.addRow("is", self.op)
         form.addRow("value", self.value)
         form.addRow(self.only_candidates)
+        self.preview = QLabel(self)
+        form.addRow(self.preview)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+        self.count = None  # set by the controller: choice -> number of sources it changes
+        for sig in (self.status.currentIndexChanged, self.quantity.currentIndexChanged, self.op.currentIndexChanged,
+                    self.value.valueChanged, self.only_candidates.toggled):
+            sig.connect(self.update_preview)
+
+    def update_preview(self, *_) -> None:
+        if self.count is not None:
+            n = self.count(*self.choice())
+            self.preview.setText(f"{n} source{'s' if n != 1 else ''} will change (one undo step).")
 
     def choice(self) -> tuple[str, str, str, float, bool]:
         return (self.status.currentData(), self.quantity.currentData(), self.op.currentData(),
@@ -538,6 +550,10 @@ class VettingController(QObject):
                 out.append(s.source_id)
         return out
 
+    def count_where(self, status: str, quantity: str, op: str, value: float, only_candidates: bool = True) -> int:
+        cat = self.doc.catalogue
+        return sum(1 for i in self.sources_where(quantity, op, value, only_candidates) if cat.get(i).status != status)
+
     def set_status_where(self, status: str, quantity: str, op: str, value: float,
                          only_candidates: bool = True) -> int:
         """Accept/reject/unvet every source with ``quantity op value`` (one undo step)."""
@@ -555,6 +571,8 @@ class VettingController(QObject):
 
     def threshold_dialog(self, status: str) -> ThresholdDialog:
         d = ThresholdDialog(self.w, status)
+        d.count = self.count_where
+        d.update_preview()
         d.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         d.accepted.connect(lambda: self.set_status_where(*d.choice()))
         self.dialog = d

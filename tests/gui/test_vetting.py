@@ -172,6 +172,7 @@ def test_note_dialog_and_threshold_menu(qtbot, vet):
     w.vetting.act_bulk_accept.trigger()
     d = w.vetting.dialog
     d.value.setValue(0.6)
+    assert d.preview.text().startswith("3 sources will change")
     d.accept()
     assert [s.source_id for s in w.doc.catalogue if s.status == "accepted"] == [1, 2, 5]
     w.vetting.act_bulk_reject.trigger()
