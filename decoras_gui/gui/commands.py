@@ -12,25 +12,15 @@ from collections.abc import Sequence
 
 from PySide6.QtGui import QUndoCommand
 
-from ..core.catalogue import Catalogue, Source
+from ..core.catalogue import COLUMN_NAMES, Catalogue, Source
 from .document import CatalogueDocument
 
-_FIELDS = None
-
-
-def _fields() -> tuple[str, ...]:
-    global _FIELDS
-    if _FIELDS is None:
-        from ..core.catalogue import COLUMN_NAMES
-
-        _FIELDS = tuple(n for n in COLUMN_NAMES if n != "source_id")
-    return _FIELDS
+_FIELDS = tuple(n for n in COLUMN_NAMES if n != "source_id")
 
 
 def _put(doc: CatalogueDocument, sources: Sequence[Source]) -> None:
     """Make the document's rows equal to ``sources`` (same ids), in one ``changed`` signal."""
-    fields = _fields()
-    doc.update_many({s.source_id: {f: getattr(s, f) for f in fields} for s in sources})
+    doc.update_many({s.source_id: {f: getattr(s, f) for f in _FIELDS} for s in sources})
 
 
 class UpdateSourcesCommand(QUndoCommand):
