@@ -23,7 +23,7 @@ from .evaluate import MethodRecords, score_field, sim_config_for, summarise
 
 #: Validation fields use seeds (data_seed, VALIDATION_OFFSET + i): far beyond any training index.
 VALIDATION_OFFSET = 10**9
-THRESHOLDS = tuple(np.round(np.arange(0.30, 0.951, 0.05), 2))
+THRESHOLDS = tuple(np.round(np.arange(0.10, 0.951, 0.05), 2))
 
 
 def calibrate_threshold(model: DecorasModel, data_seed: int, n_fields: int = 80, min_purity: float = 0.97,

@@ -1,6 +1,7 @@
 """Run the networks over an image of any size: resampling, tiling, batching, devices.
 
-Tiles overlap and are blended with a tapered weight, so seams do not show; memory
+Tiles overlap by more than half the networks' receptive field and are blended with a
+tapered weight, so seams do not show; memory
 grows with the tile batch, not the image (the two output maps aside). Progress is
 reported after each batch and cancellation is honoured between batches.
 """
@@ -83,9 +84,9 @@ def run_networks(
     *,
     beam_minor_px: float | None = None,
     device: str = "auto",
-    tile: int = 256,
-    overlap: int = 48,
-    batch: int = 4,
+    tile: int = 512,
+    overlap: int = 96,
+    batch: int = 2,
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
 ) -> NetworkMaps:

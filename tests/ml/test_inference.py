@@ -19,7 +19,7 @@ from decoras_gui.sim.output import write_field
 
 @pytest.fixture(scope="module")
 def field_image(tmp_path_factory):
-    cfg = replace(SimConfig(), size=256, dec_deg=40.0, max_sources=6, empty_fraction=0.0, snr_range=(20.0, 100.0))
+    cfg = replace(SimConfig(), size=768, dec_deg=40.0, max_sources=12, empty_fraction=0.0, snr_range=(20.0, 100.0))
     field = simulate_field((424242, 3), cfg)
     path = write_field(field, tmp_path_factory.mktemp("field"), "f")[0]
     return load_fits(path), field
@@ -27,8 +27,8 @@ def field_image(tmp_path_factory):
 
 def test_tiling_matches_a_single_pass(bundled_model, field_image):
     image, _ = field_image
-    single = run_networks(image.data, image.rms, bundled_model, tile=256, overlap=0, device="cpu")
-    tiled = run_networks(image.data, image.rms, bundled_model, tile=128, overlap=48, batch=3, device="cpu")
+    single = run_networks(image.data, image.rms, bundled_model, tile=768, overlap=0, device="cpu")
+    tiled = run_networks(image.data, image.rms, bundled_model, device="cpu")  # the default tiles: 2 x 2
     a = characterize(image, single, rms_map=image.rms_map())
     b = characterize(image, tiled, rms_map=image.rms_map())
     assert len(a) == len(b) > 0
