@@ -102,11 +102,15 @@ def run_networks(
     if zoom != 1.0:
         work = ndimage.zoom(work, zoom, order=1, prefilter=False)
     multiple = 2 ** max(model.detection.config.depth, model.characterization.config.depth)
-    tile = max(multiple, tile - tile % multiple)
     ny, nx = work.shape
-    py, px = max(0, tile - ny), max(0, tile - nx)  # small images: pad up to one tile
+    # a small image is one tile of its own size (rounded up to the networks' multiple), padded by
+    # reflection: zero padding would show the networks a noise-free border they never saw in training
+    fit = -(-max(ny, nx) // multiple) * multiple
+    tile = max(multiple, min(tile - tile % multiple, fit))
+    overlap = min(overlap, tile // 2)
+    py, px = max(0, tile - ny), max(0, tile - nx)
     if py or px:
-        work = np.pad(work, ((0, py), (0, px)))
+        work = np.pad(work, ((0, py), (0, px)), mode="symmetric")
     h, w = work.shape
     step = tile - overlap
     corners = [(y, x) for y in _starts(h, tile, step) for x in _starts(w, tile, step)]
