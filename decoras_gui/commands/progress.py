@@ -9,8 +9,9 @@ import time
 class ProgressBar:
     """``bar(fraction, message)`` redraws one line on stderr (at most 10 times a second)."""
 
-    def __init__(self, label: str, width: int = 30, stream=sys.stderr):
-        self.label, self.width, self.stream = label, width, stream
+    def __init__(self, label: str, width: int = 30, stream=None):
+        self.label, self.width = label, width
+        self.stream = stream if stream is not None else sys.stderr  # looked up now, not at import
         self._last = 0.0
         self._shown = False
 
