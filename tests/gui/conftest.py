@@ -36,10 +36,12 @@ def tiny_models(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def vlba_fits(tmp_path_factory) -> Path:
-    """A real 4-D (RA, Dec, FREQ, STOKES) simulated VLBA dirty image, 256 x 256."""
-    from decoras_gui.sim import run_simulate
+    """A real 4-D (RA, Dec, FREQ, STOKES) simulated VLBA dirty image, 256 x 256, with
+    several sources bright enough for the bundled model to find."""
+    from decoras_gui.sim import SimConfig, run_simulate
 
-    return run_simulate(1, 11, 256, tmp_path_factory.mktemp("vlba"))[0]
+    config = SimConfig(max_sources=8, empty_fraction=0.0, snr_range=(12.0, 80.0))
+    return run_simulate(1, 11, 256, tmp_path_factory.mktemp("vlba"), config=config)[0]
 
 
 @pytest.fixture(scope="session")
@@ -70,14 +72,13 @@ def journal_dir(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def make_window(qtbot, tiny_models):
+def make_window(qtbot):
+    """A main window with the bundled model (pass model_dir=tiny_models for the tiny one)."""
     from decoras_gui.gui.main_window import MainWindow
 
     made = []
 
     def make(**kw):
-        kw.setdefault("model_dir", tiny_models)
-        kw.setdefault("detect_threshold", TINY_THRESHOLD)
         w = MainWindow(**kw)
         qtbot.addWidget(w)
         w.resize(1200, 800)

@@ -45,7 +45,7 @@ def test_open_4d_detect_and_views_agree(qtbot, window, vlba_fits):
     assert window.overlay.ellipse_count() == n
     assert window.table.row_count() == n
     assert sorted(window.table.shown_ids()) == sorted(window.overlay.shown_ids()) == sorted(cat.ids)
-    assert cat.meta.get("model") == "tiny"
+    assert cat.meta.get("model") == "vlba-l-band"  # the real bundled model
 
     # row -> ellipse (and the view centres on it)
     proxy = window.table.proxy
@@ -134,8 +134,8 @@ def test_cancel_stops_detection_promptly(qtbot, window, big_noise_fits):
     assert window.act_detect.isEnabled()
 
 
-def test_event_loop_keeps_running_during_detection(qtbot, window, vlba_fits):
-    open_and_wait(qtbot, window, vlba_fits)
+def test_event_loop_keeps_running_during_detection(qtbot, window, big_noise_fits):
+    open_and_wait(qtbot, window, big_noise_fits)  # 1200 x 1200: a run of a second or more
     ticks = []
     timer = QTimer()
     timer.setInterval(20)
@@ -146,8 +146,8 @@ def test_event_loop_keeps_running_during_detection(qtbot, window, vlba_fits):
         window.run_detection()
     elapsed = time.perf_counter() - t0
     timer.stop()
-    assert elapsed > 0.5
-    assert len(ticks) >= 10
+    assert elapsed > 0.3
+    assert len(ticks) >= 5
     # no gap in the UI thread longer than a second while the networks ran
     gaps = np.diff([t0] + ticks)
     assert gaps.max() < 1.0, f"longest UI stall {gaps.max():.2f} s"
