@@ -77,6 +77,9 @@ def summarise(rec: MethodRecords) -> dict:
         out["completeness"][label] = {"value": c, "n": int(t.sum())}
         out["purity"][label] = {"value": p, "n": int(d.sum())}
         out["completeness_x_purity"][label] = c * p if math.isfinite(c) and math.isfinite(p) else float("nan")
+    low = ds < SNR_BINS[0][0]  # detections fainter than every bin still count against the catalogue
+    out["purity_snr_below_3"] = {"value": float(dt[low].mean()) if low.any() else float("nan"), "n": int(low.sum())}
+    out["purity_all"] = float(dt.mean()) if dt.size else float("nan")
     for name, lo, hi in (("completeness_snr_ge_7.5", 7.5, math.inf), ("completeness_snr_5_7.5", 5.0, 7.5)):
         t = (ts >= lo) & (ts < hi)
         out[name] = float(tf[t].mean()) if t.any() else float("nan")
@@ -195,6 +198,9 @@ def format_report(result: dict) -> str:
     for lo, hi in SNR_BINS:
         label = _bin_label(lo, hi)
         row(f"completeness x purity {label}", [fmt(m["completeness_x_purity"][label]) for m in ms])
+    row("purity, detected SNR < 3", [f"{fmt(m['purity_snr_below_3']['value'])} ({m['purity_snr_below_3']['n']})"
+                                      for m in ms])
+    row("purity, all detections", [fmt(m["purity_all"]) for m in ms])
     row("completeness SNR >= 7.5", [fmt(m["completeness_snr_ge_7.5"]) for m in ms])
     row("purity SNR >= 5.5", [fmt(m["purity_snr_ge_5.5"]) for m in ms])
     row("close doubles completeness SNR>=5", [fmt(m["double_completeness_snr_ge_5"]) for m in ms])

@@ -166,7 +166,19 @@ def measure_components(restored: np.ndarray, islands, sources, bmaj_px: float, b
                         if abs(value["peak"] / first[label]["peak"] - 1.0) > 0.1:
                             value["peak"] = first[label]["peak"]  # a poor fit: keep the map's own peak
                         results[label] = value
-    return [(int(label), results[label]) for label in labels]
+    return _drop_duplicates([(int(label), results[label]) for label in labels], bmin_px)
+
+
+def _drop_duplicates(measured: list[tuple[int, dict]], bmin_px: float) -> list[tuple[int, dict]]:
+    """Deblended fragments whose fit converged onto a brighter component (centres closer than
+    half a beam minor axis) are the same source: keep the brightest only."""
+    order = sorted(range(len(measured)), key=lambda i: -measured[i][1]["peak"])
+    kept: list[int] = []
+    for i in order:
+        m = measured[i][1]
+        if all(math.hypot(m["x"] - measured[j][1]["x"], m["y"] - measured[j][1]["y"]) >= 0.5 * bmin_px for j in kept):
+            kept.append(i)
+    return [measured[i] for i in sorted(kept)]
 
 
 def characterize(
