@@ -82,3 +82,13 @@ def test_nothing_detected_gives_an_empty_catalogue(image):
     restored = np.zeros((128, 128), np.float32)
     cat = characterize(image, NetworkMaps(restored.copy(), restored, 1e-4, 1.0, "cpu"))
     assert len(cat) == 0 and cat.meta["image"] == "img.fits"
+
+
+def test_fragments_on_the_same_position_are_merged():
+    from decoras_gui.ml.characterize import _drop_duplicates
+
+    bright = {"x": 50.0, "y": 50.0, "peak": 1.0}
+    fragment = {"x": 50.8, "y": 50.5, "peak": 0.02}
+    neighbour = {"x": 57.0, "y": 50.0, "peak": 0.5}
+    kept = _drop_duplicates([(1, bright), (2, fragment), (3, neighbour)], bmin_px=5.0)
+    assert [label for label, _ in kept] == [1, 3]
