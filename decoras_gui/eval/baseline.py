@@ -23,5 +23,5 @@ def photutils_baseline(image: SkyImage, nsigma: float = 5.0, rms_map: np.ndarray
     rms = image.rms
     above = np.where(np.isfinite(data), (data >= nsigma * rms).astype(np.float32), np.nan)
     maps = NetworkMaps(probability=above, restored=data, rms=rms, zoom=1.0, device="cpu")
-    settings = CharacterizeSettings(threshold=0.5, min_area_beams=0.0)
+    settings = CharacterizeSettings(threshold=0.5, min_area_beams=0.0, min_snr=0.0)  # its own 5-sigma cut
     return characterize(image, maps, model_name=BASELINE_NAME, settings=settings, rms_map=rms_map)

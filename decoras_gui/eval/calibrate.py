@@ -1,6 +1,7 @@
 """Choosing a model's detection threshold on validation fields (never the test seeds).
 
-The networks run once per field; the characterization is repeated for each candidate
+The networks run once per field (detections below the default SNR floor of 3 are never
+reported); the characterization is repeated for each candidate
 threshold, and the threshold that maximises completeness above SNR 5 times the purity of
 *all* detections (faint junk counts against a catalogue) while keeping purity >=
 ``min_purity`` above SNR 5.5 is written into the model card.

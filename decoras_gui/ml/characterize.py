@@ -32,6 +32,7 @@ from .inference import NetworkMaps
 @dataclass(frozen=True)
 class CharacterizeSettings:
     threshold: float = 0.5  # detection probability that bounds a source
+    min_snr: float = 3.0  # measured peak / local rms below which nothing is reported
     min_area_beams: float = 0.15  # smallest source segment, in beam (FWHM-ellipse) areas
     deblend_contrast: float = 0.005
     fit: bool = True
@@ -207,8 +208,10 @@ def characterize(
     for label, values in measured:
         sl = sources.slices[sources.get_index(label)]
         det_prob = float(np.max(prob[sl][sources.data[sl] == label]))
-        found.append(_source(image, values, det_prob, rms_map, (bmaj_px, bmin_px, bpa),
-                             image.pixel_scale_deg, model_name))
+        source = _source(image, values, det_prob, rms_map, (bmaj_px, bmin_px, bpa), image.pixel_scale_deg,
+                         model_name)
+        if not source.snr < settings.min_snr:  # NaN SNR (no noise estimate) is kept
+            found.append(source)
     return Catalogue(found, meta)
 
 
