@@ -1,10 +1,10 @@
 """Choosing a model's detection threshold on validation fields (never the test seeds).
 
-The networks run once per field (detections below the default SNR floor of 3 are never
+The networks run once per field (detections below the default SNR floor of 2 are never
 reported); the characterization is repeated for each candidate
-threshold, and the threshold that maximises completeness above SNR 5 times the purity of
-*all* detections (faint junk counts against a catalogue) while keeping purity >=
-``min_purity`` above SNR 5.5 is written into the model card.
+threshold, and the threshold that maximises completeness x purity above SNR 5 while
+keeping purity >= ``min_purity`` above SNR 5.5 is written into the model card (the purity
+of all detections is recorded beside it).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def calibrate_threshold(model: DecorasModel, data_seed: int, n_fields: int = 80,
 
     def score(t: float) -> float:
         v = table[t]
-        value = v["completeness_snr_ge_5"] * v["purity_all"]
+        value = v["completeness_snr_ge_5"] * v["purity_snr_ge_5"]
         return value if math.isfinite(value) else -1.0
 
     best = max(pool, key=score)

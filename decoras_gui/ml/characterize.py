@@ -32,7 +32,7 @@ from .inference import NetworkMaps
 @dataclass(frozen=True)
 class CharacterizeSettings:
     threshold: float = 0.5  # detection probability that bounds a source
-    min_snr: float = 3.0  # measured peak / local rms below which nothing is reported
+    min_snr: float = 2.0  # measured peak / local rms below which nothing is reported
     min_area_beams: float = 0.15  # smallest source segment, in beam (FWHM-ellipse) areas
     deblend_contrast: float = 0.005
     fit: bool = True
