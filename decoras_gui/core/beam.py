@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from astropy.io import fits
 
+from .geometry import gaussian_area
+
 DEG_TO_MAS = 3.6e6
 DEG_TO_ARCSEC = 3600.0
 
@@ -55,8 +57,7 @@ class Beam:
 
     def area_pixels(self, pixel_scale_deg: float) -> float:
         """Beam solid angle in pixels: pi/(4 ln 2) * FWHM_maj * FWHM_min."""
-        bmaj, bmin = self.in_pixels(pixel_scale_deg)
-        return math.pi / (4.0 * math.log(2.0)) * bmaj * bmin
+        return gaussian_area(*self.in_pixels(pixel_scale_deg))
 
     def describe(self) -> str:
         if self.major_arcsec >= 1.0:

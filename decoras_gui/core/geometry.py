@@ -12,6 +12,11 @@ from astropy.wcs.utils import proj_plane_pixel_scales
 FWHM_PER_SIGMA = math.sqrt(8.0 * math.log(2.0))
 
 
+def gaussian_area(fwhm_maj: float, fwhm_min: float) -> float:
+    """Solid angle of an elliptical Gaussian of unit peak: pi / (4 ln 2) * FWHM_maj * FWHM_min."""
+    return math.pi / (4.0 * math.log(2.0)) * fwhm_maj * fwhm_min
+
+
 def _north_east_angles(wcs: WCS, x: float, y: float) -> tuple[float, float]:
     """Pixel-frame angles (deg, CCW from +x) of north and east at pixel (x, y)."""
     sky = wcs.pixel_to_world(x, y)

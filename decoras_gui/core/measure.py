@@ -29,9 +29,6 @@ from .geometry import condon_errors, deconvolve, pa_from_pixel_angle
 from .image import SkyImage
 
 MIN_AXIS_PIX = 0.5  # smaller ellipses are widened to this (a half pixel) before measuring
-FOURLN2 = 4.0 * math.log(2.0)
-
-
 def _is_per_beam(image: SkyImage) -> bool:
     text = image.unit.to_string().lower().replace(" ", "") if image.unit is not None else ""
     return "beam" in text
@@ -39,10 +36,9 @@ def _is_per_beam(image: SkyImage) -> bool:
 
 def beam_area_pixels(image: SkyImage) -> float | None:
     """Beam solid angle in pixels (pi/(4 ln2) * bmaj_px * bmin_px), or None without beam/WCS."""
-    bp = image.beam_pixels
-    if bp is None:
+    if image.beam is None or image.pixel_scale_deg is None:
         return None
-    return math.pi / FOURLN2 * bp[0] * bp[1]
+    return image.beam.area_pixels(image.pixel_scale_deg)
 
 
 def measure_ellipse(image: SkyImage, x: float, y: float, maj_img: float, min_img: float,

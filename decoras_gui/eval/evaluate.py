@@ -159,7 +159,7 @@ def evaluate(model: DecorasModel, seed: int, n_fields: int, sim: SimConfig | Non
             image = load_fits(path)
             rms_map = image.rms_map()
             t0 = time.perf_counter()
-            cat, _ = detect(image, model, device=device)
+            cat, _ = detect(image, model, device=device, rms_map=rms_map)
             t1 = time.perf_counter()
             base_cat = photutils_baseline(image, rms_map=rms_map)
             t2 = time.perf_counter()

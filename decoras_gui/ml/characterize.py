@@ -23,7 +23,7 @@ from photutils.segmentation import SourceCatalog, deblend_sources, detect_source
 from photutils.utils.exceptions import NoDetectionsWarning
 
 from ..core.catalogue import Catalogue, Source
-from ..core.geometry import (FWHM_PER_SIGMA, condon_errors, deconvolve, moments_to_ellipse,
+from ..core.geometry import (FWHM_PER_SIGMA, condon_errors, deconvolve, gaussian_area, moments_to_ellipse,
                              pa_from_pixel_angle)
 from ..core.image import SkyImage
 from .inference import NetworkMaps
@@ -194,7 +194,7 @@ def characterize(
 ) -> Catalogue:
     """Measure every detected source; returns a Catalogue of status 'candidate' sources."""
     bmaj_px, bmin_px, bpa = _beam_px(image, fallback_beam_minor_px)
-    beam_area = math.pi / (4 * math.log(2)) * bmaj_px * bmin_px
+    beam_area = gaussian_area(bmaj_px, bmin_px)
     meta = _catalogue_meta(image, model_name, model_version)
     islands, sources = segment(maps, beam_area, settings)
     if sources is None:

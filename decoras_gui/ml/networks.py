@@ -14,7 +14,7 @@ Both are fully convolutional, so they run on any image whose sides are multiples
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -130,7 +130,3 @@ def msle_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | N
     if weight is None:
         return torch.mean(err)
     return torch.sum(err * weight) / torch.sum(weight)
-
-
-def describe(config: NetConfig) -> dict:
-    return asdict(config)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
 from ..core.catalogue import Catalogue
 from ..core.errors import Cancelled, DecorasError
 from ..core.image import SkyImage
@@ -25,8 +27,11 @@ def detect(
     threshold: float | None = None,
     progress: StageProgress | None = None,
     cancel: CancelFn | None = None,
+    rms_map: np.ndarray | None = None,
 ) -> tuple[Catalogue, NetworkMaps]:
-    """Detect and measure every source in ``image``; returns the catalogue and the maps."""
+    """Detect and measure every source in ``image``; returns the catalogue and the maps.
+
+    ``rms_map`` (the image's local rms, :meth:`SkyImage.rms_map`) is computed when not given."""
     rms = image.rms
     if not rms > 0:
         raise DecorasError("the image has no usable noise level (all pixels blank or constant)", image.path)
@@ -45,7 +50,7 @@ def detect(
     settings = CharacterizeSettings(threshold=model.card.threshold if threshold is None else threshold)
     catalogue = characterize(image, maps, model_name=model.card.name, model_version=model.card.version,
                              fallback_beam_minor_px=model.card.pixels_per_beam_minor / max(maps.zoom, 1e-6),
-                             settings=settings)
+                             settings=settings, rms_map=rms_map)
     if progress:
         progress(1.0, f"{len(catalogue)} sources")
     return catalogue, maps

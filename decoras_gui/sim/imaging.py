@@ -22,10 +22,11 @@ from scipy import fft as sfft
 from scipy import ndimage, optimize
 
 from ..core.errors import DecorasError
+from ..core.geometry import FWHM_PER_SIGMA
 from .array import UVTracks
 
 MAS = np.pi / (180.0 * 3600.0 * 1000.0)  # radians per milliarcsecond
-FWHM_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
+FWHM_SIGMA = FWHM_PER_SIGMA  # FWHM of a Gaussian in units of its sigma
 
 
 @dataclass(frozen=True)
