@@ -10,6 +10,7 @@ import math
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
+from astropy.stats import mad_std
 from astropy.visualization import (
     AsinhStretch,
     LinearStretch,
@@ -30,6 +31,7 @@ STRETCHES: dict[str, str] = {
     "power": "Power",
 }
 LIMITS: dict[str, str] = {
+    "noise": "-2 sigma / max",
     "minmax": "Min / max",
     "99.5": "99.5 %",
     "99": "99 %",
@@ -46,6 +48,8 @@ COLORMAPS: dict[str, str] = {
     "CET-L3": "Heat (CET-L3)",
     "CET-L16": "Cubehelix-like (CET-L16)",
 }
+#: the "noise" limits start this many robust sigmas below the median
+NOISE_SIGMAS = 2.0
 #: pixels sampled to compute limits on big images
 LIMIT_SAMPLE = 1_000_000
 
@@ -54,11 +58,13 @@ LIMIT_SAMPLE = 1_000_000
 class DisplaySettings:
     """How an image is shown. Defaults suit dirty radio images (faint sources, sidelobes)."""
 
-    stretch: str = "asinh"
-    limits: str = "minmax"  # with asinh: noise dark, a 5-sigma source already visible, no clipping
+    # linear from 2 sigma below the median to the maximum, as radio images are usually
+    # shown: the noise dark, sources bright, the brightest never clipped
+    stretch: str = "linear"
+    limits: str = "noise"
     vmin: float = math.nan  # used when limits == "manual"
     vmax: float = math.nan
-    colormap: str = "inferno"
+    colormap: str = "gray"  # the status colours of the ellipses stand out on grey
     invert: bool = False
     power: float = 2.0  # exponent of the power stretch
     asinh_a: float = 0.1  # softening of the asinh stretch
@@ -106,6 +112,8 @@ def sample(data: np.ndarray, max_pixels: int = LIMIT_SAMPLE) -> np.ndarray:
 
 def make_interval(settings: DisplaySettings):
     kind = settings.limits
+    if kind == "noise":
+        raise ValueError("the noise interval depends on the data: use compute_limits")
     if kind == "minmax":
         return MinMaxInterval()
     if kind in ("99.5", "99"):
@@ -124,6 +132,9 @@ def compute_limits(data: np.ndarray, settings: DisplaySettings) -> tuple[float, 
         lo, hi = settings.vmin, settings.vmax
     elif values.size == 0:
         return 0.0, 1.0
+    elif settings.limits == "noise":
+        lo = float(np.median(values) - NOISE_SIGMAS * mad_std(values))
+        hi = float(values.max())
     else:
         interval = make_interval(settings if settings.limits != "manual" else settings.replace(limits="minmax"))
         lo, hi = (float(v) for v in interval.get_limits(values))

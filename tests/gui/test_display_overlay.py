@@ -16,7 +16,7 @@ from decoras_gui.gui.document import merge_detections
 
 
 @pytest.mark.parametrize("stretch", list(disp.STRETCHES))
-@pytest.mark.parametrize("limits", ["minmax", "99.5", "99", "zscale"])
+@pytest.mark.parametrize("limits", ["noise", "minmax", "99.5", "99", "zscale"])
 def test_render_in_unit_range_and_keeps_blanks(stretch, limits):
     rng = np.random.default_rng(0)
     data = rng.normal(0, 1e-3, (64, 80)).astype(">f4")  # big-endian, as FITS stores it
@@ -27,8 +27,10 @@ def test_render_in_unit_range_and_keeps_blanks(stretch, limits):
     assert np.isnan(out[10, 10]) and np.isfinite(out).sum() == data.size - 1
     assert np.nanmin(out) >= 0.0 and np.nanmax(out) <= 1.0
     assert hi > lo
-    if limits == "minmax":
+    if limits in ("minmax", "noise"):
         assert hi == pytest.approx(0.5)
+    if limits == "noise":  # two robust sigmas below the median
+        assert lo == pytest.approx(-2e-3, rel=0.1)
 
 
 def test_manual_limits_and_settings_round_trip():
