@@ -40,3 +40,11 @@ def real_data() -> Path:
     if not REAL_DATA.is_dir():
         pytest.skip(f"observed images not found at {REAL_DATA} (set DECORAS_REAL_DATA)")
     return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def bundled_model():
+    """The bundled model, loaded once (ML, evaluation and CLI tests)."""
+    from decoras_gui.ml.registry import load_model
+
+    return load_model()

@@ -25,6 +25,8 @@ N_VERTICES = 24  # per ellipse (smooth enough at any zoom for FWHM-sized ellipse
 DEFAULT_FWHM_PIX = 3.0  # drawn for a source without a measured size
 SELECTED_COLOR = "#56B4E9"  # sky blue (Okabe-Ito): distinct from the three statuses
 MAX_LABELS = 3000
+#: up to this many shown ellipses are drawn 2 px wide; beyond it 1 px (the fast raster path)
+THICK_PEN_MAX = 1000
 
 
 def ellipse_path(x, y, maj, mn, theta_deg, n: int = N_VERTICES) -> QPainterPath:
@@ -55,7 +57,7 @@ class SourceOverlay(QObject):
         self.items: dict[str, QGraphicsPathItem] = {}
         for z, status in enumerate(STATUSES):
             item = QGraphicsPathItem()
-            item.setPen(pg.mkPen(STATUS_COLORS[status], width=1))  # 1-px cosmetic: fast raster path
+            item.setPen(pg.mkPen(STATUS_COLORS[status], width=1))
             item.setZValue(10 + z)
             self.vb.addItem(item, ignoreBounds=True)
             self.items[status] = item
@@ -127,7 +129,10 @@ class SourceOverlay(QObject):
 
     def _draw(self, statuses=None) -> None:
         """Rebuild the path of each status (only those in ``statuses`` when given)."""
+        width = 2 if int(np.count_nonzero(self.shown)) <= THICK_PEN_MAX else 1
         for status, item in self.items.items():
+            if item.pen().width() != width:
+                item.setPen(pg.mkPen(STATUS_COLORS[status], width=width))
             if statuses is not None and status not in statuses:
                 continue
             m = self.shown & (self.status == status)

@@ -66,6 +66,10 @@ def test_overlay_5000_sources_selection_fast(qtbot, window):
     window.doc.set_catalogue(cat)
     build = time.perf_counter() - t0
     assert window.overlay.ellipse_count() == 5000 == window.table.row_count()
+    assert {i.pen().width() for i in window.overlay.items.values()} == {1}  # thin: fast with thousands
+    window.doc.set_catalogue(Catalogue(_sources(50, rng)))
+    assert {i.pen().width() for i in window.overlay.items.values()} == {2}  # few: easy to see
+    window.doc.set_catalogue(cat)
     times = []
     for sid in (17, 2500, 4999, 123):
         t0 = time.perf_counter()
