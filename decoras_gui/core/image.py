@@ -201,6 +201,24 @@ def _header_shape(header: fits.Header) -> tuple[int, ...]:
     return tuple(int(header.get(f"{key}{i}", 0) or 0) for i in range(1, naxis + 1))
 
 
+def _check_declared_size(hdu, path: Path) -> None:
+    """Refuse an uncompressed HDU whose header declares more data than the file holds
+    (a corrupted NAXISn must not make astropy allocate terabytes)."""
+    try:
+        info = hdu.fileinfo()
+        if isinstance(hdu, fits.CompImageHDU) or getattr(info["file"], "compression", None):
+            return  # compressed: the decompressor reads only what is really there
+        bitpix = abs(int(hdu.header.get("BITPIX", 0)))
+        declared = math.prod(_header_shape(hdu.header)) * bitpix // 8
+        start = int(info["datLoc"])
+    except (TypeError, ValueError, KeyError, OverflowError, AttributeError):
+        return
+    available = path.stat().st_size - start
+    if declared > available:
+        raise DecorasError(f"the header declares {declared:,} bytes of data but the file holds only "
+                           f"{max(available, 0):,} (truncated, or NAXISn/BITPIX corrupted)", path)
+
+
 def _is_image(hdu: fits.hdu.base._BaseHDU) -> bool:
     if not isinstance(hdu, _IMAGE_HDU_TYPES):
         return False
@@ -247,7 +265,7 @@ def _open(path: Path, memmap: bool = True) -> fits.HDUList:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AstropyWarning)
             hdul = fits.open(path, memmap=memmap, lazy_load_hdus=False, ignore_missing_simple=False)
-    except (OSError, ValueError, TypeError, KeyError, IndexError, EOFError) as exc:
+    except Exception as exc:  # OSError, ValueError, zlib.error, AttributeError...: astropy on odd bytes
         raise DecorasError(f"not a readable FITS file ({_short(exc)})", path) from None
     if len(hdul) == 0:
         hdul.close()
@@ -392,6 +410,7 @@ def load_fits(path: str | os.PathLike, hdu: int | str | None = None, plane=None)
     hdul = _open(path)
     try:
         index = _pick_hdu(hdul, hdu, path)
+        _check_declared_size(hdul[index], path)
         if _needs_scaling(hdul[index].header):  # astropy cannot memory-map scaled integers
             hdul.close()
             hdul = _open(path, memmap=False)

@@ -381,39 +381,46 @@ def regions_to_sources(regs: Iterable, wcs: WCS | None = None, frame=None) -> li
     for reg in regs:
         if not isinstance(reg, _SUPPORTED):
             continue
-        values: dict = {}
-        if isinstance(reg, _SKY_TYPES):
-            sky, pix = reg, (reg.to_pixel(celestial) if celestial is not None else None)
-        else:
-            pix, sky = reg, (reg.to_sky(celestial) if celestial is not None else None)
-        if sky is not None:
-            center = sky.center if target is None else sky.center.transform_to(target)
-            sph = center.spherical
-            values.update(ra=float(sph.lon.deg), dec=float(sph.lat.deg))
-            if isinstance(sky, EllipseSkyRegion):
-                maj, mn, ang = _ellipse_axes(
-                    sky.width.to_value(u.arcsec), sky.height.to_value(u.arcsec), sky.angle.to_value(u.deg)
-                )
-                values.update(maj=maj, min=mn, pa=_norm180(ang - 90.0))
-            elif isinstance(sky, CircleSkyRegion):
-                d = 2 * sky.radius.to_value(u.arcsec)
-                values.update(maj=d, min=d)
-        if pix is not None:
-            values.update(x=float(pix.center.x), y=float(pix.center.y))
-            if isinstance(pix, EllipsePixelRegion):
-                maj, mn, ang = _ellipse_axes(float(pix.width), float(pix.height), pix.angle.to_value(u.deg))
-                values.update(maj_img=maj, min_img=mn, theta_img=_norm180(ang))
-            elif isinstance(pix, CirclePixelRegion):
-                d = 2 * float(pix.radius)
-                values.update(maj_img=d, min_img=d)
-        text = reg.meta.get("text", "")
-        values = {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in values.items()}
-        sources.append(
-            Source(
-                origin="imported",
-                status=_tag_status(reg.meta),
-                note="" if text is None else str(text),
-                **values,
-            )
-        )
+        try:
+            source = _region_to_source(reg, celestial, target)
+        except (ValueError, TypeError, ArithmeticError, np.linalg.LinAlgError) as exc:
+            log.warning("region %s left out: %s", reg, exc)  # e.g. a NaN or infinite size
+            continue
+        if source is not None:
+            sources.append(source)
     return sources
+
+
+def _region_to_source(reg, celestial: WCS | None, target) -> Source | None:
+    """One supported region as a Source; None when its centre is not a finite position."""
+    values: dict = {}
+    if isinstance(reg, _SKY_TYPES):
+        sky, pix = reg, (reg.to_pixel(celestial) if celestial is not None else None)
+    else:
+        pix, sky = reg, (reg.to_sky(celestial) if celestial is not None else None)
+    if sky is not None:
+        center = sky.center if target is None else sky.center.transform_to(target)
+        sph = center.spherical
+        values.update(ra=float(sph.lon.deg), dec=float(sph.lat.deg))
+        if isinstance(sky, EllipseSkyRegion):
+            maj, mn, ang = _ellipse_axes(
+                sky.width.to_value(u.arcsec), sky.height.to_value(u.arcsec), sky.angle.to_value(u.deg)
+            )
+            values.update(maj=maj, min=mn, pa=_norm180(ang - 90.0))
+        elif isinstance(sky, CircleSkyRegion):
+            d = 2 * sky.radius.to_value(u.arcsec)
+            values.update(maj=d, min=d)
+    if pix is not None:
+        values.update(x=float(pix.center.x), y=float(pix.center.y))
+        if isinstance(pix, EllipsePixelRegion):
+            maj, mn, ang = _ellipse_axes(float(pix.width), float(pix.height), pix.angle.to_value(u.deg))
+            values.update(maj_img=maj, min_img=mn, theta_img=_norm180(ang))
+        elif isinstance(pix, CirclePixelRegion):
+            d = 2 * float(pix.radius)
+            values.update(maj_img=d, min_img=d)
+    text = reg.meta.get("text", "")
+    values = {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in values.items()}
+    centre = [values[k] for k in ("x", "y", "ra", "dec") if k in values]
+    if not centre or not all(math.isfinite(v) for v in centre):
+        return None
+    return Source(origin="imported", status=_tag_status(reg.meta), note="" if text is None else str(text), **values)

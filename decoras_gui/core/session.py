@@ -165,25 +165,40 @@ def session_to_dict(s: Session) -> dict[str, Any]:
     }
 
 
+def _typed(d: dict[str, Any], key: str, types: tuple[type, ...], path, default: Any = None) -> Any:
+    """``d[key]`` when it has one of ``types`` (None and missing give ``default``)."""
+    value = d.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+        raise DecorasError(f"the session's {key!r} entry has the wrong type ({type(value).__name__})", path)
+    return value
+
+
 def session_from_dict(d: dict[str, Any], path=None) -> Session:
+    """A Session from parsed JSON; a DecorasError naming ``path`` for anything malformed."""
     if not isinstance(d, dict) or d.get("format") != FORMAT:
         raise DecorasError("not a decoras-gui session file", path)
-    if int(d.get("version", 0)) > VERSION:
-        raise DecorasError(f"session format version {d.get('version')} is newer than this program's "
+    version = _typed(d, "version", (int,), path, 0)
+    if version > VERSION:
+        raise DecorasError(f"session format version {version} is newer than this program's "
                            f"({VERSION}): update decoras-gui", path)
-    image = d.get("image") or {}
-    model = d.get("model") or {}
+    image = _typed(d, "image", (dict,), path, {})
+    model = _typed(d, "model", (dict,), path, {})
+    plane = _typed(image, "plane", (list,), path)
+    if plane is not None and not all(isinstance(i, int) and not isinstance(i, bool) for i in plane):
+        raise DecorasError("the session's image plane is not a list of integers", path)
     return Session(
-        catalogue=catalogue_from_ecsv(d.get("catalogue_ecsv") or "", path),
-        image_path=image.get("path"),
-        image_sha256=image.get("sha256"),
-        hdu=image.get("hdu"),
-        plane=image.get("plane"),
-        model=model.get("name") or "",
-        model_version=model.get("version") or "",
-        view=dict(d.get("view") or {}),
-        saved=d.get("saved", ""),
-        creator=d.get("creator", ""),
+        catalogue=catalogue_from_ecsv(_typed(d, "catalogue_ecsv", (str,), path, ""), path),
+        image_path=_typed(image, "path", (str,), path),
+        image_sha256=_typed(image, "sha256", (str,), path),
+        hdu=_typed(image, "hdu", (int, str), path),
+        plane=plane,
+        model=_typed(model, "name", (str,), path, ""),
+        model_version=_typed(model, "version", (str,), path, ""),
+        view=dict(_typed(d, "view", (dict,), path, {})),
+        saved=_typed(d, "saved", (str,), path, ""),
+        creator=_typed(d, "creator", (str,), path, ""),
     )
 
 

@@ -378,3 +378,22 @@ def test_observed_oddities(real_data):
     assert any("STOKES value -9" in w for w in vlba.warnings)
     nvss = load_fits(real_data / "nvss_postage_stamp_aips.fits")
     assert nvss.rms == pytest.approx(0.45e-3, rel=0.3)  # the NVSS HISTORY quotes ~0.45 mJy/beam
+
+
+@pytest.mark.parametrize("bscale", [None, 1e-5])
+def test_header_declaring_more_data_than_the_file_holds(tmp_path, bscale):
+    """Found by the fuzz test: NAXIS1 = 10^9 on a 32 x 32 scaled int16 image made astropy
+    allocate 64 GB; now it is refused from the header alone."""
+    h = sky_header(32, 32)
+    if bscale:
+        h["BSCALE"], h["BZERO"] = bscale, 0.0
+    path = tmp_path / "liar.fits"
+    fits.PrimaryHDU(np.zeros((32, 32), np.int16), h).writeto(path)
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"NAXIS1  =")
+    raw[at:at + 80] = f"NAXIS1  = {10**9:>20d}".ljust(80).encode()
+    path.write_bytes(bytes(raw))
+    t0 = time.perf_counter()
+    with pytest.raises(DecorasError, match="declares 64,000,000,000 bytes") as err:
+        load_fits(path)
+    assert "liar.fits" in str(err.value) and time.perf_counter() - t0 < 2.0
