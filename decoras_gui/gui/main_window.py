@@ -624,6 +624,8 @@ class MainWindow(QMainWindow):
         self.stats.set_image(image)
         pending = self.sessions.take_pending()
         if old is None or old.path != image.path or old.hdu_index != image.hdu_index or old.plane != image.plane:
+            if self._detect_worker is not None:
+                self._detect_worker.cancel()  # it was detecting on the old image
             if old is not None and not self.vetting.stack.isClean() and len(self.doc) > 0:
                 self.sessions.set_aside(old.name)  # unsaved vetting of the old image: never lost
             if pending is None:
@@ -769,7 +771,7 @@ class MainWindow(QMainWindow):
             progress(0.0, f"detecting with {model.label} on {device}…")
             catalogue, _maps = detect(image, model, device=device, threshold=threshold,
                                       progress=progress, cancel=cancel)
-            return catalogue
+            return image, catalogue
 
         worker = self._start(task, "detection", "Detecting sources…")
         worker.succeeded.connect(self._detected)
@@ -778,8 +780,11 @@ class MainWindow(QMainWindow):
         self._update_actions()
         return worker
 
-    def _detected(self, catalogue) -> None:
-        if catalogue is None:
+    def _detected(self, result) -> None:
+        if result is None:
+            return self._detection_cancelled()
+        image, catalogue = result
+        if image is not self.image:  # another image was opened meanwhile: these sources are not its
             return self._detection_cancelled()
         before = len(self.doc)
         merged = merge_detections(self.doc.catalogue, catalogue)

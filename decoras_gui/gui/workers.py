@@ -12,7 +12,7 @@ import threading
 import traceback
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from ..core.errors import Cancelled, DecorasError
 
@@ -73,7 +73,9 @@ class TaskRunner(QObject):
         thread.setObjectName(name)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
-        worker.done.connect(thread.quit)
+        # direct: QThread.quit is thread-safe, and a queued call would never run while the UI
+        # thread waits for this thread in wait_all (closing the window mid-task)
+        worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         thread.finished.connect(self._thread_finished)  # a bound slot: queued to this thread
         self._running[worker] = thread
         thread.start()
