@@ -58,6 +58,7 @@ SESSION_SUFFIX = ".decoras"
 JOURNAL_ENV = "DECORAS_JOURNAL_DIR"
 JOURNAL_SUFFIX = ".journal.jsonl"
 COMPACT_EVERY = 500
+COMPACT_ENV = "DECORAS_JOURNAL_COMPACT_EVERY"
 
 __all__ = [
     "Session", "session_to_dict", "session_from_dict", "save_session", "load_session",
@@ -238,6 +239,22 @@ def check_image(session: Session, path: str | os.PathLike | None = None) -> str:
 
 # ----------------------------------------------------------------- journal
 
+def compact_every_from_env() -> int:
+    """Changes between compactions: ``$DECORAS_JOURNAL_COMPACT_EVERY`` (crash tests use a small
+    number, to kill the program mid-compaction too) or :data:`COMPACT_EVERY`."""
+    try:
+        return max(1, int(os.environ.get(COMPACT_ENV, COMPACT_EVERY)))
+    except ValueError:
+        return COMPACT_EVERY
+
+
+def catalogue_digest(cat: Catalogue) -> str:
+    """A short fingerprint of every field of every source, in order (crash tests compare
+    a restored catalogue with the one the program had)."""
+    rows = [tuple(getattr(src, name) for name in COLUMN_BY_NAME) for src in cat]
+    return hashlib.sha256(repr(rows).encode("utf-8")).hexdigest()[:16]
+
+
 def journal_dir() -> Path:
     env = os.environ.get(JOURNAL_ENV)
     if env:
@@ -266,9 +283,9 @@ def _pid_alive(pid: int) -> bool:
 class Journal:
     """The append-only autosave journal of one running window (see the module doc)."""
 
-    def __init__(self, folder: str | os.PathLike | None = None, compact_every: int = COMPACT_EVERY):
+    def __init__(self, folder: str | os.PathLike | None = None, compact_every: int | None = None):
         self.folder = Path(folder) if folder else journal_dir()
-        self.compact_every = compact_every
+        self.compact_every = compact_every or compact_every_from_env()
         stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
         self.path = self.folder / f"session-{stamp}-{os.getpid()}-{uuid.uuid4().hex[:8]}{JOURNAL_SUFFIX}"
         self._fh = None

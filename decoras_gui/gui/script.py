@@ -12,6 +12,9 @@ same QActions (and so the same shortcuts, commands and journal) as the user's ke
     sleep MS
     repaint                    # repaint the whole image view
     touch PATH                 # a marker file (e.g. "all done, kill me now")
+    step MS                    # the pause between commands (default 30)
+    progress PATH              # from now on, after each action/key/note append
+                               # "<count> <catalogue digest>" to PATH (crash tests)
     dump PATH                  # write the catalogue (.ecsv)
     quit
 """
@@ -26,6 +29,8 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication
 
+from ..core.session import catalogue_digest
+
 STEP_MS = 30
 
 
@@ -37,6 +42,9 @@ class ScriptRunner(QObject):
         self.lines = [ln for ln in self.lines if ln and not ln.startswith("#")]
         self.i = 0
         self._deadline: float | None = None
+        self._step_ms = STEP_MS
+        self._progress: Path | None = None
+        self._actions = 0
 
     def start(self) -> None:
         QTimer.singleShot(STEP_MS, self._step)
@@ -52,7 +60,7 @@ class ScriptRunner(QObject):
             return
         cmd, *rest = shlex.split(self.lines[self.i])
         arg = " ".join(rest)
-        delay = STEP_MS
+        delay = self._step_ms
         done = True
         if cmd == "wait-image":
             done = self.w.image is not None and not self.w.busy and self.w.sessions._pending is None
@@ -71,6 +79,10 @@ class ScriptRunner(QObject):
             self.w.canvas.graphics.viewport().update()
         elif cmd == "sleep":
             delay = int(arg)
+        elif cmd == "step":
+            self._step_ms = delay = int(arg)
+        elif cmd == "progress":
+            self._progress = Path(arg)
         elif cmd == "touch":
             Path(arg).write_text(str(time.time()), encoding="utf-8")
         elif cmd == "dump":
@@ -81,6 +93,10 @@ class ScriptRunner(QObject):
             return
         else:
             raise ValueError(f"script: unknown command {cmd!r}")
+        if done and cmd in ("action", "key", "note") and self._progress is not None:
+            self._actions += 1
+            with open(self._progress, "a", encoding="utf-8") as fh:  # after the journal's fsync
+                fh.write(f"{self._actions} {catalogue_digest(self.w.doc.catalogue)}\n")
         if done:
             self.i += 1
         else:
