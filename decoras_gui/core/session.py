@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import shutil
 import io
 import json
 import math
@@ -203,26 +204,49 @@ def session_from_dict(d: dict[str, Any], path=None) -> Session:
     )
 
 
+def backup_path(path: str | os.PathLike) -> Path:
+    """Where the last good copy of a session file is kept: ``NAME.bak`` beside it."""
+    path = Path(path)
+    return path.with_name(path.name + ".bak")
+
+
 def save_session(session: Session, path: str | os.PathLike) -> Path:
-    """Write the session file atomically (UTF-8 JSON)."""
+    """Write the session file atomically (UTF-8 JSON). The file it replaces, when it was a
+    readable session, is kept as :func:`backup_path` first: a session file damaged later
+    (a full disk, a bad copy, an editor) still has its last good copy beside it."""
     path = Path(path)
     text = json.dumps(session_to_dict(session), indent=1, ensure_ascii=False, allow_nan=False)
     try:
+        if path.is_file():
+            try:
+                load_session(path, _mention_backup=False)
+            except DecorasError:
+                pass  # not a good copy: keep the older backup
+            else:
+                with atomic_path(backup_path(path)) as tmp:
+                    shutil.copyfile(path, tmp)
         atomic_write_text(path, text + "\n")
     except OSError as exc:
         raise DecorasError(f"cannot write the session: {exc.strerror or exc}", path) from exc
     return path
 
 
-def load_session(path: str | os.PathLike) -> Session:
+def load_session(path: str | os.PathLike, _mention_backup: bool = True) -> Session:
+    """Read a session file; a damaged one is reported naming the last good copy, if any."""
     path = Path(path)
-    if not path.is_file():
-        raise DecorasError("no such session file", path)
     try:
-        d = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise DecorasError(f"not a decoras-gui session file ({exc})", path) from None
-    return session_from_dict(d, path)
+        if not path.is_file():
+            raise DecorasError("no such session file", path)
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise DecorasError(f"not a decoras-gui session file ({exc})", path) from None
+        return session_from_dict(d, path)
+    except DecorasError as exc:
+        bak = backup_path(path)
+        if _mention_backup and bak.is_file():
+            raise DecorasError(f"{exc.problem}; the last good copy is kept as {bak.name}", path) from None
+        raise
 
 
 def check_image(session: Session, path: str | os.PathLike | None = None) -> str:

@@ -18,6 +18,7 @@ from decoras_gui.core.measure import beam_area_pixels, measure_ellipse
 from decoras_gui.core.session import (
     Journal,
     Session,
+    backup_path,
     check_image,
     file_sha256,
     load_session,
@@ -75,6 +76,20 @@ def test_session_file_round_trip_is_plain_json(tmp_path, image_file):
     assert check_image(back) == "changed"
     image_file.unlink()
     assert check_image(back) == "missing"
+
+
+def test_corrupted_session_is_reported_and_its_last_good_copy_kept(tmp_path):
+    path = tmp_path / "work.decoras"
+    first, second = _catalogue(3), _catalogue(5)
+    save_session(Session(first, "img.fits"), path)
+    assert not backup_path(path).exists()  # nothing to keep yet
+    save_session(Session(second, "img.fits"), path)
+    _assert_same(load_session(backup_path(path)).catalogue, first)  # the replaced good copy
+    path.write_bytes(path.read_bytes()[:200])  # damaged later (a full disk, a bad copy)
+    with pytest.raises(DecorasError, match=r"work\.decoras.*last good copy is kept as work\.decoras\.bak"):
+        load_session(path)
+    save_session(Session(_catalogue(2), "img.fits"), path)  # saving over a damaged file keeps the good backup
+    _assert_same(load_session(backup_path(path)).catalogue, first)
 
 
 def test_bad_session_file_names_it(tmp_path):
