@@ -7,7 +7,7 @@ import mmap
 import os
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -129,6 +129,12 @@ class SkyImage:
                 exclude_percentile=50.0,
             )
         return np.asarray(bkg.background_rms, dtype=np.float32)
+
+    def cutout(self, y0: int, y1: int, x0: int, x1: int) -> "SkyImage":
+        """The pixels [y0:y1, x0:x1] as an image of their own (a view: nothing is read from a
+        memory map until used), its WCS shifted so sky positions stay the same."""
+        wcs = self.wcs[y0:y1, x0:x1] if self.wcs is not None else None
+        return replace(self, data=self.data[y0:y1, x0:x1], wcs=wcs, warnings=list(self.warnings))
 
     def world_at(self, x: float, y: float):
         """SkyCoord of a 0-based pixel position, or None without a celestial WCS."""

@@ -198,7 +198,7 @@ def characterize(
     """Measure every detected source; returns a Catalogue of status 'candidate' sources."""
     bmaj_px, bmin_px, bpa = _beam_px(image, fallback_beam_minor_px)
     beam_area = gaussian_area(bmaj_px, bmin_px)
-    meta = _catalogue_meta(image, model_name, model_version)
+    meta = catalogue_meta(image, model_name, model_version)
     islands, sources = segment(maps, beam_area, settings)
     if sources is None:
         return Catalogue([], meta)
@@ -256,7 +256,7 @@ def _source(image: SkyImage, fit: dict, det_prob: float, rms_map: np.ndarray, be
     return Source(**values)
 
 
-def _catalogue_meta(image: SkyImage, model_name: str, model_version: str) -> dict:
+def catalogue_meta(image: SkyImage, model_name: str, model_version: str) -> dict:
     meta = {"image": image.name, "image_path": str(image.path), "hdu": image.hdu_index,
             "model": model_name, "model_version": model_version, "bunit": image.unit.to_string()}
     if image.beam is not None:

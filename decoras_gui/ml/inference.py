@@ -31,8 +31,9 @@ RESAMPLE_TOLERANCE = 0.15
 class NetworkMaps:
     """What the networks say about an image, on the image's own pixel grid."""
 
-    probability: np.ndarray  # float32, per-pixel source probability (NaN where blanked)
-    restored: np.ndarray  # float32, beam-free restored brightness in the image's unit
+    # None for an image done in blocks (pipeline.BLOCK), too big to hold whole maps of:
+    probability: np.ndarray | None  # float32, per-pixel source probability (NaN where blanked)
+    restored: np.ndarray | None  # float32, beam-free restored brightness in the image's unit
     rms: float  # the robust rms the input was normalised by
     zoom: float  # model pixels per image pixel that were used (1.0: no resampling)
     device: str

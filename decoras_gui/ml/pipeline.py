@@ -1,4 +1,10 @@
-"""One call from an opened image to a catalogue: networks, then characterization."""
+"""One call from an opened image to a catalogue: networks, then characterization.
+
+Images larger than :data:`BLOCK` pixels on a side are processed block by block (each block
+with a :data:`MARGIN` of its neighbours, so sources near its edge are measured whole; a
+source belongs to the block its centre falls in), so memory stays bounded by the block,
+not the image: a 16k x 16k memory-mapped image is read one block at a time.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ import numpy as np
 from ..core.catalogue import Catalogue
 from ..core.errors import Cancelled, DecorasError
 from ..core.image import SkyImage
-from .characterize import CharacterizeSettings, characterize
+from .characterize import CharacterizeSettings, catalogue_meta, characterize
 from .inference import CancelFn, NetworkMaps, run_networks
 from .registry import DecorasModel
 
@@ -17,6 +23,9 @@ from .registry import DecorasModel
 StageProgress = Callable[[float, str], None]
 
 NETWORK_SHARE = 0.85  # of the progress bar; the rest is measuring sources
+#: side of the core of a block, and the margin of neighbouring pixels each block also sees
+BLOCK = 4096
+MARGIN = 256
 
 
 def detect(
@@ -31,7 +40,12 @@ def detect(
 ) -> tuple[Catalogue, NetworkMaps]:
     """Detect and measure every source in ``image``; returns the catalogue and the maps.
 
-    ``rms_map`` (the image's local rms, :meth:`SkyImage.rms_map`) is computed when not given."""
+    ``rms_map`` (the image's local rms, :meth:`SkyImage.rms_map`) is computed when not given.
+    An image bigger than BLOCK + 2 MARGIN on a side is done in blocks; the maps returned
+    then carry the notes only (no whole-image arrays)."""
+    if max(image.shape) > BLOCK + 2 * MARGIN:
+        return _detect_in_blocks(image, model, device=device, threshold=threshold, progress=progress,
+                                 cancel=cancel)
     rms = image.rms
     if not rms > 0:
         raise DecorasError("the image has no usable noise level (all pixels blank or constant)", image.path)
@@ -54,3 +68,49 @@ def detect(
     if progress:
         progress(1.0, f"{len(catalogue)} sources")
     return catalogue, maps
+
+
+def block_grid(shape: tuple[int, int], block: int = BLOCK, margin: int = MARGIN):
+    """(core, padded) slices pairs covering ``shape``: cores tile the image without overlap,
+    each padded by ``margin`` pixels on every side where the image allows."""
+    ny, nx = shape
+    for y0 in range(0, ny, block):
+        for x0 in range(0, nx, block):
+            y1, x1 = min(y0 + block, ny), min(x0 + block, nx)
+            yield (y0, y1, x0, x1), (max(0, y0 - margin), min(ny, y1 + margin), max(0, x0 - margin),
+                                     min(nx, x1 + margin))
+
+
+def _detect_in_blocks(image: SkyImage, model: DecorasModel, *, device: str, threshold: float | None,
+                      progress: StageProgress | None, cancel: CancelFn | None) -> tuple[Catalogue, NetworkMaps]:
+    blocks = list(block_grid(image.shape, BLOCK, MARGIN))
+    sources, notes, zoom, dev = [], [], 1.0, device
+    for k, ((y0, y1, x0, x1), (Y0, Y1, X0, X1)) in enumerate(blocks):
+        if cancel and cancel():
+            raise Cancelled("detection cancelled")
+
+        def block_progress(fraction: float, message: str, k: int = k) -> None:
+            if progress:
+                progress((k + fraction) / len(blocks), f"block {k + 1}/{len(blocks)}: {message}")
+
+        piece = image.cutout(Y0, Y1, X0, X1)
+        if not np.isfinite(piece.data).any():
+            continue  # a fully blanked block
+        try:
+            cat, maps = detect(piece, model, device=device, threshold=threshold, progress=block_progress,
+                               cancel=cancel)
+        except DecorasError as exc:
+            if "no usable noise level" in str(exc):
+                continue  # constant or blank block: nothing to find there
+            raise
+        zoom, dev = maps.zoom, maps.device
+        notes.extend(n for n in maps.notes if n not in notes)
+        for s in cat:
+            gx, gy = s.x + X0, s.y + Y0
+            if y0 <= round(gy) < y1 and x0 <= round(gx) < x1:
+                sources.append(s.replace(x=gx, y=gy, source_id=-1))
+    meta = dict(catalogue_meta(image, model.card.name, model.card.version))
+    catalogue = Catalogue(sources, meta)
+    if progress:
+        progress(1.0, f"{len(catalogue)} sources")
+    return catalogue, NetworkMaps(None, None, image.rms, zoom, dev, notes)
