@@ -1,6 +1,7 @@
 """GUI speed figures (not a test): open an 8192x8192 image, pan it, select among 5,000 sources.
 
     QT_QPA_PLATFORM=offscreen python benchmarks/gui_open_pan.py [--size 8192]
+    QT_QPA_PLATFORM=offscreen python benchmarks/gui_open_pan.py --size 16384   # 1 GiB, overview + detail
 
 Prints: time from creating the window to the image shown; mean/max frame time of a pan
 (each step moves the view and repaints synchronously); time for a selection change
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -28,16 +30,15 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="decoras-gui-bench-"))
     os.environ["DECORAS_GUI_SETTINGS"] = str(tmp / "bench.ini")
 
-    from astropy.io import fits
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from huge_image import write_image  # written in row chunks: no whole-image array here
 
     n = args.size
     path = tmp / f"noise_{n}.fits"
-    h = fits.Header()
-    h["CTYPE1"], h["CRVAL1"], h["CDELT1"], h["CRPIX1"] = "RA---SIN", 150.0, -2.7777778e-7, n / 2 + 1
-    h["CTYPE2"], h["CRVAL2"], h["CDELT2"], h["CRPIX2"] = "DEC--SIN", 40.0, 2.7777778e-7, n / 2 + 1
-    h["BMAJ"], h["BMIN"], h["BPA"], h["BUNIT"] = 4e-6, 1.5e-6, 10.0, "JY/BEAM"
+    write_image(path, n)
     rng = np.random.default_rng(0)
-    fits.PrimaryHDU(rng.normal(0, 1e-3, (n, n)).astype(np.float32), h).writeto(path)
 
     from PySide6.QtWidgets import QApplication
 
@@ -58,7 +59,9 @@ def main() -> None:
     w.canvas.graphics.viewport().repaint()
     app.processEvents()
     t_shown = time.perf_counter() - t0
-    print(f"launch -> {n}x{n} image shown: {t_shown:.2f} s (window, load, stretch, first paint)")
+    print(f"launch -> {n}x{n} image shown: {t_shown:.2f} s (window, load, stretch, first paint); "
+          f"peak RSS so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB "
+          f"(overview factor {w.canvas.overview_factor})")
 
     def pan_frames(label: str) -> None:
         vb = w.canvas.vb
@@ -76,6 +79,15 @@ def main() -> None:
     pan_frames("(whole image in view)")
     w.canvas.zoom(8.0)
     pan_frames("(zoomed x8)")
+    if w.canvas.overview_factor > 1:  # a huge image: time the full-resolution detail of the zoomed view
+        w.canvas.zoom(4.0)
+        t = time.perf_counter()
+        w.render_detail()
+        app.processEvents()
+        w.canvas.graphics.viewport().repaint()
+        print(f"full-resolution detail of the view zoomed x32, region {w.canvas.detail_region}: "
+              f"{(time.perf_counter() - t) * 1e3:.0f} ms")
+        pan_frames("(zoomed x32, over the detail)")
 
     sources = [Source(source_id=i + 1, x=float(rng.uniform(0, n)), y=float(rng.uniform(0, n)),
                       maj_img=8.0, min_img=4.0, theta_img=float(rng.uniform(0, 180)), det_prob=0.9,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import mmap
+import mmap
 import os
 import re
 import warnings
@@ -24,6 +25,7 @@ from .errors import DecorasError
 
 #: Images larger than this many pixels get their rms from a regular subsample.
 RMS_SAMPLE_PIXELS = 4_000_000
+SAMPLE_CHUNK_ROWS = 1024  # rows read per chunk by strided_sample
 
 _IMAGE_HDU_TYPES = (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)
 
@@ -143,14 +145,36 @@ class SkyImage:
         return self.wcs.pixel_to_world(x, y)
 
 
+def release_pages(data: np.ndarray) -> None:
+    """Tell the kernel the pages of a memory-mapped array may be dropped from memory (they
+    are read again from the file when next used): a pass over a huge image then does not
+    leave the whole file resident. Does nothing for arrays in memory."""
+    base = data
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = getattr(base, "base", None)
+    if base is not None and hasattr(base, "madvise"):
+        try:
+            base.madvise(mmap.MADV_DONTNEED)
+        except (OSError, ValueError):
+            pass
+
+
 # --------------------------------------------------------------------------- statistics
 
 
-def _sample(data: np.ndarray, max_pixels: int = RMS_SAMPLE_PIXELS) -> np.ndarray:
-    """A regular subsample of a (possibly memory-mapped) image, finite values only."""
+def strided_sample(data: np.ndarray, max_pixels: int = RMS_SAMPLE_PIXELS,
+                   dtype: type = np.float64, finite_only: bool = True) -> np.ndarray:
+    """Values (finite ones only, unless ``finite_only`` is False) of a regular subsample (every
+    k-th pixel along both axes) of a possibly memory-mapped image, read in row chunks whose
+    pages are released as it goes, so even a 16k x 16k map never becomes resident at once."""
     step = max(1, int(math.ceil(math.sqrt(data.size / max_pixels))))
-    sample = np.asarray(data[::step, ::step], dtype=np.float64)
-    return sample[np.isfinite(sample)]
+    rows_per_chunk = step * max(1, SAMPLE_CHUNK_ROWS // step)
+    parts = []
+    for r0 in range(0, data.shape[0], rows_per_chunk):
+        part = np.asarray(data[r0:r0 + rows_per_chunk:step, ::step], dtype=dtype).ravel()
+        parts.append(part[np.isfinite(part)] if finite_only else part)
+        release_pages(data)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype)
 
 
 def robust_rms(data: np.ndarray) -> float:
@@ -161,7 +185,7 @@ def robust_rms(data: np.ndarray) -> float:
     sigma-clipped standard deviation is used instead. Returns NaN for an image with no
     finite pixel.
     """
-    sample = _sample(data)
+    sample = strided_sample(data)
     if sample.size == 0:
         return float("nan")
     with warnings.catch_warnings():

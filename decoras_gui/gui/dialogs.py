@@ -116,9 +116,10 @@ def image_statistics(image: SkyImage) -> list[tuple[str, str]]:
     """(label, value) rows describing an image, for the statistics panel."""
     import numpy as np
 
-    from ..gui.display import sample
+    from ..core.image import strided_sample
 
-    values = sample(image.data, 4_000_000)
+    raw = strided_sample(image.data, 4_000_000, np.float32, finite_only=False)  # one pass, pages released
+    values = raw[np.isfinite(raw)]
     unit = image.unit.to_string() or "(no unit)"
     ny, nx = image.shape
     rows = [
@@ -148,9 +149,7 @@ def image_statistics(image: SkyImage) -> list[tuple[str, str]]:
     rows.append(("Projection", image.projection or ("no celestial WCS" if image.wcs is None else "?")))
     for axis in image.extra_axes:
         rows.append((axis.name, f"{axis.length} plane(s)" + (f", value {axis.value:g}" if axis.value is not None else "")))
-    step = max(1, int(math.ceil(math.sqrt(image.data.size / 4e6))))
-    raw = np.asarray(image.data[::step, ::step])
-    blank = raw.size - int(np.count_nonzero(np.isfinite(raw)))
+    blank = raw.size - values.size
     rows.append(("Blank pixels", f"{100.0 * blank / max(raw.size, 1):.2f} %" if blank else "none"))
     for w in image.warnings:
         rows.append(("Warning", w))

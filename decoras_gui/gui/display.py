@@ -7,6 +7,7 @@ result with levels 0..1. Stretches and intervals are astropy.visualization's.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -22,6 +23,8 @@ from astropy.visualization import (
     SqrtStretch,
     ZScaleInterval,
 )
+
+from ..core.image import release_pages, strided_sample
 
 STRETCHES: dict[str, str] = {
     "linear": "Linear",
@@ -105,9 +108,7 @@ def make_stretch(settings: DisplaySettings):
 
 def sample(data: np.ndarray, max_pixels: int = LIMIT_SAMPLE) -> np.ndarray:
     """Finite values of a regular subsample (cheap on an 8192x8192 memory map)."""
-    step = max(1, int(math.ceil(math.sqrt(data.size / max_pixels))))
-    values = np.asarray(data[::step, ::step], dtype=np.float32).ravel()
-    return values[np.isfinite(values)]
+    return strided_sample(data, max_pixels, np.float32)
 
 
 def make_interval(settings: DisplaySettings):
@@ -217,3 +218,50 @@ def format_sexagesimal(ra_deg: np.ndarray, dec_deg: np.ndarray, precision: int =
         for i, a, b in zip(np.flatnonzero(ok), np.atleast_1d(r), np.atleast_1d(d)):
             ras[i], decs[i] = str(a), str(b)
     return ras, decs
+
+
+#: images with a side longer than this are shown from a block-averaged overview, with
+#: full-resolution detail rendered for the visible region once zoomed in
+OVERVIEW_MAX = 4096
+#: the largest visible region (pixels a side) rendered at full resolution
+DETAIL_MAX = 2048
+OVERVIEW_CHUNK_PIXELS = 16_000_000
+
+
+def overview_factor(shape: tuple[int, int], max_side: int | None = None) -> int:
+    """Integer block size that brings the longer side to at most ``max_side`` (default
+    :data:`OVERVIEW_MAX`; 1: no overview needed)."""
+    return max(1, int(math.ceil(max(shape) / (max_side or OVERVIEW_MAX))))
+
+
+def overview(data: np.ndarray, factor: int) -> np.ndarray:
+    """Block means (NaN-aware) of ``factor`` x ``factor`` pixels, read in row chunks so a memory
+    map is never loaded whole; the partial blocks at the top and right edges are left out."""
+    if factor <= 1:
+        return np.asarray(data, dtype=np.float32)
+    ny, nx = (data.shape[0] // factor) * factor, (data.shape[1] // factor) * factor
+    out = np.empty((ny // factor, nx // factor), np.float32)
+    rows = max(1, OVERVIEW_CHUNK_PIXELS // max(nx * factor, 1)) * factor
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-blank blocks: NaN, as wanted
+        for r0 in range(0, ny, rows):
+            r1 = min(ny, r0 + rows)
+            block = np.asarray(data[r0:r1, :nx], dtype=np.float32)
+            out[r0 // factor:r1 // factor] = np.nanmean(
+                block.reshape((r1 - r0) // factor, factor, nx // factor, factor), axis=(1, 3))
+            release_pages(data)  # a memory map's pages need not stay resident
+    return out
+
+
+def detail_region(view: tuple[float, float, float, float], shape: tuple[int, int],
+                  max_side: int | None = None) -> tuple[int, int, int, int] | None:
+    """Integer (x0, x1, y0, y1) of the visible part of the image, or None when it is empty or
+    larger than ``max_side`` on a side (the overview is then sharp enough)."""
+    max_side = max_side or DETAIL_MAX
+    x0, x1, y0, y1 = view
+    ny, nx = shape
+    ix0, iy0 = max(0, int(math.floor(x0 + 0.5))), max(0, int(math.floor(y0 + 0.5)))
+    ix1, iy1 = min(nx, int(math.ceil(x1 + 0.5))), min(ny, int(math.ceil(y1 + 0.5)))
+    if ix1 <= ix0 or iy1 <= iy0 or ix1 - ix0 > max_side or iy1 - iy0 > max_side:
+        return None
+    return ix0, ix1, iy0, iy1

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QTimer, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPainterPath
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsView, QVBoxLayout, QWidget
 
@@ -47,6 +47,7 @@ class ImageCanvas(QWidget):
     cursor_moved = Signal(float, float)  # data coordinates (0-based pixel, centres on integers)
     cursor_left = Signal()
     clicked = Signal(float, float, object)  # x, y, Qt.KeyboardModifiers
+    detail_wanted = Signal()  # the view settled on a region small enough for full resolution
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -61,6 +62,18 @@ class ImageCanvas(QWidget):
         self.image_item = pg.ImageItem(axisOrder="row-major", autoDownsample=True)
         self.image_item.setZValue(0)
         self.vb.addItem(self.image_item)
+        # full-resolution pixels of the visible region over an overview of a huge image
+        self.detail_item = pg.ImageItem(axisOrder="row-major")
+        self.detail_item.setZValue(1)
+        self.detail_item.setVisible(False)
+        self.vb.addItem(self.detail_item, ignoreBounds=True)
+        self.image_item.sigImageChanged.connect(self.sync_detail_look)
+        self.overview_factor = 1
+        self.detail_region: tuple[int, int, int, int] | None = None
+        self._detail_timer = QTimer(self)
+        self._detail_timer.setSingleShot(True)
+        self._detail_timer.setInterval(120)
+        self._detail_timer.timeout.connect(self.detail_wanted.emit)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics)
@@ -83,6 +96,7 @@ class ImageCanvas(QWidget):
         self._pixel_scale: float | None = None
         self._shape: tuple[int, int] | None = None
         self.vb.sigRangeChanged.connect(self._update_corners)
+        self.vb.sigRangeChanged.connect(self._range_changed)
         self.vb.sigResized.connect(self._update_corners)
 
         scene = self.graphics.scene()
@@ -94,16 +108,43 @@ class ImageCanvas(QWidget):
     def shape(self) -> tuple[int, int] | None:
         return self._shape
 
-    def set_image(self, display: np.ndarray, keep_view: bool = False) -> None:
-        """Show ``display`` (0..1 floats, [y, x]); fit the view unless ``keep_view``."""
-        new_shape = display.shape
+    def set_image(self, display: np.ndarray, keep_view: bool = False, full_shape: tuple[int, int] | None = None,
+                  factor: int = 1) -> None:
+        """Show ``display`` (0..1 floats, [y, x]); fit the view unless ``keep_view``.
+
+        For a huge image ``display`` is an overview of ``factor`` x ``factor`` blocks of an
+        image of ``full_shape``; coordinates stay those of the full image."""
+        new_shape = tuple(full_shape) if full_shape is not None else display.shape
+        self.overview_factor = int(factor)
+        self.clear_detail()
         self.image_item.setImage(display, levels=(0.0, 1.0), autoLevels=False)
-        ny, nx = new_shape
-        self.image_item.setRect(QRectF(-0.5, -0.5, nx, ny))
+        ny, nx = display.shape
+        self.image_item.setRect(QRectF(-0.5, -0.5, nx * factor, ny * factor))
         changed = new_shape != self._shape
         self._shape = new_shape
         if not keep_view or changed:
             self.fit()
+
+    def set_detail(self, display: np.ndarray, region: tuple[int, int, int, int]) -> None:
+        """Full-resolution stretched pixels of ``region`` (x0, x1, y0, y1) over the overview."""
+        x0, x1, y0, y1 = region
+        self.detail_item.setImage(display, autoLevels=False)
+        self.detail_item.setRect(QRectF(x0 - 0.5, y0 - 0.5, x1 - x0, y1 - y0))
+        self.sync_detail_look()
+        self.detail_item.setVisible(True)
+        self.detail_region = region
+
+    def clear_detail(self) -> None:
+        self.detail_item.setVisible(False)
+        self.detail_item.clear()
+        self.detail_region = None
+
+    def sync_detail_look(self, *_) -> None:
+        """The detail patch uses the overview's colour table and levels (the histogram widget's)."""
+        self.detail_item.setLookupTable(self.image_item.lut)
+        levels = self.image_item.getLevels()
+        if levels is not None:
+            self.detail_item.setLevels(levels)
 
     def update_pixels(self, display: np.ndarray) -> None:
         """New stretched pixels for the same image; levels kept by the caller."""
@@ -121,7 +162,13 @@ class ImageCanvas(QWidget):
         self._pixel_scale = deg
         self._update_corners()
 
+    def _range_changed(self, *_) -> None:
+        if self.overview_factor > 1:
+            self._detail_timer.start()  # debounced: rendered once the view settles
+
     def clear(self) -> None:
+        self.clear_detail()
+        self.overview_factor = 1
         self.image_item.clear()
         self._shape = None
         self._beam = None

@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         self.image: SkyImage | None = None
         self.display_settings = disp.DisplaySettings.from_dict(self.settings.display())
         self.limits: tuple[float, float] | None = None
+        self._overview: np.ndarray | None = None  # block means of a huge image (display.overview)
         self.error_box: QMessageBox | None = None
         self.tasks = TaskRunner(self)
         self._load_worker: Worker | None = None
@@ -260,6 +261,9 @@ class MainWindow(QMainWindow):
         self.hist = pg.HistogramLUTWidget(panel, image=self.canvas.image_item, orientation="horizontal",
                                           gradientPosition="bottom")
         self.hist.setMinimumHeight(120)
+        self.hist.item.sigLookupTableChanged.connect(self.canvas.sync_detail_look)
+        self.hist.item.sigLevelsChanged.connect(self.canvas.sync_detail_look)
+        self.canvas.detail_wanted.connect(self.render_detail)
         self.hist.setBackground("#1e2024")
         form.addRow(self.hist)
         self.display_dock = QDockWidget("Display", self)
@@ -580,9 +584,15 @@ class MainWindow(QMainWindow):
             if cancel():
                 return None
             progress(None, f"stretching {path.name}…")
-            display, limits = disp.render(image.data, settings)
+            factor = disp.overview_factor(image.shape)
+            overview = disp.overview(image.data, factor) if factor > 1 else None
+            if overview is not None:  # a huge image: shown from block means, detail on zooming in
+                display, limits = disp.render(overview, settings, limits=disp.compute_limits(image.data, settings))
+            else:
+                display, limits = disp.render(image.data, settings)
             _ = image.rms  # cached here, not in the UI thread
-            return {"image": image, "display": display, "limits": limits, "settings": settings}
+            return {"image": image, "display": display, "limits": limits, "settings": settings,
+                    "overview": overview, "factor": factor}
 
         if self._load_worker is not None:
             self._load_worker.cancel()
@@ -605,13 +615,16 @@ class MainWindow(QMainWindow):
             dialog.accepted.connect(lambda: self.open_path(image.path, *dialog.choice(), ask=False))
             dialog.open()
             return
-        self._set_image(image, result["display"], result["limits"], result["settings"])
+        self._set_image(image, result["display"], result["limits"], result["settings"], result["overview"],
+                        result["factor"])
 
-    def _set_image(self, image: SkyImage, display: np.ndarray, limits, settings) -> None:
+    def _set_image(self, image: SkyImage, display: np.ndarray, limits, settings, overview=None,
+                   factor: int = 1) -> None:
         old = self.image
         self.image = image
         self.limits = limits
-        self.canvas.set_image(display)
+        self._overview = overview
+        self.canvas.set_image(display, full_shape=image.shape, factor=factor)
         self.hist.setLevels(0.0, 1.0)
         self.hist.setHistogramRange(0.0, 1.0)
         self._apply_colormap()
@@ -724,11 +737,34 @@ class MainWindow(QMainWindow):
             return
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            display, self.limits = disp.render(self.image.data, self.display_settings)
-            self.canvas.set_image(display, keep_view=True)
+            settings = self.display_settings
+            if self._overview is not None:
+                limits = disp.compute_limits(self.image.data, settings)
+                display, self.limits = disp.render(self._overview, settings, limits=limits)
+            else:
+                display, self.limits = disp.render(self.image.data, settings)
+            self.canvas.set_image(display, keep_view=True, full_shape=self.image.shape,
+                                  factor=self.canvas.overview_factor)
             self.hist.setLevels(0.0, 1.0)
+            self.render_detail()
         finally:
             QApplication.restoreOverrideCursor()
+
+    def render_detail(self) -> None:
+        """Full-resolution pixels of the visible region of a huge image, once zoomed in past
+        what its overview shows (the canvas asks when the view settles)."""
+        factor = self.canvas.overview_factor
+        if self.image is None or factor <= 1 or self.limits is None:
+            return
+        region = disp.detail_region(tuple(self.canvas.view_range()), self.image.shape)
+        if region is None or self.canvas.pixel_size() >= factor:
+            self.canvas.clear_detail()
+            return
+        if region == self.canvas.detail_region:
+            return
+        x0, x1, y0, y1 = region
+        patch, _ = disp.render(self.image.data[y0:y1, x0:x1], self.display_settings, limits=self.limits)
+        self.canvas.set_detail(patch, region)
 
     def _apply_colormap(self) -> None:
         s = self.display_settings

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..core.catalogue import Catalogue
 from ..core.errors import Cancelled, DecorasError
-from ..core.image import SkyImage
+from ..core.image import SkyImage, release_pages
 from .characterize import CharacterizeSettings, catalogue_meta, characterize
 from .inference import CancelFn, NetworkMaps, run_networks
 from .registry import DecorasModel
@@ -103,6 +103,7 @@ def _detect_in_blocks(image: SkyImage, model: DecorasModel, *, device: str, thre
             if "no usable noise level" in str(exc):
                 continue  # constant or blank block: nothing to find there
             raise
+        release_pages(image.data)  # this block's pages of a memory map need not stay resident
         zoom, dev = maps.zoom, maps.device
         notes.extend(n for n in maps.notes if n not in notes)
         for s in cat:
