@@ -54,8 +54,10 @@ def time_limit(seconds: int):
         signal.signal(signal.SIGALRM, old)
 
 
-def run_case(path: Path, load) -> None:
-    """Load ``path``; only success or a DecorasError naming the file may come out."""
+def run_case(path: Path, data: bytes, load) -> None:
+    """Write ``data`` to ``path`` and load it: only success or a DecorasError naming the file
+    may come out."""
+    path.write_bytes(data)
     size = path.stat().st_size
     tracemalloc.start()
     try:
@@ -112,6 +114,16 @@ VALUES = st.one_of(
 )
 
 
+def _damaged(draw, raw: bytes, kind: str, max_flips: int = 20) -> bytes:
+    """``raw`` cut short at a random length ("truncate") or with random bytes overwritten."""
+    if kind == "truncate":
+        return raw[: draw(st.integers(0, len(raw) - 1))]
+    out = bytearray(raw)
+    for _ in range(draw(st.integers(1, max_flips))):
+        out[draw(st.integers(0, len(out) - 1))] = draw(st.integers(0, 255))
+    return bytes(out)
+
+
 def _card(key: str, value: str) -> bytes:
     text = ("END" if key == "END" else f"{key:<8s}= {value:>20s}").ljust(80)[:80]
     return text.encode("latin-1")
@@ -147,12 +159,8 @@ def mutated_fits(draw) -> bytes:
         for _ in range(1 if kind == "card" else draw(st.integers(2, 6))):
             at = draw(st.sampled_from(offsets))
             seed[at:at + 80] = _card(draw(st.sampled_from(KEYWORDS)), draw(VALUES))
-    elif kind == "bytes":
-        for _ in range(draw(st.integers(1, 30))):
-            at = draw(st.integers(0, len(seed) - 1))
-            seed[at] = draw(st.integers(0, 255))
-    elif kind == "truncate":
-        seed = seed[: draw(st.integers(0, len(seed) - 1))]
+    elif kind in ("bytes", "truncate"):
+        return _damaged(draw, bytes(seed), kind, max_flips=30)
     elif kind == "no_end":
         seed = bytearray(bytes(seed).replace(b"END" + b" " * 77, b" " * 80))
     else:  # a header that declares far more data than the file holds
@@ -181,9 +189,7 @@ def test_fits_seeds_load(tmp_path):
 @FUZZ
 @given(data=mutated_fits())
 def test_mutated_fits_never_crash(tmp_path, data):
-    path = tmp_path / "fuzz.fits"
-    path.write_bytes(data)
-    run_case(path, _load_and_use)
+    run_case(tmp_path / "fuzz.fits", data, _load_and_use)
 
 
 # ------------------------------------------------------------------ sessions
@@ -235,12 +241,7 @@ def mutated_session(draw) -> bytes:
                                              lines[i].replace("float64", "object"), "# - {name: x, datatype: int8}"]))
         d["catalogue_ecsv"] = "\n".join(lines)
         return json.dumps(d).encode()
-    raw = bytearray(json.dumps(d).encode())
-    if kind == "truncate":
-        return bytes(raw[: draw(st.integers(0, len(raw) - 1))])
-    for _ in range(draw(st.integers(1, 20))):
-        raw[draw(st.integers(0, len(raw) - 1))] = draw(st.integers(0, 255))
-    return bytes(raw)
+    return _damaged(draw, json.dumps(d).encode(), kind)
 
 
 def _load_session(path: Path) -> None:
@@ -251,9 +252,7 @@ def _load_session(path: Path) -> None:
 @FUZZ
 @given(data=mutated_session())
 def test_mutated_sessions_never_crash(tmp_path, data):
-    path = tmp_path / "fuzz.decoras-session"
-    path.write_bytes(data)
-    run_case(path, _load_session)
+    run_case(tmp_path / "fuzz.decoras-session", data, _load_session)
 
 
 # ------------------------------------------------------------------ regions
@@ -286,12 +285,7 @@ def mutated_regions(draw) -> bytes:
         return "\n".join(lines).encode("utf-8", "surrogatepass")
     if kind == "shuffle":
         return "\n".join(draw(st.permutations(lines))).encode()
-    raw = bytearray("\n".join(lines).encode())
-    if kind == "truncate":
-        return bytes(raw[: draw(st.integers(0, len(raw) - 1))])
-    for _ in range(draw(st.integers(1, 20))):
-        raw[draw(st.integers(0, len(raw) - 1))] = draw(st.integers(0, 255))
-    return bytes(raw)
+    return _damaged(draw, "\n".join(lines).encode(), kind)
 
 
 def _read_regions(path: Path) -> None:
@@ -305,19 +299,16 @@ def _read_regions(path: Path) -> None:
 @FUZZ
 @given(data=mutated_regions())
 def test_mutated_region_files_never_crash(tmp_path, data):
-    path = tmp_path / "fuzz.reg"
-    path.write_bytes(data)
-    run_case(path, _read_regions)
+    run_case(tmp_path / "fuzz.reg", data, _read_regions)
 
 
 def test_time_limit_and_memory_guard_work(tmp_path):
     """The harness itself can fail: a slow loader and an allocating loader are caught."""
-    path = tmp_path / "x.fits"
-    path.write_bytes(SEEDS[0])
     import time
 
+    path = tmp_path / "x.fits"
     with pytest.raises(CaseTimeout):
         with time_limit(1):
             time.sleep(3)
     with pytest.raises(AssertionError, match="allocated"):
-        run_case(path, lambda p: np.ones(int(math.sqrt(2**27)) ** 2 // 8 * 8, np.float64).sum())
+        run_case(path, SEEDS[0], lambda p: np.ones(2**24, np.float64).sum())  # 128 MiB for a 12 KiB file
