@@ -242,13 +242,20 @@ def overview(data: np.ndarray, factor: int) -> np.ndarray:
     ny, nx = (data.shape[0] // factor) * factor, (data.shape[1] // factor) * factor
     out = np.empty((ny // factor, nx // factor), np.float32)
     rows = max(1, OVERVIEW_CHUNK_PIXELS // max(nx * factor, 1)) * factor
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-blank blocks: NaN, as wanted
+    with np.errstate(invalid="ignore", divide="ignore"):  # all-blank blocks: 0 / 0 = NaN, as wanted
         for r0 in range(0, ny, rows):
             r1 = min(ny, r0 + rows)
-            block = np.asarray(data[r0:r1, :nx], dtype=np.float32)
-            out[r0 // factor:r1 // factor] = np.nanmean(
-                block.reshape((r1 - r0) // factor, factor, nx // factor, factor), axis=(1, 3))
+            block = np.array(data[r0:r1, :nx], dtype=np.float32)
+            finite = np.isfinite(block)
+            block[~finite] = 0.0
+            weight = finite.astype(np.float32)
+            # block sums by strided slices (factor^2 whole-array adds): far faster than a
+            # reduction over small reshaped axes
+            cols = sum(block[:, k::factor] for k in range(factor))
+            wcols = sum(weight[:, k::factor] for k in range(factor))
+            total = sum(cols[k::factor] for k in range(factor))
+            count = sum(wcols[k::factor] for k in range(factor))
+            out[r0 // factor:r1 // factor] = total / count
             release_pages(data)  # a memory map's pages need not stay resident
     return out
 

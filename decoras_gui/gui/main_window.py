@@ -572,6 +572,7 @@ class MainWindow(QMainWindow):
         """
         path = Path(path)
         settings = self.display_settings
+        sessions = self.sessions
 
         def task(progress, cancel):
             progress(None, f"opening {path.name}…")
@@ -591,6 +592,8 @@ class MainWindow(QMainWindow):
             else:
                 display, limits = disp.render(image.data, settings)
             _ = image.rms  # cached here, not in the UI thread
+            progress(None, f"checksumming {path.name}…")
+            sessions.checksum(image.path)  # for the session journal, also not in the UI thread
             return {"image": image, "display": display, "limits": limits, "settings": settings,
                     "overview": overview, "factor": factor}
 

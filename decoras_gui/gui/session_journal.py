@@ -66,15 +66,18 @@ class SessionManager(QObject):
     # ---------------------------------------------------------------- state
     def image_sha256(self) -> str | None:
         image = self.w.image
-        if image is None:
-            return None
+        return None if image is None else self.checksum(image.path)
+
+    def checksum(self, path: Path) -> str | None:
+        """sha256 of an image file, cached by (path, size, mtime). The loading thread calls it
+        first, so a 1 GiB image is not hashed on the UI thread."""
         try:
-            st = image.path.stat()
+            st = path.stat()
         except OSError:
             return None
-        key = (str(image.path), st.st_size, st.st_mtime_ns)
+        key = (str(path), st.st_size, st.st_mtime_ns)
         if key not in self._sha_cache:
-            self._sha_cache[key] = file_sha256(image.path)
+            self._sha_cache[key] = file_sha256(path)
         return self._sha_cache[key]
 
     def current_session(self) -> Session:
