@@ -29,6 +29,7 @@ def main() -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     tmp = Path(tempfile.mkdtemp(prefix="decoras-gui-bench-"))
     os.environ["DECORAS_GUI_SETTINGS"] = str(tmp / "bench.ini")
+    os.environ["DECORAS_JOURNAL_DIR"] = str(tmp / "journal")  # never the user's autosave folder
 
     import sys
 

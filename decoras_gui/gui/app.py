@@ -23,6 +23,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--restore", choices=("ask", "restore", "discard", "later"), default=None,
                    help="after a crash: what to do with the autosaved session (default: ask; "
                    "or $DECORAS_GUI_RESTORE)")
+    p.add_argument("--self-test", action="store_true",
+                   help="check this install: open the bundled sample offscreen, detect, export, verify; exit 0 if all is well")
     p.add_argument("--script", help=argparse.SUPPRESS)  # tests: replay actions (gui/script.py)
     p.add_argument("--version", action="version", version=f"decoras-gui {__version__}")
     return p.parse_args(argv)
@@ -90,6 +92,10 @@ def _close_on_signals(app, window) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.self_test:
+        from .self_test import run_self_test
+
+        return run_self_test(args.models)
     if args.settings:
         os.environ["DECORAS_GUI_SETTINGS"] = args.settings
     import pyqtgraph as pg

@@ -230,6 +230,7 @@ class MainWindow(QMainWindow):
             a.toggled.connect(lambda on, s=status: self.doc.set_status_shown(s, on))
             self.status_actions[status] = a
         self.act_about = self._action("&About decoras-gui", self.about)
+        self.act_about.setObjectName("about")
 
     def _build_docks(self) -> None:
         # -- display controls
@@ -996,7 +997,27 @@ class MainWindow(QMainWindow):
         dialog.show()
         return dialog
 
-    def about(self) -> None:
-        QMessageBox.about(self, "About decoras-gui",
-                          f"<b>decoras-gui {VERSION}</b><p>Find and measure sources in radio "
-                          "interferometric images with the DECORAS deep networks.</p>")
+    def about(self) -> QMessageBox:
+        """Version, and each installed model with the figures from its card."""
+        import html
+
+        from ..ml.card_summary import card_figures, card_heading
+        from ..ml.registry import available_models
+
+        parts = [f"<b>decoras-gui {VERSION}</b><p>Find and measure sources in radio interferometric "
+                 "images with the DECORAS deep networks (Rezaei et al. 2022, MNRAS 510, 5891).</p>"]
+        cards = available_models(self.model_dir)
+        if not cards:
+            parts.append("<p>No detection model is installed.</p>")
+        for card in cards:
+            rows = "".join(f"<tr><td>{html.escape(label)}</td><td align='right'>{html.escape(value)}</td></tr>"
+                           for label, value in card_figures(card))
+            parts.append(f"<p><b>{html.escape(card_heading(card))}</b></p>"
+                         + (f"<table cellspacing='4'>{rows}</table>" if rows else "<p>(not evaluated)</p>"))
+        box = QMessageBox(QMessageBox.Icon.Information, "About decoras-gui", "".join(parts),
+                          QMessageBox.StandardButton.Ok, self)
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        self.about_box = box
+        box.open()
+        return box

@@ -294,3 +294,17 @@ def test_labels_and_overlay_toggle(qtbot, window, vlba_fits):
     assert not any(item.isVisible() for item in window.overlay.items.values())
     window.act_overlay.setChecked(True)
     assert window.overlay.ellipse_count() == len(cat)
+
+
+def test_about_shows_the_version_and_the_model_figures(qtbot, window):
+    from decoras_gui import __version__
+    from decoras_gui.ml.registry import load_model
+
+    card = load_model().card
+    box = window.about()
+    text = box.text()
+    assert f"decoras-gui {__version__}" in text and f"{card.name} {card.version}" in text
+    purity = card.evaluation["methods"][card.name]["purity_snr_ge_5.5"]
+    assert "purity, SNR &gt;= 5.5" in text and f"{purity:.3f}" in text
+    assert "position error" in text
+    box.close()
