@@ -26,3 +26,8 @@ def resources_dir() -> Path:
 def models_dir() -> Path:
     """Folder holding the bundled model weights and their JSON model cards."""
     return _package_dir("decoras_gui.models", "models")
+
+
+def docs_dir() -> Path:
+    """Folder holding the user guide (Markdown pages and their screenshots)."""
+    return _package_dir("decoras_gui.docs", "docs")

@@ -231,6 +231,8 @@ class MainWindow(QMainWindow):
             self.status_actions[status] = a
         self.act_about = self._action("&About decoras-gui", self.about)
         self.act_about.setObjectName("about")
+        self.act_guide = self._action("&User Guide", self.show_user_guide, "F1")
+        self.act_guide.setObjectName("user_guide")
 
     def _build_docks(self) -> None:
         # -- display controls
@@ -376,6 +378,7 @@ class MainWindow(QMainWindow):
         d.addAction(self.act_detect)
         d.addAction(self.act_cancel)
         h = mb.addMenu("&Help")
+        h.addAction(self.act_guide)
         h.addAction(self.act_about)
 
         tb = QToolBar("Main", self)
@@ -996,6 +999,16 @@ class MainWindow(QMainWindow):
         self.header_dialog = dialog
         dialog.show()
         return dialog
+
+    def show_user_guide(self):
+        """The user guide (docs/) in a window of its own."""
+        from .user_guide import UserGuide
+
+        guide = UserGuide(self)
+        guide.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        self.user_guide = guide
+        guide.show()
+        return guide
 
     def about(self) -> QMessageBox:
         """Version, and each installed model with the figures from its card."""
