@@ -219,7 +219,7 @@ def save_session(session: Session, path: str | os.PathLike) -> Path:
     try:
         if path.is_file():
             try:
-                load_session(path, _mention_backup=False)
+                _read_session(path)
             except DecorasError:
                 pass  # not a good copy: keep the older backup
             else:
@@ -231,20 +231,24 @@ def save_session(session: Session, path: str | os.PathLike) -> Path:
     return path
 
 
-def load_session(path: str | os.PathLike, _mention_backup: bool = True) -> Session:
+def _read_session(path: Path) -> Session:
+    if not path.is_file():
+        raise DecorasError("no such session file", path)
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise DecorasError(f"not a decoras-gui session file ({exc})", path) from None
+    return session_from_dict(d, path)
+
+
+def load_session(path: str | os.PathLike) -> Session:
     """Read a session file; a damaged one is reported naming the last good copy, if any."""
     path = Path(path)
     try:
-        if not path.is_file():
-            raise DecorasError("no such session file", path)
-        try:
-            d = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise DecorasError(f"not a decoras-gui session file ({exc})", path) from None
-        return session_from_dict(d, path)
+        return _read_session(path)
     except DecorasError as exc:
         bak = backup_path(path)
-        if _mention_backup and bak.is_file():
+        if bak.is_file():
             raise DecorasError(f"{exc.problem}; the last good copy is kept as {bak.name}", path) from None
         raise
 

@@ -117,6 +117,13 @@ def summarise(rec: MethodRecords) -> dict:
     return out
 
 
+def _rms_at(rms_map: np.ndarray, x: float, y: float) -> float:
+    """The local rms under pixel (x, y), clipped to the map."""
+    iy = int(np.clip(round(float(y)), 0, rms_map.shape[0] - 1))
+    ix = int(np.clip(round(float(x)), 0, rms_map.shape[1] - 1))
+    return float(rms_map[iy, ix])
+
+
 def score_field(truth, cat: Catalogue, image: SkyImage, rms_map: np.ndarray, cell_mas: float,
                 beam, rec: MethodRecords) -> None:
     """Match one field's detections to its truth and append the outcomes to ``rec``."""
@@ -136,9 +143,7 @@ def score_field(truth, cat: Catalogue, image: SkyImage, rms_map: np.ndarray, cel
         row, src = truth[int(idx_sep[ti])], cat[di]
         rec.pos_err_mas.append(math.hypot(src.x - row["x"], src.y - row["y"]) * cell_mas)
         rec.peak_ratio.append(src.peak_flux / float(row["peak_flux"]))
-        iy = int(np.clip(round(float(row["y"])), 0, rms_map.shape[0] - 1))
-        ix = int(np.clip(round(float(row["x"])), 0, rms_map.shape[1] - 1))
-        rec.matched_snr.append(float(row["peak_flux"]) / float(rms_map[iy, ix]))
+        rec.matched_snr.append(float(row["peak_flux"]) / _rms_at(rms_map, row["x"], row["y"]))
         rec.flux_ratio.append(src.total_flux / float(row["total_flux"]))
         rec.reff_ratio.append(src.r_eff * 1000.0 / float(row["r_eff"]))
         rec.resolved.append(float(row["maj"]) > 0.5 * beam.bmin)
@@ -150,9 +155,7 @@ def score_field(truth, cat: Catalogue, image: SkyImage, rms_map: np.ndarray, cel
         for _, dj in second.pairs:
             true_det[leftover[dj]] = True
     for k, i in enumerate(idx_sep):
-        iy = int(np.clip(round(ty[i]), 0, rms_map.shape[0] - 1))
-        ix = int(np.clip(round(tx[i]), 0, rms_map.shape[1] - 1))
-        rec.truth_snr.append(float(truth["peak_flux"][i]) / float(rms_map[iy, ix]))
+        rec.truth_snr.append(float(truth["peak_flux"][i]) / _rms_at(rms_map, tx[i], ty[i]))
         rec.truth_found.append(bool(found[k]))
         rec.truth_kind.append(str(truth["kind"][i]))
     rec.det_snr.extend(det_snr.tolist())

@@ -94,15 +94,9 @@ def _detect_in_blocks(image: SkyImage, model: DecorasModel, *, device: str, thre
                 progress((k + fraction) / len(blocks), f"block {k + 1}/{len(blocks)}: {message}")
 
         piece = image.cutout(Y0, Y1, X0, X1)
-        if not np.isfinite(piece.data).any():
-            continue  # a fully blanked block
-        try:
-            cat, maps = detect(piece, model, device=device, threshold=threshold, progress=block_progress,
-                               cancel=cancel)
-        except DecorasError as exc:
-            if "no usable noise level" in str(exc):
-                continue  # constant or blank block: nothing to find there
-            raise
+        if not piece.rms > 0:
+            continue  # a blanked or constant block: nothing to find there
+        cat, maps = detect(piece, model, device=device, threshold=threshold, progress=block_progress, cancel=cancel)
         release_pages(image.data)  # this block's pages of a memory map need not stay resident
         zoom, dev = maps.zoom, maps.device
         notes.extend(n for n in maps.notes if n not in notes)

@@ -58,14 +58,13 @@ def _script(path: Path, progress: Path) -> Path:
     return path
 
 
-def _run(tmp_path: Path, name: str, session: Path, script: Path, kill_after: float | None):
+def _run(tmp_path: Path, name: str, session: Path, script: Path, progress: Path, kill_after: float | None):
     """Run the app on the script; SIGKILL it ``kill_after`` s after its first action (None:
     when the script is done). Returns (logged digests, restored digest, seconds of vetting)."""
     journal = tmp_path / f"journal-{name}"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", DECORAS_JOURNAL_DIR=str(journal),
                DECORAS_JOURNAL_COMPACT_EVERY="25")
     env.pop("DECORAS_GUI_RESTORE", None)
-    progress = Path(script.read_text().splitlines()[3].split(" ", 1)[1])
     done = Path(f"{script}.done")
     log = tmp_path / f"{name}.log"
     with open(log, "w") as fh:
@@ -97,15 +96,17 @@ def _run(tmp_path: Path, name: str, session: Path, script: Path, kill_after: flo
 @pytest.mark.slow
 def test_sigkill_at_random_moments_never_loses_an_action(tmp_path, vlba_fits):
     session = _session(tmp_path, vlba_fits)
-    ref_script = _script(tmp_path / "ref.txt", tmp_path / "ref.progress")
-    reference, final, duration = _run(tmp_path, "ref", session, ref_script, None)
+    ref_progress = tmp_path / "ref.progress"
+    reference, final, duration = _run(tmp_path, "ref", session, _script(tmp_path / "ref.txt", ref_progress),
+                                      ref_progress, None)
     assert len(reference) == N_ACTIONS and final == reference[-1]
     assert len(set(reference)) > N_ACTIONS // 4  # the actions really change the catalogue
     rng = np.random.default_rng(7)
     outcomes = []
     for k in range(N_KILLS):
-        script = _script(tmp_path / f"kill{k}.txt", tmp_path / f"kill{k}.progress")
-        logged, restored, _ = _run(tmp_path, f"kill{k}", session, script, float(rng.uniform(0.0, duration)))
+        progress = tmp_path / f"kill{k}.progress"
+        script = _script(tmp_path / f"kill{k}.txt", progress)
+        logged, restored, _ = _run(tmp_path, f"kill{k}", session, script, progress, float(rng.uniform(0.0, duration)))
         n = len(logged)
         assert logged == reference[:n], f"run {k}: not deterministic"
         assert n >= 1  # the kill timer starts at the first finished action
