@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -9,6 +10,9 @@ _CHECKOUT = Path(__file__).resolve().parent.parent
 
 
 def _package_dir(package: str, checkout_name: str) -> Path:
+    bundle = getattr(sys, "_MEIPASS", None)
+    if getattr(sys, "frozen", False) and bundle:  # the desktop bundle (packaging/decoras-gui.spec)
+        return Path(bundle, *package.split("."))
     checkout = _CHECKOUT / checkout_name
     if (_CHECKOUT / "pyproject.toml").is_file() and (checkout / "__init__.py").is_file():
         return checkout  # running from a source checkout (editable install or PYTHONPATH)

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .. import __version__
 
@@ -28,6 +29,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--script", help=argparse.SUPPRESS)  # tests: replay actions (gui/script.py)
     p.add_argument("--version", action="version", version=f"decoras-gui {__version__}")
     return p.parse_args(argv)
+
+
+DESKTOP_ID = "io.github.decoras.DecorasGui"  # resources/<id>.desktop, <id>.metainfo.xml, the icon's name
+
+
+def app_icon(icons: Path):
+    """The application icon (a QIcon): the PNG renderings (packaging/render_icons.py) and the SVG."""
+    from PySide6.QtGui import QIcon
+
+    icon = QIcon()
+    for png in sorted(icons.glob("decoras-gui-*.png")):
+        icon.addFile(str(png))
+    svg = icons / "decoras-gui.svg"
+    if svg.is_file():
+        icon.addFile(str(svg))
+    return icon
 
 
 def load_stylesheet() -> str:
@@ -99,7 +116,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.settings:
         os.environ["DECORAS_GUI_SETTINGS"] = args.settings
     import pyqtgraph as pg
-    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from ..paths import resources_dir
@@ -110,9 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setOrganizationName("decoras")
     app.setApplicationName("decoras-gui")
     app.setApplicationVersion(__version__)
-    icon = resources_dir() / "icons" / "decoras-gui.svg"
-    if icon.is_file():
-        app.setWindowIcon(QIcon(str(icon)))
+    app.setDesktopFileName(DESKTOP_ID)  # Wayland/X11 match the window to its menu entry and icon
+    app.setWindowIcon(app_icon(resources_dir() / "icons"))
     apply_theme(app)
     from ..core.session import SESSION_SUFFIX
 

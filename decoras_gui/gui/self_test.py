@@ -39,6 +39,9 @@ def run_self_test(model_dir: str | None = None) -> int:
         tmp_path = Path(tmp)
         os.environ["DECORAS_GUI_SETTINGS"] = str(tmp_path / "settings.ini")
         os.environ["DECORAS_JOURNAL_DIR"] = str(tmp_path / "journal")
+        # pyqtgraph's colormap menu imports matplotlib when it is installed, which writes its
+        # font cache under ~/.cache and ~/.config: keep that in the temporary folder too
+        os.environ["MPLCONFIGDIR"] = str(tmp_path / "matplotlib")
         try:
             summary = _run(tmp_path, model_dir)
         except Exception as exc:  # report anything: this is the check of an install
