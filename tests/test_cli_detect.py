@@ -79,3 +79,23 @@ def test_evaluate_runs_and_refuses_training_seeds(tmp_path, capsys):
 def test_train_reports_missing_config(argv, capsys):
     assert main(argv) == 2
     assert "missing.toml" in capsys.readouterr().err
+
+
+def test_simulate_field_mix_options(tmp_path):
+    """--empty-fraction, --max-sources, --dec and --like-model shape the test sets benchmarks need."""
+    from astropy.io import fits
+    from astropy.table import Table
+
+    empty, crowded, like = tmp_path / "empty", tmp_path / "crowded", tmp_path / "like"
+    assert main(["simulate", "--n-fields", "2", "--seed", "3", "--size", "128", "--out", str(empty),
+                 "--empty-fraction", "1"]) == 0
+    assert all(len(Table.read(p, format="ascii.ecsv")) == 0 for p in empty.glob("*_truth.ecsv"))
+    assert main(["simulate", "--n-fields", "3", "--seed", "3", "--size", "256", "--out", str(crowded),
+                 "--max-sources", "12", "--empty-fraction", "0", "--dec", "45"]) == 0
+    truths = [Table.read(p, format="ascii.ecsv") for p in sorted(crowded.glob("*_truth.ecsv"))]
+    assert max(len(set(t["group"])) for t in truths) > 5  # more sources than the default allows
+    assert all(abs(t.meta["dec_deg"] - 45.0) < 1e-9 for t in truths)
+    assert main(["simulate", "--n-fields", "1", "--seed", "3", "--size", "128", "--out", str(like),
+                 "--like-model", "vlba-l-band", "--schedule", "random"]) == 0
+    history = " ".join(str(h) for h in fits.getheader(like / "field_00000.fits")["HISTORY"])
+    assert "gain=0.03" in history  # the model's residual gain errors, not the simulator's default of none

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
 from ..cli import command
 from ..sim.array import SCHEDULE_NAMES
@@ -15,15 +16,43 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=int, default=512, help="image side in pixels")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--schedule", choices=SCHEDULE_NAMES, default="mjive20", help="observing schedule")
+    p.add_argument("--like-model", metavar="NAME",
+                   help="start from the simulator settings this model was trained with (its card's "
+                   "training config: gain errors, source mix, declinations); the options here override them")
+    p.add_argument("--max-sources", type=int, help="at most this many sources per field (default 5)")
+    p.add_argument("--empty-fraction", type=float, help="fraction of fields with no source (default 0.1)")
+    p.add_argument("--dec", type=float, help="declination of every field, deg (default: drawn per field)")
+    p.add_argument("--gain-errors", type=float, nargs=2, metavar=("AMP", "PHASE_DEG"),
+                   help="residual antenna gain errors per antenna and scan: fractional amplitude and phase rms "
+                   "(default: none)")
+
+
+def sim_config_from_args(args: argparse.Namespace):
+    """The simulator configuration the options describe (size and schedule applied by run_simulate)."""
+    from ..sim.config import SimConfig
+
+    if args.like_model:
+        from ..ml.registry import load_model
+        from ..eval.evaluate import sim_config_for
+
+        cfg = sim_config_for(load_model(args.like_model))
+    else:
+        cfg = SimConfig()
+    changes = {"max_sources": args.max_sources, "empty_fraction": args.empty_fraction, "dec_deg": args.dec}
+    if args.gain_errors:
+        changes["gain_amp_sigma"], changes["gain_phase_deg"] = args.gain_errors
+    return replace(cfg, **{k: v for k, v in changes.items() if v is not None})
 
 
 @command("simulate", "Simulate VLBA dirty images, dirty beams and truth catalogues.")(_add_arguments)
 def run(args: argparse.Namespace) -> int:
     from ..sim.output import run_simulate
 
+    config = sim_config_from_args(args)
     bar = ProgressBar("simulate")
     try:
-        paths = run_simulate(args.n_fields, args.seed, args.size, args.out, args.schedule, progress=bar.counter)
+        paths = run_simulate(args.n_fields, args.seed, args.size, args.out, args.schedule, progress=bar.counter,
+                             config=config)
     finally:
         bar.close()
     print(f"wrote {len(paths)} fields to {args.out}")

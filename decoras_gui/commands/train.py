@@ -1,4 +1,4 @@
-"""`decoras train --config models/NAME.toml`: train the networks, then calibrate the threshold."""
+"""`decoras train --config models/NAME.toml`: train the networks, then calibrate the threshold and SNR floor."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run-dir", default=None, help="folder for checkpoints and the loss log (default: runs/NAME)")
     p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint and start over")
     p.add_argument("--calibration-fields", type=int, default=80,
-                   help="validation fields for choosing the detection threshold (0: keep the configured one)")
+                   help="validation fields for choosing the detection threshold and SNR floor (0: keep the configured ones)")
+    p.add_argument("--calibrate-only", action="store_true",
+                   help="do not train: recalibrate the model already written to --out (its weights are unchanged)")
 
 
 @command("train", "Train the detection and characterization networks on simulated fields.")(_add_arguments)
@@ -26,8 +28,13 @@ def run(args: argparse.Namespace) -> int:
 
     config = TrainConfig.from_toml(args.config)
     out = Path(args.out) if args.out else Path(args.config).parent
-    result = train(config, out, args.run_dir, resume=not args.fresh)
-    print(f"trained {config.name} in {result.seconds / 60:.1f} min: {result.weights}, {result.card}")
+    if args.calibrate_only:
+        card_path = out / f"{config.name}.json"
+        load_model(config.name, out)  # refuses a missing or modified model before any work
+    else:
+        result = train(config, out, args.run_dir, resume=not args.fresh)
+        card_path = result.card
+        print(f"trained {config.name} in {result.seconds / 60:.1f} min: {result.weights}, {card_path}")
     if args.calibration_fields > 0:
         bar = ProgressBar("calibrate")
         try:
@@ -35,9 +42,10 @@ def run(args: argparse.Namespace) -> int:
                                          progress=bar.counter)
         finally:
             bar.close()
-        card = read_card(result.card)
-        card.threshold = choice["threshold"]
+        card = read_card(card_path)
+        card.threshold, card.min_snr = choice["threshold"], choice["min_snr"]
         card.training["calibration"] = choice
-        write_card(card, result.card)
-        print(f"detection threshold {choice['threshold']:.2f} (from {args.calibration_fields} validation fields)")
+        write_card(card, card_path)
+        print(f"detection threshold {choice['threshold']:.2f}, SNR floor {choice['min_snr']:.1f} "
+              f"(from {args.calibration_fields} validation fields)")
     return 0

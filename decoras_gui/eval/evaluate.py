@@ -234,7 +234,9 @@ def format_report(result: dict) -> str:
 
 
 def sim_config_for(model: DecorasModel, **changes) -> SimConfig:
-    """The simulator configuration a model was trained with, optionally changed."""
-    raw = model.card.training.get("config", {}).get("sim", {})
+    """The fields a model is meant for -- its training configuration's ``eval_sim`` when it has one
+    (a fine-tuned model), else the fields it was trained on -- optionally changed."""
+    config = model.card.training.get("config", {})
+    raw = config.get("eval_sim") or config.get("sim", {})
     cfg = SimConfig.from_dict(raw)
     return replace(cfg, **changes)

@@ -61,7 +61,8 @@ def detect(
         raise Cancelled("detection cancelled")
     if progress:
         progress(NETWORK_SHARE, "measuring sources")
-    settings = CharacterizeSettings(threshold=model.card.threshold if threshold is None else threshold)
+    settings = CharacterizeSettings(threshold=model.card.threshold if threshold is None else threshold,
+                                    min_snr=model.card.min_snr)
     catalogue = characterize(image, maps, model_name=model.card.name, model_version=model.card.version,
                              fallback_beam_minor_px=model.card.pixels_per_beam_minor / max(maps.zoom, 1e-6),
                              settings=settings, rms_map=rms_map)

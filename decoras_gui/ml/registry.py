@@ -31,6 +31,7 @@ class ModelCard:
     detection: dict
     characterization: dict
     threshold: float = 0.5
+    min_snr: float = 2.0  # measured peak / local rms below which a detection is not reported
     description: str = ""
     instrument: str = "VLBA"
     band: str = ""

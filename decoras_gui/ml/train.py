@@ -32,6 +32,8 @@ from ..sim.field import simulate_field
 from .networks import CharacterizationNet, DetectionNet, NetConfig, msle_loss
 from .registry import ModelCard, sha256_of, write_card
 
+NETWORKS = ("detection", "characterization")
+
 #: Seeds reserved for evaluation: training refuses them as data seeds.
 EVALUATION_SEEDS = range(900_000, 1_000_000)
 
@@ -62,6 +64,11 @@ class TrainConfig:
     log_every: int = 25
     checkpoint_every: int = 250
     threshold: float = 0.5
+    # the fields the model is meant for, on which it is calibrated and evaluated (``[eval_sim]``;
+    # default: the training fields) -- a fine-tuning run may train on another mix
+    eval_sim: SimConfig | None = None
+    init_from: str = ""  # a model (name or card path) to start from: fine-tuning
+    train_networks: tuple[str, ...] = ("detection", "characterization")  # the others stay as initialised
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike) -> "TrainConfig":
@@ -79,15 +86,24 @@ class TrainConfig:
         raw = dict(raw)
         try:
             sim = SimConfig.from_dict(raw.pop("sim", {}))
+            eval_sim = SimConfig.from_dict(raw.pop("eval_sim")) if raw.get("eval_sim") else None
+            raw.pop("eval_sim", None)
             det = NetConfig.from_dict(raw.pop("detection", NetConfig().to_dict()))
             char = NetConfig.from_dict(raw.pop("characterization", NetConfig().to_dict()))
             known = {f.name for f in fields(cls)}
             unknown = set(raw) - known
             if unknown:
                 raise DecorasError(f"unknown training settings: {', '.join(sorted(unknown))}", path)
-            config = cls(sim=sim, detection=det, characterization=char, **raw)
+            if "train_networks" in raw:
+                raw["train_networks"] = tuple(raw["train_networks"])
+            config = cls(sim=sim, eval_sim=eval_sim, detection=det, characterization=char, **raw)
         except TypeError as exc:
             raise DecorasError(f"bad training configuration ({exc})", path) from None
+        unknown_nets = set(config.train_networks) - set(NETWORKS)
+        if unknown_nets or not config.train_networks:
+            raise DecorasError(f"train_networks must name some of {', '.join(NETWORKS)}", path)
+        if len(config.train_networks) < len(NETWORKS) and not config.init_from:
+            raise DecorasError("a network left untrained needs init_from (the model whose weights it keeps)", path)
         if config.data_seed in EVALUATION_SEEDS:
             raise DecorasError(f"data_seed {config.data_seed} is reserved for evaluation", path)
         if config.crop > config.sim.size or config.crop % (2 ** max(config.detection.depth, config.characterization.depth)):
@@ -97,6 +113,7 @@ class TrainConfig:
     def to_dict(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["sim"] = {f.name: getattr(self.sim, f.name) for f in fields(self.sim)}
+        out["eval_sim"] = {f.name: getattr(self.eval_sim, f.name) for f in fields(self.eval_sim)} if self.eval_sim else None
         out["detection"] = self.detection.to_dict()
         out["characterization"] = self.characterization.to_dict()
         return json.loads(json.dumps(out, default=list))
@@ -160,7 +177,11 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, run_dir: str | os.Pat
     torch.set_num_threads(config.threads)
     det = DetectionNet(config.detection)
     char = CharacterizationNet(config.characterization)
-    params = list(det.parameters()) + list(char.parameters())
+    init_sha256 = _initialise_from(config, det, char) if config.init_from else ""
+    nets = {"detection": det, "characterization": char}
+    for name, net in nets.items():
+        net.requires_grad_(name in config.train_networks)
+    params = [q for name in config.train_networks for q in nets[name].parameters()]
     opt = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.learning_rate, total_steps=config.steps,
                                                 pct_start=0.05)
@@ -183,7 +204,10 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, run_dir: str | os.Pat
                         batch_size=config.batch_size, num_workers=config.workers,
                         persistent_workers=config.workers > 0, prefetch_factor=4 if config.workers else None)
     pos_weight = torch.tensor(config.pos_weight)
-    det.train(), char.train()
+    for name, net in nets.items():
+        net.train(name in config.train_networks)  # frozen networks keep their batch-norm statistics
+    train_det, train_char = "detection" in config.train_networks, "characterization" in config.train_networks
+    zero = torch.zeros(())
     start = time.perf_counter()
     running = {"bce": 0.0, "msle": 0.0}
     log_path = run_dir / "losses.csv"
@@ -194,8 +218,8 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, run_dir: str | os.Pat
         for snr, mask, restored in loader:
             if step >= config.steps:
                 break
-            bce = F.binary_cross_entropy_with_logits(det(snr), mask, pos_weight=pos_weight)
-            msle = msle_loss(char(snr), restored, 1.0 + config.source_weight * mask)
+            bce = F.binary_cross_entropy_with_logits(det(snr), mask, pos_weight=pos_weight) if train_det else zero
+            msle = msle_loss(char(snr), restored, 1.0 + config.source_weight * mask) if train_char else zero
             opt.zero_grad(set_to_none=True)
             (bce + msle).backward()
             torch.nn.utils.clip_grad_norm_(params, 5.0)
@@ -222,13 +246,26 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, run_dir: str | os.Pat
                                 "step": torch.tensor(step),
                                 "elapsed": torch.tensor(elapsed_before + time.perf_counter() - start)}, tmp)
     seconds = elapsed_before + time.perf_counter() - start
-    weights, card = save_model(config, det, char, out_dir, seconds, final if step else {})
+    weights, card = save_model(config, det, char, out_dir, seconds, final if step else {}, init_sha256)
     log(f"wrote {weights} and {card}")
     return TrainResult(weights, card, seconds, final if step else {})
 
 
+def _initialise_from(config: TrainConfig, det: DetectionNet, char: CharacterizationNet) -> str:
+    """Load the weights of ``config.init_from`` (checked against its card) into the networks;
+    returns their sha256, which the new card records."""
+    from .registry import load_model
+
+    source = load_model(config.init_from)
+    for name, net, cfg in (("detection", det, config.detection), ("characterization", char, config.characterization)):
+        if getattr(source.card, name) != json.loads(json.dumps(cfg.to_dict())):
+            raise DecorasError(f"init_from {config.init_from!r}: its {name} network is not the one configured here")
+        net.load_state_dict(getattr(source, name).state_dict())
+    return source.card.sha256
+
+
 def save_model(config: TrainConfig, det: DetectionNet, char: CharacterizationNet, out_dir: Path,
-               seconds: float, losses: dict) -> tuple[Path, Path]:
+               seconds: float, losses: dict, init_sha256: str = "") -> tuple[Path, Path]:
     """Write the weights (tensors only, loadable with weights_only=True) and the model card."""
     out_dir.mkdir(parents=True, exist_ok=True)
     weights = out_dir / f"{config.name}.pt"
@@ -250,7 +287,8 @@ def save_model(config: TrainConfig, det: DetectionNet, char: CharacterizationNet
         threshold=config.threshold,
         training={"config": config.to_dict(), "seconds": round(seconds, 1), "final_losses": losses,
                   "torch": torch.__version__, "data_seeds": f"({config.data_seed}, 0..)",
-                  "fields_seen": config.steps * config.batch_size},
+                  "fields_seen": config.steps * config.batch_size,
+                  **({"init_from_sha256": init_sha256} if init_sha256 else {})},
         evaluation={},
     )
     card_path = out_dir / f"{config.name}.json"

@@ -1,0 +1,282 @@
+"""DECORAS side by side with PyBDSF, Aegean and the photutils baseline on one simulated test set.
+
+    .venv/bin/python benchmarks/compare.py [--scale 1] [--out benchmarks/out/compare]
+                                           [--previous OLD.json] [--finders decoras,pybdsf,...]
+
+The test set is written by ``decoras simulate`` (seeds 910001.., inside the range training
+refuses) as several groups -- empty fields, sparse and crowded fields with random snapshot
+schedules, and MOJAVE-like ``mjive20`` fields -- with point, Gaussian, close-double and
+core-jet sources of SNR 3-200 at declinations -10..+70 deg, and 3 % / 3 deg residual antenna
+gain errors.  The set does not depend on the model being measured.  Every finder reads every image file; one matcher
+and one scorer judge them all (``decoras_gui.eval.evaluate.score_field``), with SNR on one
+scale: peak over the robust local rms of the dirty image under the source.
+
+Prints one table (completeness per true-SNR bin, purity per detected-SNR bin, completeness x
+purity, false detections per empty field, position error, peak / flux / size within 20 %,
+seconds per megapixel), the issue's targets with their verdicts, and writes ``compare.json``
+(to compare later runs: ``--previous``) and ``compare.png`` (completeness and purity vs SNR).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+from astropy.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from finders import available, with_snr  # noqa: E402
+
+from decoras_gui import __version__  # noqa: E402
+from decoras_gui.cli import main as decoras  # noqa: E402
+from decoras_gui.core.image import load_fits  # noqa: E402
+from decoras_gui.eval.evaluate import (SNR_BINS, MethodRecords, _bin_label, format_report,  # noqa: E402
+                                       score_field, summarise)
+from decoras_gui.ml.registry import load_model  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Group:
+    """One slice of the test set: ``decoras simulate`` options and a seed."""
+
+    name: str
+    n_fields: int
+    seed: int
+    schedule: str
+    max_sources: int
+    empty_fraction: float
+    size: int = 256
+
+
+#: The test set at --scale 1: 320 fields, 1/8 empty.
+GROUPS = (
+    Group("empty", 40, 910001, "random", 0, 1.0),
+    Group("sparse", 100, 910002, "random", 3, 0.0),
+    Group("typical", 60, 910003, "random", 6, 0.1),
+    Group("crowded", 50, 910004, "random", 14, 0.0),
+    Group("mjive20", 70, 910005, "mjive20", 8, 0.1),
+)
+
+#: Finer SNR bins for the plot.
+PLOT_EDGES = (3.0, 4.0, 5.0, 6.0, 7.5, 10.0, 15.0, 25.0, 50.0, 200.0)
+
+
+#: Residual antenna gain errors of every test field: fractional amplitude, phase (deg) rms.
+GAIN_ERRORS = (0.03, 3.0)
+
+
+def simulate_groups(groups, folder: Path, scale: float) -> list[tuple[str, Path]]:
+    """Write every group with ``decoras simulate``; (group name, image path) per field."""
+    fields = []
+    for g in groups:
+        n = max(1, round(g.n_fields * scale))
+        out = folder / g.name
+        argv = ["simulate", "--n-fields", str(n), "--seed", str(g.seed), "--size", str(g.size), "--out", str(out),
+                "--schedule", g.schedule, "--max-sources", str(g.max_sources),
+                "--empty-fraction", str(g.empty_fraction), "--gain-errors", *map(str, GAIN_ERRORS)]
+        if decoras(argv) != 0:
+            raise SystemExit(f"decoras simulate failed for group {g.name}")
+        fields += [(g.name, out / f"field_{i:05d}.fits") for i in range(n)]
+    return fields
+
+
+def run_all(fields, finders, progress=True) -> tuple[dict[str, MethodRecords], dict[str, int]]:
+    """Run every finder on every field and score it; per-finder records and failure counts."""
+    records = {name: MethodRecords() for name in finders}
+    failures = {name: 0 for name in finders}
+    for k, (_group, path) in enumerate(fields):
+        truth = Table.read(path.with_name(path.stem + "_truth.ecsv"), format="ascii.ecsv")
+        meta = truth.meta
+        beam = SimpleNamespace(bmaj=meta["bmaj_mas"], bmin=meta["bmin_mas"], bpa=meta["bpa_deg"])
+        image = load_fits(path)
+        rms_map = image.rms_map()
+        for name, finder in finders.items():
+            t0 = time.perf_counter()
+            try:
+                cat = finder(path)
+            except Exception as exc:  # a classical tool giving up on an image: no detections, counted
+                failures[name] += 1
+                print(f"  {name} failed on {path.name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                from decoras_gui.core.catalogue import Catalogue
+                cat = Catalogue()
+            dt = time.perf_counter() - t0
+            rec = records[name]
+            score_field(truth, with_snr(cat, rms_map), image, rms_map, meta["cell_mas"], beam, rec)
+            rec.seconds += dt
+            rec.pixels += image.data.size
+        if progress:
+            print(f"\r  {k + 1}/{len(fields)} fields", end="", file=sys.stderr, flush=True)
+    if progress:
+        print(file=sys.stderr)
+    return records, failures
+
+
+def curve(snr, flag, edges=PLOT_EDGES) -> tuple[list[float], list[float], list[int]]:
+    """Fraction of ``flag`` per SNR bin: bin centres (geometric), fractions, counts."""
+    s, f = np.asarray(snr, float), np.asarray(flag, bool)
+    centres, values, counts = [], [], []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (s >= lo) & (s < hi)
+        centres.append(math.sqrt(lo * hi))
+        values.append(float(f[m].mean()) if m.any() else float("nan"))
+        counts.append(int(m.sum()))
+    return centres, values, counts
+
+
+def plot(records: dict[str, MethodRecords], path: Path) -> None:
+    """Completeness and purity vs SNR, one line per finder."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    for name, rec in records.items():
+        x, c, _ = curve(rec.truth_snr, rec.truth_found)
+        axes[0].plot(x, c, "o-", label=name, lw=2 if name == "decoras" else 1.2)
+        x, p, _ = curve(rec.det_snr, rec.det_true)
+        axes[1].plot(x, p, "o-", label=name, lw=2 if name == "decoras" else 1.2)
+    for ax, title, xl in ((axes[0], "completeness", "true SNR (peak / local rms)"),
+                          (axes[1], "purity", "detected SNR (peak / local rms)")):
+        ax.set_xscale("log")
+        ax.set_xlabel(xl)
+        ax.set_title(title)
+        ax.axvline(5.5 if title == "purity" else 7.5, color="0.6", ls=":", lw=1)
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("fraction")
+    axes[1].legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+TARGETS = (
+    ("C x P at SNR 5-7.5 >= 2x the best classical", lambda d, b: d["completeness_x_purity"]["5-7.5"]
+     >= 2 * max(m["completeness_x_purity"]["5-7.5"] for m in b)),
+    ("C x P above every classical finder in every SNR bin", lambda d, b: all(
+        d["completeness_x_purity"][_bin_label(lo, hi)] > max(m["completeness_x_purity"][_bin_label(lo, hi)]
+                                                            for m in b) for lo, hi in SNR_BINS)),
+    ("purity SNR >= 5.5 >= 0.97", lambda d, b: d["purity_snr_ge_5.5"] >= 0.97),
+    ("completeness SNR 5-7.5 >= 0.85", lambda d, b: d["completeness_snr_5_7.5"] >= 0.85),
+    ("completeness SNR >= 7.5 >= 0.97", lambda d, b: d["completeness_snr_ge_7.5"] >= 0.97),
+    ("false detections per empty field < 0.03", lambda d, b: d["false_per_empty_field"] < 0.03),
+    ("position error mean < 0.45 mas", lambda d, b: d["position_error_mas"]["mean"] < 0.45),
+    ("peak within 20 % >= 0.96", lambda d, b: d["peak_within_20pc"] >= 0.96),
+    ("r_eff within 20 % >= 0.95", lambda d, b: d["r_eff_within_20pc"] >= 0.95),
+)
+
+
+def verdicts(methods: dict) -> list[tuple[str, bool | None]]:
+    """Each target with True / False, or None when the classical finders did not run."""
+    d = methods.get("decoras")
+    others = [m for name, m in methods.items() if name != "decoras"]
+    if d is None:
+        return []
+    out = []
+    for label, test in TARGETS:
+        try:
+            ok = bool(test(d, others)) if others or "classical" not in label else None
+        except (ValueError, KeyError):
+            ok = None
+        out.append((label, ok))
+    return out
+
+
+def report(result: dict, previous: dict | None = None) -> str:
+    """The side-by-side table, the C x P ratios, the targets and, if given, the change from before."""
+    lines = [format_report(result)]
+    methods = result["methods"]
+    lines.append(f"{'failed images (treated as no detections)':34s}"
+                 + "".join(f"{result['failures'].get(m, 0):>18d}" for m in methods))
+    d = methods.get("decoras")
+    if d:
+        for label in (_bin_label(lo, hi) for lo, hi in SNR_BINS):
+            best = max((m["completeness_x_purity"][label] for n, m in methods.items() if n != "decoras"),
+                       default=float("nan"))
+            ratio = d["completeness_x_purity"][label] / best if best and best > 0 else float("inf")
+            lines.append(f"C x P at SNR {label}: decoras {d['completeness_x_purity'][label]:.3f}, best other "
+                         f"{best:.3f} ({ratio:.1f}x)")
+        lines.append("targets:")
+        for label, ok in verdicts(methods):
+            lines.append(f"  [{'met' if ok else ('n/a' if ok is None else 'NOT met')}] {label}")
+    if previous:
+        lines.append(f"change for decoras from the previous run ({previous.get('model', '?')}):")
+        old = previous["methods"].get("decoras", {})
+        for key in ("completeness_snr_5_7.5", "completeness_snr_ge_7.5", "purity_snr_ge_5.5",
+                    "false_per_empty_field", "peak_within_20pc", "r_eff_within_20pc"):
+            if key in old and d:
+                lines.append(f"  {key:28s} {old[key]:.3f} -> {d[key]:.3f}")
+        if d and "position_error_mas" in old:
+            lines.append(f"  {'position_error_mas mean':28s} {old['position_error_mas']['mean']:.3f} -> "
+                         f"{d['position_error_mas']['mean']:.3f}")
+    return "\n".join(lines)
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"decoras-gui": __version__, "python": platform.python_version()}
+    for pkg in ("bdsf", "aegeantools", "photutils", "torch", "numpy", "astropy"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--scale", type=float, default=1.0, help="fraction of each group's fields (1: 320 fields)")
+    p.add_argument("--model", default="vlba-l-band", help="model to run: a bundled name or a card's path")
+    p.add_argument("--finders", help="comma-separated subset of decoras,pybdsf,aegean,photutils")
+    p.add_argument("--out", default="benchmarks/out/compare", help="folder for compare.json and compare.png")
+    p.add_argument("--previous", help="an earlier compare.json to print the change against")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--timeout", type=float, default=900.0, help="seconds one classical finder may take on one image")
+    args = p.parse_args(argv)
+    model = load_model(args.model)
+    finders = available(model, args.device, args.timeout)
+    if args.finders:
+        wanted = args.finders.split(",")
+        missing = [w for w in wanted if w not in finders]
+        if missing:
+            raise SystemExit(f"not available here: {', '.join(missing)} (pip install -e '.[bench]')")
+        finders = {k: v for k, v in finders.items() if k in wanted}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="decoras-compare-") as tmp:
+        fields = simulate_groups(GROUPS, Path(tmp), args.scale)
+        print(f"test set: {len(fields)} fields ({', '.join(g.name for g in GROUPS)}); finders: "
+              f"{', '.join(finders)}", file=sys.stderr)
+        try:
+            records, failures = run_all(fields, finders)
+        finally:
+            for finder in finders.values():
+                if hasattr(finder, "close"):
+                    finder.close()
+    result = {"model": model.label, "n_fields": len(fields), "seed": "910001-910005",
+              "groups": [g.__dict__ for g in GROUPS], "scale": args.scale, "versions": versions(),
+              "failures": failures, "methods": {name: summarise(rec) for name, rec in records.items()},
+              "curves": {name: {"completeness": curve(rec.truth_snr, rec.truth_found),
+                                "purity": curve(rec.det_snr, rec.det_true)} for name, rec in records.items()}}
+    previous = json.loads(Path(args.previous).read_text()) if args.previous else None
+    print(report(result, previous))
+    (out / "compare.json").write_text(json.dumps(result, indent=1, default=float))
+    plot(records, out / "compare.png")
+    print(f"wrote {out / 'compare.json'} and {out / 'compare.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""benchmarks/finders.py, compare.py and speed.py run the real PyBDSF, Aegean and DECORAS."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import compare  # noqa: E402
+import finders  # noqa: E402
+import speed  # noqa: E402
+
+from decoras_gui.core.image import load_fits  # noqa: E402
+from decoras_gui.sim import SimConfig, simulate_field  # noqa: E402
+from decoras_gui.sim.output import write_field  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def one_bright_point(tmp_path_factory):
+    """A 256^2 dirty image (mjive20) with one SNR-100 point source off centre, and its truth row."""
+    cfg = replace(SimConfig(size=256, dec_deg=40.0), max_sources=1, empty_fraction=0.0, kind_probs=(1, 0, 0, 0),
+                  snr_range=(100.0, 100.0))
+    field = simulate_field((910999, 0), cfg)
+    path = write_field(field, tmp_path_factory.mktemp("bright"), "bright")[0]
+    return path, field.truth[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["decoras", "pybdsf", "aegean", "photutils"])
+def test_each_finder_finds_a_bright_point_where_it_is(name, one_bright_point, bundled_model):
+    """Positions through each tool's WCS output, peaks and sizes in our units: the adapters are right."""
+    path, truth = one_bright_point
+    finder = finders.available(bundled_model)[name]
+    cat = finders.with_snr(finder(path), load_fits(path).rms_map())
+    assert len(cat) >= 1
+    best = min(cat, key=lambda s: math.hypot(s.x - truth["x"], s.y - truth["y"]))
+    assert math.hypot(best.x - truth["x"], best.y - truth["y"]) < 1.0  # pixels (1 mas)
+    assert best.peak_flux == pytest.approx(float(truth["peak_flux"]), rel=0.2)
+    assert best.r_eff * 1000.0 == pytest.approx(float(truth["r_eff"]), rel=0.3)  # arcsec vs mas
+    assert best.snr > 20
+
+
+@pytest.mark.slow
+def test_compare_runs_every_finder_and_writes_json_and_plot(tmp_path, capsys):
+    assert compare.main(["--scale", "0.02", "--out", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    result = json.loads((tmp_path / "compare.json").read_text())
+    assert set(result["methods"]) == {"decoras", "pybdsf", "aegean", "photutils"}
+    assert result["n_fields"] == sum(max(1, round(g.n_fields * 0.02)) for g in compare.GROUPS)
+    for figures in result["methods"].values():
+        assert figures["seconds_per_megapixel"] > 0
+        assert 0.0 <= figures["completeness_snr_ge_7.5"] <= 1.0
+    assert "targets:" in text and "C x P at SNR 5-7.5" in text and "pybdsf" in text
+    png = (tmp_path / "compare.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+    # a later run is compared with this one
+    assert compare.main(["--scale", "0.02", "--finders", "decoras", "--out", str(tmp_path / "again"),
+                         "--previous", str(tmp_path / "compare.json")]) == 0
+    assert "change for decoras from the previous run" in capsys.readouterr().out
+
+
+def test_targets_are_judged_against_the_figures():
+    good = {"completeness_x_purity": {compare._bin_label(lo, hi): 0.9 for lo, hi in compare.SNR_BINS},
+            "purity_snr_ge_5.5": 0.99, "completeness_snr_5_7.5": 0.9, "completeness_snr_ge_7.5": 0.99,
+            "false_per_empty_field": 0.0, "position_error_mas": {"mean": 0.4}, "peak_within_20pc": 0.97,
+            "r_eff_within_20pc": 0.96}
+    weak = {**good, "completeness_x_purity": {k: 0.3 for k in good["completeness_x_purity"]}}
+    assert all(ok for _, ok in compare.verdicts({"decoras": good, "pybdsf": weak}))
+    worse = {**good, "completeness_snr_5_7.5": 0.7}
+    verdict = dict(compare.verdicts({"decoras": worse, "pybdsf": weak}))
+    assert verdict["completeness SNR 5-7.5 >= 0.85"] is False
+    assert verdict["C x P at SNR 5-7.5 >= 2x the best classical"] is True
+    assert not dict(compare.verdicts({"decoras": good, "pybdsf": good}))["C x P at SNR 5-7.5 >= 2x the best classical"]
+
+
+@pytest.mark.slow
+def test_speed_prints_times_memory_and_ratios(tmp_path, capsys):
+    out = tmp_path / "speed.json"
+    assert speed.main(["--sizes", "256", "--batch", "2", "--timeout", "300", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    figures = json.loads(out.read_text())
+    row = figures["sizes"]["256"]
+    for name in ("decoras/cpu", "pybdsf/cpu", "aegean/cpu"):
+        assert row[name]["seconds"] > 0 and row[name]["peak_rss_mb"] > 50, row[name]
+        assert row[name]["n_sources"] >= 1
+    assert figures["batch"]["decoras detect (one call)"]["seconds"] > 0
+    assert "pybdsf/decoras" in text and "2 images of 512^2" in text
+    assert np.isfinite(figures["batch"]["pybdsf (one process)"]["seconds"])
