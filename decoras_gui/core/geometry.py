@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 from astropy import units as u
+from astropy.coordinates import offset_by
 from astropy.wcs import WCS
 from astropy.wcs.utils import proj_plane_pixel_scales
 
@@ -18,13 +19,15 @@ def gaussian_area(fwhm_maj: float, fwhm_min: float) -> float:
 
 
 def _north_east_angles(wcs: WCS, x: float, y: float) -> tuple[float, float]:
-    """Pixel-frame angles (deg, CCW from +x) of north and east at pixel (x, y)."""
-    sky = wcs.pixel_to_world(x, y)
-    step = float(np.mean(proj_plane_pixel_scales(wcs))) * u.deg  # one pixel
-    north = sky.directional_offset_by(0.0 * u.deg, step)
-    east = sky.directional_offset_by(90.0 * u.deg, step)
-    nx, ny = wcs.world_to_pixel(north)
-    ex, ey = wcs.world_to_pixel(east)
+    """Pixel-frame angles (deg, CCW from +x) of north and east at pixel (x, y).
+
+    One pixel towards north and towards east on the sphere (astropy's ``offset_by``), in the
+    WCS's own celestial frame, through plain arrays: ~0.1 ms a call, not the ~10 ms of
+    SkyCoord objects, which matters with thousands of sources."""
+    lon, lat = wcs.all_pix2world(x, y, 0)
+    step = float(np.mean(proj_plane_pixel_scales(wcs)))  # one pixel, deg
+    to = offset_by(lon * u.deg, lat * u.deg, [0.0, 90.0] * u.deg, step * u.deg)
+    (nx, ex), (ny, ey) = wcs.all_world2pix(to[0].deg, to[1].deg, 0)
     return math.degrees(math.atan2(ny - y, nx - x)), math.degrees(math.atan2(ey - y, ex - x))
 
 
