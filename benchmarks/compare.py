@@ -133,22 +133,25 @@ def curve(snr, flag, edges=PLOT_EDGES) -> tuple[list[float], list[float], list[i
     return centres, values, counts
 
 
-def plot(records: dict[str, MethodRecords], path: Path) -> None:
-    """Completeness and purity vs SNR, one line per finder."""
+def plot(curves: dict[str, dict], path: Path) -> None:
+    """Completeness and purity vs SNR, one line per finder (``curves``: as in compare.json)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
-    for name, rec in records.items():
-        x, c, _ = curve(rec.truth_snr, rec.truth_found)
-        axes[0].plot(x, c, "o-", label=name, lw=2 if name == "decoras" else 1.2)
-        x, p, _ = curve(rec.det_snr, rec.det_true)
-        axes[1].plot(x, p, "o-", label=name, lw=2 if name == "decoras" else 1.2)
+    for name, c in curves.items():
+        for ax, key in ((axes[0], "completeness"), (axes[1], "purity")):
+            x, values, _ = c[key]
+            ax.plot(x, values, "o-", label=name, lw=2 if name == "decoras" else 1.2)
     for ax, title, xl in ((axes[0], "completeness", "true SNR (peak / local rms)"),
                           (axes[1], "purity", "detected SNR (peak / local rms)")):
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(FixedLocator([3, 4, 5, 7.5, 10, 15, 20, 50, 100, 200]))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(xl)
         ax.set_title(title)
         ax.axvline(5.5 if title == "purity" else 7.5, color="0.6", ls=":", lw=1)
@@ -243,8 +246,12 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="benchmarks/out/compare", help="folder for compare.json and compare.png")
     p.add_argument("--previous", help="an earlier compare.json to print the change against")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--replot", metavar="JSON", help="only redraw the plot of an earlier compare.json (beside it)")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds one classical finder may take on one image")
     args = p.parse_args(argv)
+    if args.replot:
+        plot(json.loads(Path(args.replot).read_text())["curves"], Path(args.replot).with_suffix(".png"))
+        return 0
     model = load_model(args.model)
     finders = available(model, args.device, args.timeout)
     if args.finders:
@@ -273,7 +280,7 @@ def main(argv=None) -> int:
     previous = json.loads(Path(args.previous).read_text()) if args.previous else None
     print(report(result, previous))
     (out / "compare.json").write_text(json.dumps(result, indent=1, default=float))
-    plot(records, out / "compare.png")
+    plot(result["curves"], out / "compare.png")
     print(f"wrote {out / 'compare.json'} and {out / 'compare.png'}")
     return 0
 

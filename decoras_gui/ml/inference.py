@@ -4,11 +4,18 @@ Tiles overlap by more than half the networks' receptive field and are blended wi
 tapered weight, so seams do not show; memory
 grows with the tile batch, not the image (the two output maps aside). Progress is
 reported after each batch and cancellation is honoured between batches.
+
+On a CPU with native bfloat16 (AVX512-BF16 or AMX; :func:`pick_precision`) the networks run
+under bfloat16 autocast with channels-last tensors: 2.3x faster on this project's CI machine,
+probabilities within 0.01 and restored peaks within 0.5 % of float32 (``benchmarks/RESULTS.md``).
+``DECORAS_PRECISION=fp32`` forces float32 everywhere.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +45,18 @@ class NetworkMaps:
     zoom: float  # model pixels per image pixel that were used (1.0: no resampling)
     device: str
     notes: list[str] = field(default_factory=list)  # things the user should know about this run
+    precision: str = "fp32"  # what the networks computed in: 'fp32' or 'bf16'
+
+
+def pick_precision(device: torch.device) -> str:
+    """'bf16' on a CPU with native bfloat16 support, else 'fp32' ($DECORAS_PRECISION=fp32 forces it)."""
+    if os.environ.get("DECORAS_PRECISION", "").lower() == "fp32" or device.type != "cpu":
+        return "fp32"
+    supported = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    try:
+        return "bf16" if supported is not None and supported() else "fp32"
+    except RuntimeError:
+        return "fp32"
 
 
 def pick_device(choice: str = "auto") -> torch.device:
@@ -120,16 +139,23 @@ def run_networks(
     rest_sum = np.zeros((h, w), np.float32)
     weight_sum = np.zeros((h, w), np.float32)
     model.to(dev)
+    precision = pick_precision(dev)
+    if precision == "bf16":
+        model.detection.to(memory_format=torch.channels_last)
+        model.characterization.to(memory_format=torch.channels_last)
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
     total = len(corners)
     if progress:
         progress(0, total)
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast:
         for first in range(0, total, batch):
             if cancel and cancel():
                 raise Cancelled("detection cancelled")
             group = corners[first:first + batch]
             stack = np.stack([work[y:y + tile, x:x + tile] for y, x in group])[:, None]
             inp = torch.from_numpy(stack).to(dev)
+            if precision == "bf16":
+                inp = inp.contiguous(memory_format=torch.channels_last)
             prob = torch.sigmoid(model.detection(inp)).float().cpu().numpy()[:, 0]
             rest = model.characterization(inp).float().cpu().numpy()[:, 0]
             for (y, x), p, r in zip(group, prob, rest):
@@ -157,7 +183,8 @@ def run_networks(
     elif zoom != 1.0:
         notes.append(f"resampled by {zoom:.3g} to the model's beam sampling "
                      f"({beam_minor_px:.2f} -> {model.card.pixels_per_beam_minor:.2f} pixels per beam minor axis)")
-    return NetworkMaps(prob.astype(np.float32), rest.astype(np.float32), float(rms), zoom, str(dev), notes)
+    return NetworkMaps(prob.astype(np.float32), rest.astype(np.float32), float(rms), zoom, str(dev), notes,
+                       precision)
 
 
 def _resize(array: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -85,7 +85,7 @@ def block_grid(shape: tuple[int, int], block: int = BLOCK, margin: int = MARGIN)
 def _detect_in_blocks(image: SkyImage, model: DecorasModel, *, device: str, threshold: float | None,
                       progress: StageProgress | None, cancel: CancelFn | None) -> tuple[Catalogue, NetworkMaps]:
     blocks = list(block_grid(image.shape, BLOCK, MARGIN))
-    sources, notes, zoom, dev = [], [], 1.0, device
+    sources, notes, zoom, dev, precision = [], [], 1.0, device, "fp32"
     for k, ((y0, y1, x0, x1), (Y0, Y1, X0, X1)) in enumerate(blocks):
         if cancel and cancel():
             raise Cancelled("detection cancelled")
@@ -99,7 +99,7 @@ def _detect_in_blocks(image: SkyImage, model: DecorasModel, *, device: str, thre
             continue  # a blanked or constant block: nothing to find there
         cat, maps = detect(piece, model, device=device, threshold=threshold, progress=block_progress, cancel=cancel)
         release_pages(image.data)  # this block's pages of a memory map need not stay resident
-        zoom, dev = maps.zoom, maps.device
+        zoom, dev, precision = maps.zoom, maps.device, maps.precision
         notes.extend(n for n in maps.notes if n not in notes)
         for s in cat:
             gx, gy = s.x + X0, s.y + Y0
@@ -109,4 +109,4 @@ def _detect_in_blocks(image: SkyImage, model: DecorasModel, *, device: str, thre
     catalogue = Catalogue(sources, meta)
     if progress:
         progress(1.0, f"{len(catalogue)} sources")
-    return catalogue, NetworkMaps(None, None, image.rms, zoom, dev, notes)
+    return catalogue, NetworkMaps(None, None, image.rms, zoom, dev, notes, precision)

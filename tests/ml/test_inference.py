@@ -79,3 +79,27 @@ def test_device_choice():
     assert pick_device("auto").type in ("cpu", "cuda")
     with pytest.raises(DecorasError):
         pick_device("tpu")
+
+
+def test_bfloat16_matches_float32(bundled_model, field_image, monkeypatch):
+    """Where the CPU has native bfloat16 the networks use it; their answers match float32's."""
+    import torch
+
+    from decoras_gui.ml.inference import pick_precision
+
+    image, _ = field_image
+    fast = run_networks(image.data, image.rms, bundled_model, device="cpu")
+    monkeypatch.setenv("DECORAS_PRECISION", "fp32")
+    exact = run_networks(image.data, image.rms, bundled_model, device="cpu")
+    assert exact.precision == "fp32" and pick_precision(torch.device("cpu")) == "fp32"
+    monkeypatch.delenv("DECORAS_PRECISION")
+    assert fast.precision == pick_precision(torch.device("cpu"))
+    assert pick_precision(torch.device("cuda")) == "fp32"
+    assert float(np.nanmax(np.abs(fast.probability - exact.probability))) < 0.03
+    a = characterize(image, exact, rms_map=image.rms_map())
+    b = characterize(image, fast, rms_map=image.rms_map())
+    assert len(a) == len(b) > 0
+    for sa, sb in zip(sorted(a, key=lambda s: (s.x, s.y)), sorted(b, key=lambda s: (s.x, s.y))):
+        assert abs(sa.x - sb.x) < 0.1 and abs(sa.y - sb.y) < 0.1
+        assert sb.peak_flux == pytest.approx(sa.peak_flux, rel=0.02)
+        assert sb.r_eff == pytest.approx(sa.r_eff, rel=0.02)
