@@ -6,7 +6,7 @@ import argparse
 from dataclasses import replace
 
 from ..cli import command
-from ..sim.array import SCHEDULE_NAMES
+from ..sim.schedule_names import SCHEDULE_NAMES
 from .progress import ProgressBar
 
 

@@ -20,12 +20,24 @@ beam, Jy/beam) and ``SimField.mask`` (pixels inside any component's restored FWH
 i.e. above ``SimConfig.mask_level`` = 0.5 of that component's own restored peak).
 """
 
-from .array import FULL_TRACK, MJIVE20, Schedule, get_schedule, random_schedule, uvw_tracks
-from .config import SimConfig
-from .field import SimField, simulate_field, simulate_sky
-from .imaging import RestoringBeam, component_visibilities, fit_beam, make_coverage
-from .output import run_simulate, write_field
-from .sky import SkyModel, random_sky
+import importlib
+
+#: Where each public name lives; imported on first use, so that ``decoras`` commands that do
+#: not simulate (and ``decoras_gui.sim.schedule_names``) do not load the simulator.
+_WHERE = {
+    "MJIVE20": "array", "FULL_TRACK": "array", "Schedule": "array", "get_schedule": "array",
+    "random_schedule": "array", "uvw_tracks": "array", "SimConfig": "config", "SimField": "field",
+    "simulate_field": "field", "simulate_sky": "field", "RestoringBeam": "imaging",
+    "component_visibilities": "imaging", "fit_beam": "imaging", "make_coverage": "imaging",
+    "run_simulate": "output", "write_field": "output", "SkyModel": "sky", "random_sky": "sky",
+}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "MJIVE20", "FULL_TRACK", "Schedule", "get_schedule", "random_schedule", "uvw_tracks",

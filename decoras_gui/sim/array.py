@@ -17,6 +17,7 @@ from astropy.coordinates import EarthLocation, Longitude
 from astropy.time import Time
 
 from ..core.errors import DecorasError
+from .schedule_names import SCHEDULE_NAMES
 
 C_LIGHT = 299_792_458.0  # m/s
 
@@ -106,7 +107,6 @@ MJIVE20 = Schedule("mjive20", (-0.75, 0.0, 0.75), (2.0, 2.0, 2.0), _band(1.4e9, 
 #: A 10-hour track centred on transit, 2-minute integrations, the same band.
 FULL_TRACK = Schedule("full-track", (-5.0,), (600.0,), _band(1.4e9, 64e6, 4), integration_s=120.0)
 PRESETS = {"mjive20": MJIVE20, "full-track": FULL_TRACK}
-SCHEDULE_NAMES = ("mjive20", "full-track", "random")
 
 
 def random_schedule(rng: np.random.Generator) -> Schedule:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core.errors import DecorasError
-from .array import SCHEDULE_NAMES
+from .schedule_names import SCHEDULE_NAMES
 
 
 @dataclass(frozen=True)
