@@ -25,16 +25,22 @@ def field_image(tmp_path_factory):
     return load_fits(path), field
 
 
+def assert_same_sources(image, maps_a, maps_b, pixels: float, rel: float) -> None:
+    """The catalogues measured from two sets of maps agree source by source."""
+    a = characterize(image, maps_a, rms_map=image.rms_map())
+    b = characterize(image, maps_b, rms_map=image.rms_map())
+    assert len(a) == len(b) > 0
+    for sa, sb in zip(sorted(a, key=lambda s: (s.x, s.y)), sorted(b, key=lambda s: (s.x, s.y))):
+        assert abs(sa.x - sb.x) < pixels and abs(sa.y - sb.y) < pixels
+        assert sb.peak_flux == pytest.approx(sa.peak_flux, rel=rel)
+        assert sb.r_eff == pytest.approx(sa.r_eff, rel=rel)
+
+
 def test_tiling_matches_a_single_pass(bundled_model, field_image):
     image, _ = field_image
     single = run_networks(image.data, image.rms, bundled_model, tile=768, overlap=0, device="cpu")
     tiled = run_networks(image.data, image.rms, bundled_model, device="cpu")  # the default tiles: 2 x 2
-    a = characterize(image, single, rms_map=image.rms_map())
-    b = characterize(image, tiled, rms_map=image.rms_map())
-    assert len(a) == len(b) > 0
-    for sa, sb in zip(sorted(a, key=lambda s: (s.x, s.y)), sorted(b, key=lambda s: (s.x, s.y))):
-        assert abs(sa.x - sb.x) < 0.2 and abs(sa.y - sb.y) < 0.2
-        assert sb.peak_flux == pytest.approx(sa.peak_flux, rel=0.03)
+    assert_same_sources(image, single, tiled, pixels=0.2, rel=0.03)
 
 
 def test_cancel_stops_within_a_second(bundled_model):
@@ -96,10 +102,4 @@ def test_bfloat16_matches_float32(bundled_model, field_image, monkeypatch):
     assert fast.precision == pick_precision(torch.device("cpu"))
     assert pick_precision(torch.device("cuda")) == "fp32"
     assert float(np.nanmax(np.abs(fast.probability - exact.probability))) < 0.03
-    a = characterize(image, exact, rms_map=image.rms_map())
-    b = characterize(image, fast, rms_map=image.rms_map())
-    assert len(a) == len(b) > 0
-    for sa, sb in zip(sorted(a, key=lambda s: (s.x, s.y)), sorted(b, key=lambda s: (s.x, s.y))):
-        assert abs(sa.x - sb.x) < 0.1 and abs(sa.y - sb.y) < 0.1
-        assert sb.peak_flux == pytest.approx(sa.peak_flux, rel=0.02)
-        assert sb.r_eff == pytest.approx(sa.r_eff, rel=0.02)
+    assert_same_sources(image, exact, fast, pixels=0.1, rel=0.02)
