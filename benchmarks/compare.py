@@ -39,6 +39,7 @@ from finders import available, with_snr  # noqa: E402
 
 from decoras_gui import __version__  # noqa: E402
 from decoras_gui.cli import main as decoras  # noqa: E402
+from decoras_gui.core.catalogue import Catalogue  # noqa: E402
 from decoras_gui.core.image import load_fits  # noqa: E402
 from decoras_gui.eval.evaluate import (SNR_BINS, MethodRecords, _bin_label, format_report,  # noqa: E402
                                        score_field, summarise)
@@ -107,7 +108,6 @@ def run_all(fields, finders, progress=True) -> tuple[dict[str, MethodRecords], d
             except Exception as exc:  # a classical tool giving up on an image: no detections, counted
                 failures[name] += 1
                 print(f"  {name} failed on {path.name}: {type(exc).__name__}: {exc}", file=sys.stderr)
-                from decoras_gui.core.catalogue import Catalogue
                 cat = Catalogue()
             dt = time.perf_counter() - t0
             rec = records[name]
@@ -181,7 +181,8 @@ TARGETS = (
 
 
 def verdicts(methods: dict) -> list[tuple[str, bool | None]]:
-    """Each target with True / False, or None when the classical finders did not run."""
+    """Each target with True / False, or None where it cannot be judged (a comparison with the
+    classical finders when none ran)."""
     d = methods.get("decoras")
     others = [m for name, m in methods.items() if name != "decoras"]
     if d is None:
@@ -189,8 +190,8 @@ def verdicts(methods: dict) -> list[tuple[str, bool | None]]:
     out = []
     for label, test in TARGETS:
         try:
-            ok = bool(test(d, others)) if others or "classical" not in label else None
-        except (ValueError, KeyError):
+            ok = bool(test(d, others))
+        except ValueError:  # max() of no classical finder
             ok = None
         out.append((label, ok))
     return out

@@ -38,6 +38,7 @@ import numpy as np
 
 from decoras_gui.core.catalogue import Catalogue, Source
 from decoras_gui.core.image import SkyImage, load_fits
+from decoras_gui.eval.evaluate import rms_at
 
 Finder = Callable[[Path], Catalogue]
 
@@ -53,19 +54,16 @@ def _sources_from_sky(image: SkyImage, rows: list[dict], name: str) -> Catalogue
     for r, xi, yi in zip(rows, np.atleast_1d(x), np.atleast_1d(y)):
         maj, mn = float(r["maj"]), float(r["min"])
         cat.add(Source(ra=float(r["ra"]), dec=float(r["dec"]), x=float(xi), y=float(yi),
-                          peak_flux=float(r["peak"]), total_flux=float(r["total"]), maj=maj, min=mn,
-                          pa=float(r["pa"]), r_eff=0.5 * math.sqrt(maj * mn) if maj > 0 and mn > 0 else math.nan,
-                          model=name))
+                       peak_flux=float(r["peak"]), total_flux=float(r["total"]), maj=maj, min=mn,
+                       pa=float(r["pa"]), r_eff=0.5 * math.sqrt(maj * mn) if maj > 0 and mn > 0 else math.nan,
+                       model=name))
     return cat
 
 
 def with_snr(cat: Catalogue, rms_map: np.ndarray) -> Catalogue:
     """Set every source's SNR to its peak over ``rms_map`` under it: one SNR scale for all finders."""
-    ny, nx = rms_map.shape
     for s in cat:
-        iy = int(np.clip(round(s.y), 0, ny - 1)) if math.isfinite(s.y) else 0
-        ix = int(np.clip(round(s.x), 0, nx - 1)) if math.isfinite(s.x) else 0
-        rms = float(rms_map[iy, ix])
+        rms = rms_at(rms_map, s.x, s.y)
         cat.update(s.source_id, snr=s.peak_flux / rms if rms > 0 else math.nan)
     return cat
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -22,7 +22,7 @@ from ..core.image import load_fits
 from ..ml.characterize import CharacterizeSettings, characterize
 from ..ml.inference import run_networks
 from ..ml.registry import DecorasModel
-from ..sim.field import simulate_field
+from ..sim.field import SimField, simulate_field
 from ..sim.output import write_field
 from .evaluate import MethodRecords, score_field, sim_config_for, summarise
 
@@ -37,29 +37,37 @@ def above_floor(cat: Catalogue, floor: float) -> Catalogue:
     return Catalogue([s for s in cat if not s.snr < floor], cat.meta)
 
 
+def sweep(model: DecorasModel, fields: Iterable[SimField], thresholds: Sequence[float], floors: Sequence[float],
+          progress: Callable[[int], None] | None = None) -> dict[tuple[float, float], MethodRecords]:
+    """Score every (threshold, SNR floor) pair on ``fields``: the networks run once per field, the
+    characterization once per threshold, the floor filters its result. ``progress(done)`` after each field."""
+    records = {(float(t), float(f)): MethodRecords() for t in thresholds for f in floors}
+    with tempfile.TemporaryDirectory(prefix="decoras-cal-") as tmp:
+        for i, f in enumerate(fields):
+            image = load_fits(write_field(f, tmp, "val")[0])
+            rms_map = image.rms_map()
+            beam = image.beam_pixels
+            maps = run_networks(image.data, image.rms, model, beam_minor_px=beam[1] if beam else None, device="cpu")
+            for t in thresholds:
+                cat = characterize(image, maps, settings=CharacterizeSettings(threshold=float(t), min_snr=0.0),
+                                   rms_map=rms_map)
+                for floor in floors:
+                    score_field(f.truth, above_floor(cat, floor), image, rms_map, f.config.cell_mas, f.beam,
+                                records[(float(t), float(floor))])
+            if progress:
+                progress(i + 1)
+    return records
+
+
 def calibrate_threshold(model: DecorasModel, data_seed: int, n_fields: int = 80, min_purity: float = 0.97,
                         max_false: float = 0.03, min_purity_all: float = 0.8,
                         progress: Callable[[int, int], None] | None = None) -> dict:
     """Sweep thresholds and SNR floors on validation fields; returns the choice and the figures behind it."""
     cfg = sim_config_for(model)
     empty = replace(cfg, max_sources=0, empty_fraction=1.0)
-    pairs = [(float(t), f) for t in THRESHOLDS for f in FLOORS]
-    records = {pair: MethodRecords() for pair in pairs}
-    with tempfile.TemporaryDirectory(prefix="decoras-cal-") as tmp:
-        for i in range(n_fields):
-            f = simulate_field((data_seed, VALIDATION_OFFSET + i), empty if i % 4 == 3 else cfg)
-            image = load_fits(write_field(f, tmp, "val")[0])
-            rms_map = image.rms_map()
-            beam = image.beam_pixels
-            maps = run_networks(image.data, image.rms, model, beam_minor_px=beam[1] if beam else None, device="cpu")
-            for t in THRESHOLDS:
-                cat = characterize(image, maps, settings=CharacterizeSettings(threshold=float(t), min_snr=0.0),
-                                   rms_map=rms_map)
-                for floor in FLOORS:
-                    score_field(f.truth, above_floor(cat, floor), image, rms_map, cfg.cell_mas, f.beam,
-                                records[(float(t), floor)])
-            if progress:
-                progress(i + 1, n_fields)
+    fields = (simulate_field((data_seed, VALIDATION_OFFSET + i), empty if i % 4 == 3 else cfg) for i in range(n_fields))
+    report = (lambda done: progress(done, n_fields)) if progress else None
+    records = sweep(model, fields, THRESHOLDS, FLOORS, progress=report)
     table = {}
     for (t, floor), rec in records.items():
         s = summarise(rec)

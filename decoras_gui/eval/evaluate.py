@@ -117,7 +117,7 @@ def summarise(rec: MethodRecords) -> dict:
     return out
 
 
-def _rms_at(rms_map: np.ndarray, x: float, y: float) -> float:
+def rms_at(rms_map: np.ndarray, x: float, y: float) -> float:
     """The local rms under pixel (x, y), clipped to the map."""
     iy = int(np.clip(round(float(y)), 0, rms_map.shape[0] - 1))
     ix = int(np.clip(round(float(x)), 0, rms_map.shape[1] - 1))
@@ -143,7 +143,7 @@ def score_field(truth, cat: Catalogue, image: SkyImage, rms_map: np.ndarray, cel
         row, src = truth[int(idx_sep[ti])], cat[di]
         rec.pos_err_mas.append(math.hypot(src.x - row["x"], src.y - row["y"]) * cell_mas)
         rec.peak_ratio.append(src.peak_flux / float(row["peak_flux"]))
-        rec.matched_snr.append(float(row["peak_flux"]) / _rms_at(rms_map, row["x"], row["y"]))
+        rec.matched_snr.append(float(row["peak_flux"]) / rms_at(rms_map, row["x"], row["y"]))
         rec.flux_ratio.append(src.total_flux / float(row["total_flux"]))
         rec.reff_ratio.append(src.r_eff * 1000.0 / float(row["r_eff"]))
         rec.resolved.append(float(row["maj"]) > 0.5 * beam.bmin)
@@ -155,7 +155,7 @@ def score_field(truth, cat: Catalogue, image: SkyImage, rms_map: np.ndarray, cel
         for _, dj in second.pairs:
             true_det[leftover[dj]] = True
     for k, i in enumerate(idx_sep):
-        rec.truth_snr.append(float(truth["peak_flux"][i]) / _rms_at(rms_map, tx[i], ty[i]))
+        rec.truth_snr.append(float(truth["peak_flux"][i]) / rms_at(rms_map, tx[i], ty[i]))
         rec.truth_found.append(bool(found[k]))
         rec.truth_kind.append(str(truth["kind"][i]))
     rec.det_snr.extend(det_snr.tolist())

@@ -16,7 +16,7 @@ import sys
 import time
 import tomllib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +68,7 @@ class TrainConfig:
     # default: the training fields) -- a fine-tuning run may train on another mix
     eval_sim: SimConfig | None = None
     init_from: str = ""  # a model (name or card path) to start from: fine-tuning
-    train_networks: tuple[str, ...] = ("detection", "characterization")  # the others stay as initialised
+    train_networks: tuple[str, ...] = NETWORKS  # the others stay as initialised
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike) -> "TrainConfig":
@@ -86,8 +86,8 @@ class TrainConfig:
         raw = dict(raw)
         try:
             sim = SimConfig.from_dict(raw.pop("sim", {}))
-            eval_sim = SimConfig.from_dict(raw.pop("eval_sim")) if raw.get("eval_sim") else None
-            raw.pop("eval_sim", None)
+            eval_raw = raw.pop("eval_sim", None)
+            eval_sim = SimConfig.from_dict(eval_raw) if eval_raw else None
             det = NetConfig.from_dict(raw.pop("detection", NetConfig().to_dict()))
             char = NetConfig.from_dict(raw.pop("characterization", NetConfig().to_dict()))
             known = {f.name for f in fields(cls)}
@@ -112,8 +112,8 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
-        out["sim"] = {f.name: getattr(self.sim, f.name) for f in fields(self.sim)}
-        out["eval_sim"] = {f.name: getattr(self.eval_sim, f.name) for f in fields(self.eval_sim)} if self.eval_sim else None
+        out["sim"] = asdict(self.sim)
+        out["eval_sim"] = asdict(self.eval_sim) if self.eval_sim else None
         out["detection"] = self.detection.to_dict()
         out["characterization"] = self.characterization.to_dict()
         return json.loads(json.dumps(out, default=list))

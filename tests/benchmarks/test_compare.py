@@ -94,3 +94,13 @@ def test_speed_prints_times_memory_and_ratios(tmp_path, capsys):
     assert figures["batch"]["decoras detect (one call)"]["seconds"] > 0
     assert "pybdsf/decoras" in text and "2 images of 512^2" in text
     assert np.isfinite(figures["batch"]["pybdsf (one process)"]["seconds"])
+
+
+def test_threshold_sweep_prints_a_row_per_pair(capsys):
+    import threshold_sweep
+
+    assert threshold_sweep.main(["--n-fields", "2", "--thresholds", "0.2", "0.5", "--floors", "2", "3"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[2:]]
+    assert [(float(r[0]), float(r[1])) for r in rows] == [(0.2, 2.0), (0.2, 3.0), (0.5, 2.0), (0.5, 3.0)]
+    with pytest.raises(SystemExit, match="reserved"):
+        threshold_sweep.main(["--seed", "999001"])
