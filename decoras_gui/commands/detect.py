@@ -8,6 +8,8 @@ from pathlib import Path
 
 from ..cli import EXIT_USER_ERROR, command
 from ..core.errors import DecorasError
+from ..core.formats import catalogue_format
+from .options import add_format_argument, add_frame_argument
 from .progress import ProgressBar
 
 
@@ -16,19 +18,18 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, help="bundled model name or path to a model card (.json)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--threshold", type=float, default=None, help="detection probability threshold (model default)")
-    p.add_argument("--catalog", help="output catalogue for a single image (.ecsv, .csv, .fits, .vot)")
+    p.add_argument("--catalog", help="output catalogue for a single image (format from the extension)")
     p.add_argument("--regions", help="output DS9 region file for a single image")
     p.add_argument("--out-dir", help="folder for one catalogue and region file per image (batch mode)")
-    p.add_argument("--format", default="ecsv", choices=("ecsv", "csv", "fits", "vot"),
-                   help="catalogue format in batch mode")
-    p.add_argument("--frame", default="fk5", choices=("fk5", "icrs", "image"), help="region file frame")
+    add_format_argument(p, default="ecsv", help="catalogue format in batch mode")
+    add_frame_argument(p)
 
 
 def _outputs(args: argparse.Namespace, image: Path) -> tuple[Path | None, Path | None]:
     if args.out_dir:
         out = Path(args.out_dir)
         stem = image.name.split(".fits")[0].split(".fz")[0]
-        return out / f"{stem}.{args.format}", out / f"{stem}.reg"
+        return out / f"{stem}{catalogue_format(args.format).extension}", out / f"{stem}.reg"
     return (Path(args.catalog) if args.catalog else None, Path(args.regions) if args.regions else None)
 
 

@@ -8,18 +8,18 @@ import sys
 from ..cli import command
 from ..core.catalogue import STATUSES
 from ..core.errors import DecorasError
+from .options import add_format_argument, add_frame_argument
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("session", help="session file saved by decoras-gui (.decoras)")
     p.add_argument("--regions", help="output DS9 region file (.reg)")
     p.add_argument("--catalog", "--catalogue", dest="catalog",
-                   help="output catalogue (.ecsv, .csv, .fits, .vot/.xml)")
-    p.add_argument("--format", choices=("ecsv", "csv", "fits", "votable"),
-                   help="catalogue format (default: from the extension)")
+                   help="output catalogue (format from the extension unless --format)")
+    add_format_argument(p, default=None, help="catalogue format (default: from the extension)")
     p.add_argument("--statuses", default=None,
                    help=f"comma-separated statuses to export ({', '.join(STATUSES)}; default: all)")
-    p.add_argument("--frame", default="fk5", choices=("fk5", "icrs", "image"), help="region file frame")
+    add_frame_argument(p)
     p.add_argument("--no-labels", action="store_true", help="no source-id text labels in the region file")
 
 

@@ -36,6 +36,7 @@ from astropy.table import MaskedColumn, Table
 
 from .errors import DecorasError
 from .fileio import atomic_path
+from .formats import CatalogueFormat, catalogue_format, catalogue_format_for_path
 
 __all__ = [
     "STATUSES",
@@ -149,45 +150,14 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "local_rms": ("isl_rms", "local_rms", "rms"),
 }
 
-_FORMATS = {
-    "ecsv": "ascii.ecsv",
-    "ascii.ecsv": "ascii.ecsv",
-    "csv": "ascii.csv",
-    "ascii.csv": "ascii.csv",
-    "fits": "fits",
-    "votable": "votable",
-}
-_SUFFIXES = (
-    (".ecsv", "ascii.ecsv"),
-    (".csv", "ascii.csv"),
-    (".fits", "fits"),
-    (".fit", "fits"),
-    (".fits.gz", "fits"),
-    (".fts", "fits"),
-    (".vot", "votable"),
-    (".votable", "votable"),
-    (".xml", "votable"),
-)
+def _format(path: str | os.PathLike, format: str | None) -> CatalogueFormat:
+    return catalogue_format(format, path) if format is not None else catalogue_format_for_path(path)
 
 
 def infer_format(path: str | os.PathLike, format: str | None = None) -> str:
-    """The astropy format name for ``path`` ('ascii.ecsv', 'ascii.csv', 'fits', 'votable')."""
-    if format is not None:
-        try:
-            return _FORMATS[format.lower()]
-        except KeyError:
-            raise DecorasError(
-                f"unknown catalogue format {format!r} (use ecsv, csv, fits or votable)", path
-            ) from None
-    name = Path(path).name.lower()
-    for suffix, fmt in _SUFFIXES:
-        if name.endswith(suffix):
-            return fmt
-    raise DecorasError(
-        "cannot tell the catalogue format from the file name "
-        "(use .ecsv, .csv, .fits, .vot/.votable/.xml)",
-        path,
-    )
+    """The astropy format name for ``path`` ('ascii.ecsv', 'ascii.csv', 'fits', 'votable'):
+    from ``format`` (any name :mod:`.formats` knows) when given, else from the extension."""
+    return _format(path, format).astropy
 
 
 # --------------------------------------------------------------------------- Source
@@ -433,23 +403,20 @@ class Catalogue:
         overwrite: bool = True,
     ) -> Path:
         """Write the catalogue, atomically; the format comes from the extension
-        (.ecsv, .csv, .fits/.fit, .vot/.votable/.xml) unless ``format`` is given.
+        (:data:`.formats.CATALOGUE_FORMATS`) unless ``format`` (a key or alias) is given.
         Returns the path written."""
         path = Path(path)
-        fmt = infer_format(path, format)
+        fmt = _format(path, format)
         if path.exists() and not overwrite:
             raise DecorasError("the file exists and overwrite is off", path)
         table = self.to_table(statuses)
+        writer = _WRITERS.get(fmt.key)
         try:
             with atomic_path(path) as tmp:
-                if fmt == "fits":
-                    _write_fits(table, tmp)
-                elif fmt == "votable":
-                    _write_votable(table, tmp)
-                elif fmt == "ascii.csv":
-                    table.write(tmp, format="ascii.csv")
+                if writer is not None:
+                    writer(table, tmp)
                 else:
-                    table.write(tmp, format="ascii.ecsv")
+                    table.write(tmp, format=fmt.astropy)
         except DecorasError:
             raise
         except OSError as exc:
@@ -464,20 +431,16 @@ class Catalogue:
             raise DecorasError("no such file", path)
         if not path.is_file():
             raise DecorasError("not a file", path)
-        fmt = infer_format(path, format)
+        fmt = _format(path, format)
+        reader = _READERS.get(fmt.key)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                if fmt == "votable":
-                    table = _read_votable(path)
-                elif fmt == "fits":
-                    table = Table.read(path, format="fits", character_as_bytes=True)
-                else:
-                    table = Table.read(path, format=fmt)
+                table = reader(path) if reader is not None else Table.read(path, format=fmt.astropy)
         except DecorasError:
             raise
         except Exception as exc:  # astropy raises many kinds for a bad file
-            raise DecorasError(f"cannot read the catalogue as {fmt}: {_short(exc)}", path) from exc
+            raise DecorasError(f"cannot read the catalogue as {fmt.astropy}: {_short(exc)}", path) from exc
         return cls.from_table(table, path=path)
 
 
@@ -661,3 +624,13 @@ def _read_votable(path: Path) -> Table:
         meta[param.name] = _plain(param.value)
     table.meta = meta
     return table
+
+
+def _read_fits(path: Path) -> Table:
+    return Table.read(path, format="fits", character_as_bytes=True)
+
+
+# Formats (keys of formats.CATALOGUE_FORMATS) with a writer or reader of their own here;
+# the others go straight through astropy under the format's astropy name.
+_WRITERS = {"fits": _write_fits, "votable": _write_votable}
+_READERS = {"fits": _read_fits, "votable": _read_votable}

@@ -39,6 +39,7 @@ from regions import (
 from .catalogue import STATUSES, Catalogue, Source
 from .errors import DecorasError
 from .fileio import atomic_write_text
+from .formats import REGION_FRAME_KEYS, SKY_FRAME_KEYS
 
 __all__ = [
     "STATUS_COLORS",
@@ -61,8 +62,8 @@ STATUS_COLORS: dict[str, str] = {
     "accepted": "#009E73",  # bluish green
     "rejected": "#D55E00",  # vermillion
 }
-SKY_FRAMES: tuple[str, ...] = ("fk5", "icrs")
-FRAMES: tuple[str, ...] = SKY_FRAMES + ("image",)
+SKY_FRAMES: tuple[str, ...] = SKY_FRAME_KEYS  # from formats.REGION_FRAMES
+FRAMES: tuple[str, ...] = REGION_FRAME_KEYS
 CONVENTION_COMMENT = (
     "# decoras-gui: ellipse semi-axes = FWHM/2, angle = PA + 90 deg in sky frames "
     "(DS9 convention, PA east of north)"
