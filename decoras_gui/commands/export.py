@@ -35,8 +35,8 @@ def parse_statuses(text: str | None) -> list[str] | None:
 
 @command("export", "Export DS9 regions and catalogues from a saved vetting session.")(_add_arguments)
 def run(args: argparse.Namespace) -> int:
-    from .. import __version__
     from ..core.image import load_fits
+    from ..core.provenance import stamp
     from ..core.regions_io import write_regions
     from ..core.session import check_image, load_session
 
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     statuses = parse_statuses(args.statuses)
     session = load_session(args.session)
     cat = session.catalogue
-    wcs = None
+    image = None
     state = check_image(session)
     if state == "missing":
         print(f"decoras export: warning: the image {session.image_path} is not there; "
@@ -55,15 +55,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"decoras export: warning: {session.image_path} has changed since the session was saved "
                   "(checksum differs)", file=sys.stderr)
         try:
-            wcs = load_fits(session.image_path, hdu=session.hdu,
-                            plane=tuple(session.plane) if session.plane else None).wcs
+            image = load_fits(session.image_path, hdu=session.hdu,
+                              plane=tuple(session.plane) if session.plane else None)
         except DecorasError as exc:
             print(f"decoras export: warning: {exc}", file=sys.stderr)
-    if session.model:
-        cat.meta.setdefault("model", session.model)
-        cat.meta.setdefault("model_version", session.model_version)
-    cat.meta["creator"] = "decoras"
-    cat.meta["creator_version"] = __version__
+    # the image's provenance when it is there (older sessions lack radesys), else the session's
+    stamp(cat, image, model=session.model or None, model_version=session.model_version, creator="decoras")
+    wcs = image.wcs if image is not None else None
     selected = cat.filter(statuses)
     if args.regions:
         used = write_regions(cat, args.regions, wcs=wcs, frame=args.frame, statuses=statuses,

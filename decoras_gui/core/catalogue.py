@@ -13,10 +13,11 @@ from +x) is kept so that images without a celestial WCS can be drawn and exporte
 Catalogue metadata (``Catalogue.meta``) uses these keys (all optional, others are
 kept in ECSV and, when simple scalars, in the other formats too):
 
-``image`` (file name), ``image_path``, ``hdu``, ``model`` (name), ``model_version``,
-``beam_maj``, ``beam_min`` (FWHM, arcsec), ``beam_pa`` (deg east of north),
-``bunit``, ``radesys`` (frame of ra/dec, e.g. ``icrs``/``fk5``), ``creator``,
-``creator_version``.
+``image`` (file name), ``image_path``, ``hdu``, ``plane`` (of a cube), ``model`` (name),
+``model_version``, ``beam_maj``, ``beam_min`` (FWHM, arcsec), ``beam_pa`` (deg east of
+north), ``bunit``, ``radesys`` (frame of ra/dec, e.g. ``ICRS``/``FK5``), ``equinox`` (only
+when not the frame's default), ``creator``, ``creator_version``. They are written by
+:func:`.provenance.stamp`, which says what each caller overwrites and what it keeps.
 """
 
 from __future__ import annotations
@@ -129,6 +130,7 @@ META_KEYS: dict[str, tuple[str, u.UnitBase | None, str]] = {
     "beam_pa": ("BEAMPA", u.deg, "[deg] beam position angle, east of north"),
     "bunit": ("BUNIT", None, "image brightness unit"),
     "radesys": ("RADESYS", None, "frame of ra/dec"),
+    "equinox": ("EQUINOX", None, "equinox of ra/dec (years)"),
     "creator": ("CREATOR", None, "program that wrote the catalogue"),
     "creator_version": ("CREATVER", None, "version of that program"),
 }

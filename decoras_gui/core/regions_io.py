@@ -40,6 +40,7 @@ from .catalogue import STATUSES, Catalogue, Source
 from .errors import DecorasError
 from .fileio import atomic_write_text
 from .formats import REGION_FRAME_KEYS, SKY_FRAME_KEYS
+from .provenance import sky_frame
 
 __all__ = [
     "STATUS_COLORS",
@@ -103,11 +104,11 @@ def _celestial(wcs: WCS | None) -> WCS | None:
 
 
 def _catalogue_frame(celestial: WCS | None, meta: Mapping | None = None):
-    """The frame the catalogue's ra/dec are in: the image WCS frame, else meta['radesys'], else ICRS."""
+    """The frame the catalogue's ra/dec are in: the image WCS frame, else the one its metadata
+    names (``radesys``/``equinox``, see :mod:`.provenance`), else ICRS."""
     if celestial is not None:
         return wcs_to_celestial_frame(celestial)
-    name = str((meta or {}).get("radesys") or "icrs").strip().lower()
-    return name if name in ("icrs", "fk5", "fk4", "galactic") else "icrs"
+    return sky_frame(meta)
 
 
 def _norm180(angle_deg: float) -> float:

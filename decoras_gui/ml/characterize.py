@@ -257,12 +257,8 @@ def _source(image: SkyImage, fit: dict, det_prob: float, rms_map: np.ndarray, be
 
 
 def catalogue_meta(image: SkyImage, model_name: str, model_version: str) -> dict:
-    meta = {"image": image.name, "image_path": str(image.path), "hdu": image.hdu_index,
-            "model": model_name, "model_version": model_version, "bunit": image.unit.to_string()}
-    if image.beam is not None:
-        meta.update(beam_maj=image.beam.major_arcsec, beam_min=image.beam.minor_arcsec, beam_pa=image.beam.pa)
-    if image.wcs is not None:
-        # ra/dec stay in the image's own frame: converting e.g. an AIPS "J2000" (formally FK5)
-        # VLBI image to ICRS would shift every source by tens of mas.
-        meta["radesys"] = (image.wcs.wcs.radesys or "ICRS").strip().upper()
-    return meta
+    """The metadata of a detection catalogue: image, model and creator, by the rules of
+    :func:`decoras_gui.core.provenance.stamp` (ra/dec stay in the image's own frame)."""
+    from ..core.provenance import stamp
+
+    return dict(stamp({}, image, model=model_name, model_version=model_version, creator="decoras"))
