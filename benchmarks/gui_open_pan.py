@@ -83,7 +83,7 @@ def main() -> None:
     if w.canvas.overview_factor > 1:  # a huge image: time the full-resolution detail of the zoomed view
         w.canvas.zoom(4.0)
         t = time.perf_counter()
-        w.render_detail()
+        w.display.render_detail()
         app.processEvents()
         w.canvas.graphics.viewport().repaint()
         print(f"full-resolution detail of the view zoomed x32, region {w.canvas.detail_region}: "

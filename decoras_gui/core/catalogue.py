@@ -305,6 +305,16 @@ class Catalogue:
         self._reindex()
         return source
 
+    def remove_many(self, source_ids: Iterable[int]) -> list[Source]:
+        """Remove every source whose id is in ``source_ids`` (absent ids are ignored), in one
+        pass; returns the removed sources in row order."""
+        gone = {int(i) for i in source_ids}
+        removed = [s for s in self._sources if s.source_id in gone]
+        if removed:
+            self._sources = [s for s in self._sources if s.source_id not in gone]
+            self._reindex()
+        return removed
+
     def update(self, source_id: int, **changes: Any) -> tuple[Source, Source]:
         """Apply ``changes`` to one source; returns ``(old, new)`` (for undo)."""
         pos = self.index(source_id)

@@ -24,9 +24,9 @@ one complete record per line, flushed and fsynced before the call returns:
 
 * line 1, ``{"type": "base", "pid": …, "seq": 0, "session": {…session dict…}}``: the
   snapshot the changes apply to;
-* then ``{"type": "change", "seq": n, "upsert": [[index, {source}], …], "remove": [ids],
-  "label": "Accept 3"}``: rows that now hold these sources (inserted at ``index`` when
-  new, moved there otherwise) and rows removed; optional ``"view"`` / ``"meta"``.
+* then ``{"type": "change", "seq": n, "label": "Accept 3", "upsert": [[index, {source}], …],
+  "remove": [ids]}``, optionally with ``"meta"`` and ``"whole"``: one applied
+  :class:`~.edits.CatalogueEdit` (an undo is the inverse edit, recorded the same way).
 
 Float NaN is written as ``null``. A torn last line (a crash mid-write) is ignored. Every
 :data:`COMPACT_EVERY` changes the journal is rewritten as a fresh base snapshot,
@@ -39,19 +39,19 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import shutil
 import io
+import shutil
 import json
-import math
 import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .catalogue import COLUMN_BY_NAME, Catalogue, Source
+from .catalogue import COLUMN_BY_NAME, Catalogue
+from .edits import CatalogueEdit, _json_value
 from .errors import DecorasError
-from .fileio import atomic_path, atomic_write_text
+from .fileio import atomic_path, atomic_write_text, file_sha256
 
 FORMAT = "decoras-session"
 VERSION = 1
@@ -64,7 +64,7 @@ COMPACT_ENV = "DECORAS_JOURNAL_COMPACT_EVERY"
 __all__ = [
     "Session", "session_to_dict", "session_from_dict", "save_session", "load_session",
     "file_sha256", "check_image", "journal_dir", "Journal", "replay_journal", "orphan_journals",
-    "source_to_json", "source_from_json", "catalogue_to_ecsv", "catalogue_from_ecsv",
+    "catalogue_to_ecsv", "catalogue_from_ecsv",
     "SESSION_SUFFIX", "JOURNAL_ENV",
 ]
 
@@ -74,37 +74,6 @@ def _now() -> str:
 
 
 # ----------------------------------------------------------------- values
-
-def _json_value(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
-    if hasattr(v, "item"):
-        return _json_value(v.item())
-    return v
-
-
-def source_to_json(s: Source) -> dict[str, Any]:
-    """A Source as a JSON-safe dict (NaN -> null)."""
-    return {k: _json_value(v) for k, v in s.as_dict().items()}
-
-
-def source_from_json(d: dict[str, Any]) -> Source:
-    values = {}
-    for k, v in d.items():
-        spec = COLUMN_BY_NAME.get(k)
-        if spec is None:
-            continue
-        if spec.dtype is float:
-            v = math.nan if v is None else float(v)
-        elif spec.dtype is int:
-            v = int(v)
-        elif spec.dtype is bool:
-            v = bool(v)
-        else:
-            v = "" if v is None else str(v)
-        values[k] = v
-    return Source(**values)
-
 
 def catalogue_to_ecsv(cat: Catalogue) -> str:
     buf = io.StringIO()
@@ -120,17 +89,6 @@ def catalogue_from_ecsv(text: str, path=None) -> Catalogue:
     except Exception as exc:
         raise DecorasError(f"the embedded catalogue is not readable ECSV: {exc}", path) from None
     return Catalogue.from_table(table, path=path)
-
-
-def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while True:
-            block = fh.read(chunk)
-            if not block:
-                break
-            h.update(block)
-    return h.hexdigest()
 
 
 # ----------------------------------------------------------------- session
@@ -338,19 +296,12 @@ class Journal:
         self._fh = open(self.path, "a", encoding="utf-8")
         self._since_base = 0
 
-    def record(self, upsert: list[tuple[int, Source]] = (), remove: list[int] = (), label: str = "",
-               view: dict | None = None, meta: dict | None = None) -> None:
-        """Append one change, flushed and fsynced before returning."""
+    def record(self, edit: CatalogueEdit) -> None:
+        """Append one applied edit, flushed and fsynced before returning."""
         if self._fh is None:
             return
         self.seq += 1
-        rec: dict[str, Any] = {"type": "change", "seq": self.seq, "time": _now(), "label": label,
-                               "upsert": [[int(i), source_to_json(s)] for i, s in upsert],
-                               "remove": [int(i) for i in remove]}
-        if view:
-            rec["view"] = {k: _json_value(v) for k, v in view.items()}
-        if meta:
-            rec["meta"] = {k: _json_value(v) for k, v in meta.items()}
+        rec: dict[str, Any] = {"type": "change", "seq": self.seq, "time": _now(), **edit.to_json()}
         self._fh.write(json.dumps(rec, ensure_ascii=False, allow_nan=False) + "\n")
         self._fh.flush()
         os.fsync(self._fh.fileno())
@@ -368,24 +319,6 @@ class Journal:
                 self.path.unlink()
             except FileNotFoundError:
                 pass
-
-
-def apply_change(cat: Catalogue, rec: dict[str, Any]) -> None:
-    """Apply one journal change record to ``cat`` in place."""
-    for sid in rec.get("remove", ()):
-        if int(sid) in cat:
-            cat.remove(int(sid))
-    for index, d in rec.get("upsert", ()):
-        s = source_from_json(d)
-        if s.source_id in cat:
-            pos = cat.index(s.source_id)
-            if pos == index:
-                cat.update(s.source_id, **{k: getattr(s, k) for k in COLUMN_BY_NAME if k != "source_id"})
-                continue
-            cat.remove(s.source_id)
-        cat.add(s, int(index))
-    if rec.get("meta"):
-        cat.meta.update(rec["meta"])
 
 
 def replay_journal(path: str | os.PathLike) -> tuple[Session, int]:
@@ -410,9 +343,7 @@ def replay_journal(path: str | os.PathLike) -> tuple[Session, int]:
             session = session_from_dict(rec["session"], path)
             changes = 0
         elif rec.get("type") == "change" and session is not None:
-            apply_change(session.catalogue, rec)
-            if rec.get("view"):
-                session.view.update(rec["view"])
+            CatalogueEdit.from_json(rec).apply(session.catalogue)
             changes += 1
     if session is None:
         raise DecorasError("the journal holds no session snapshot", path)

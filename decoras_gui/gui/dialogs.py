@@ -1,4 +1,4 @@
-"""Dialogs and panels: HDU/plane chooser, FITS header viewer, image statistics."""
+"""Dialogs and panels: HDU/plane chooser, FITS header viewer, image statistics, status by threshold."""
 
 from __future__ import annotations
 
@@ -7,19 +7,24 @@ import math
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from ..core.catalogue import ACCEPTED, CANDIDATE, REJECTED
 from ..core.image import SkyImage
+from ..core.vetting import QUANTITIES
 
 
 def _fixed_font() -> QFont:
@@ -178,3 +183,79 @@ class StatsPanel(QWidget):
             if label == "Warning":
                 v.setStyleSheet("color: #E69F00;")
             self.form.addRow(label, v)
+
+
+class ThresholdDialog(QDialog):
+    """Set the status of every source above/below a probability or SNR."""
+
+    def __init__(self, parent=None, status: str = ACCEPTED):
+        super().__init__(parent)
+        self.setWindowTitle("Set status by threshold")
+        form = QFormLayout(self)
+        self.status = QComboBox(self)
+        for s, label in ((ACCEPTED, "Accept"), (REJECTED, "Reject"), (CANDIDATE, "Back to candidate")):
+            self.status.addItem(label, s)
+        self.status.setCurrentIndex(self.status.findData(status))
+        self.quantity = QComboBox(self)
+        for k, label in QUANTITIES.items():
+            self.quantity.addItem(label, k)
+        self.op = QComboBox(self)
+        self.op.addItem("at or above (≥)", ">=")
+        self.op.addItem("below (<)", "<")
+        if status == REJECTED:
+            self.op.setCurrentIndex(1)
+        self.value = QDoubleSpinBox(self)
+        self.value.setDecimals(3)
+        self.value.setRange(-1e6, 1e6)
+        self.value.setValue(0.9 if status == ACCEPTED else 0.5)
+        self.only_candidates = QCheckBox("Only sources still candidates (keep earlier decisions)", self)
+        self.only_candidates.setChecked(True)
+        form.addRow("Set status", self.status)
+        form.addRow("of sources whose", self.quantity)
+        form.addRow("is", self.op)
+        form.addRow("value", self.value)
+        form.addRow(self.only_candidates)
+        self.preview = QLabel(self)
+        form.addRow(self.preview)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.count = None  # set by the controller: choice -> number of sources it changes
+        for sig in (self.status.currentIndexChanged, self.quantity.currentIndexChanged, self.op.currentIndexChanged,
+                    self.value.valueChanged, self.only_candidates.toggled):
+            sig.connect(self.update_preview)
+
+    def update_preview(self, *_) -> None:
+        if self.count is not None:
+            n = self.count(*self.choice())
+            self.preview.setText(f"{n} source{'s' if n != 1 else ''} will change (one undo step).")
+
+    def choice(self) -> tuple[str, str, str, float, bool]:
+        return (self.status.currentData(), self.quantity.currentData(), self.op.currentData(),
+                float(self.value.value()), self.only_candidates.isChecked())
+
+
+def about_box(parent: QWidget, model_dir) -> QMessageBox:
+    """Version, and each installed model with the figures from its card (not yet shown)."""
+    import html
+
+    from .. import __version__
+    from ..ml.card_summary import card_figures, card_heading
+    from ..ml.registry import available_models
+
+    parts = [f"<b>decoras-gui {__version__}</b><p>Find and measure sources in radio interferometric "
+             "images with the DECORAS deep networks (Rezaei et al. 2022, MNRAS 510, 5891).</p>"]
+    cards = available_models(model_dir)
+    if not cards:
+        parts.append("<p>No detection model is installed.</p>")
+    for card in cards:
+        rows = "".join(f"<tr><td>{html.escape(label)}</td><td align='right'>{html.escape(value)}</td></tr>"
+                       for label, value in card_figures(card))
+        parts.append(f"<p><b>{html.escape(card_heading(card))}</b></p>"
+                     + (f"<table cellspacing='4'>{rows}</table>" if rows else "<p>(not evaluated)</p>"))
+    box = QMessageBox(QMessageBox.Icon.Information, "About decoras-gui", "".join(parts),
+                      QMessageBox.StandardButton.Ok, parent)
+    box.setTextFormat(Qt.TextFormat.RichText)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+    return box

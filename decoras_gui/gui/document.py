@@ -1,16 +1,17 @@
-"""The one place the window's catalogue changes: views listen, commands go through it.
+"""The one place the window's catalogue changes: views listen, edits go through it.
 
-:class:`CatalogueDocument` owns the :class:`Catalogue` shown in the window, the view
-filter (statuses shown, detection-probability threshold) and the selection. The
-overlay and the source table both listen to its signals and never change the
-catalogue themselves, so vetting (accept / reject / edit, QUndoStack commands) only
-has to call :meth:`update_source`, :meth:`add_source`, :meth:`remove_source`.
+:class:`CatalogueDocument` owns the :class:`Catalogue` shown in the window, its undo stack,
+the view filter (statuses shown, detection-probability threshold) and the selection. The
+overlay, the table and the autosave journal listen to its signals and never change the
+catalogue themselves. Every vetting change is a :class:`~decoras_gui.core.edits.CatalogueEdit`
+given to :meth:`CatalogueDocument.apply`: one undo step, undone by the edit's inverse.
 
 Signals:
 
 ``reset()``            the whole catalogue was replaced (new image, detections merged)
 ``changed(ids)``       these sources changed in place (same ids, same rows)
 ``added(ids)`` / ``removed(ids)``  rows appeared / disappeared
+``applied(edit)``      a CatalogueEdit was applied (done, undone or redone): the journal's feed
 ``filter_changed()``   shown statuses or the probability threshold changed
 ``selection_changed(ids)``  the selected source ids (a list, possibly empty)
 """
@@ -20,41 +21,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
 
-from ..core.catalogue import ACCEPTED, CANDIDATE, REJECTED, STATUSES, Catalogue, Source
-
-
-def is_unvetted_detection(source: Source) -> bool:
-    """A model detection nobody has looked at yet: replaced by the next Detect run."""
-    return source.status == CANDIDATE and source.origin == "model" and not source.edited
-
-
-def merge_detections(current: Catalogue, detections: Catalogue) -> Catalogue:
-    """The catalogue after a new Detect run.
-
-    Sources the user has vetted (accepted, rejected), edited or added by hand are
-    kept with their ids; the unvetted model candidates of the previous run are
-    replaced by the new detections. A new detection whose centre falls inside a
-    kept source's FWHM ellipse (at least one pixel) is dropped, so a rejected source
-    does not come back as a candidate. New detections get ids after the kept ones.
-    """
-    kept = [s for s in current if not is_unvetted_detection(s)]
-    meta = {**current.meta, **detections.meta}
-    out = Catalogue(kept, meta=meta)
-    kx = np.array([s.x for s in kept], dtype=float)
-    ky = np.array([s.y for s in kept], dtype=float)
-    kr = np.array([max(1.0, 0.5 * s.maj_img) if math.isfinite(s.maj_img) else 1.0 for s in kept], dtype=float)
-    next_id = out.next_id()
-    for s in detections:
-        if kept:
-            d2 = (kx - s.x) ** 2 + (ky - s.y) ** 2
-            if np.any(d2 <= kr**2):
-                continue
-        out.add(s.replace(source_id=next_id))
-        next_id += 1
-    return out
+from ..core.catalogue import CANDIDATE, STATUSES, Catalogue, Source
+from ..core.edits import CatalogueEdit
+from .commands import EditCommand
 
 
 class CatalogueDocument(QObject):
@@ -65,12 +37,16 @@ class CatalogueDocument(QObject):
     filter_changed = Signal()
     selection_changed = Signal(list)
 
+    applied = Signal(object)  # CatalogueEdit
+
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self._catalogue = Catalogue()
         self._shown_statuses: set[str] = set(STATUSES)
         self._min_prob = 0.0
         self._selected: list[int] = []
+        self.undo_stack = QUndoStack(self)
+        self.current_label = ""  # the edit being applied (for the journal and status messages)
 
     # ----------------------------------------------------------------- catalogue
     @property
@@ -81,52 +57,42 @@ class CatalogueDocument(QObject):
     def __len__(self) -> int:
         return len(self._catalogue)
 
-    def set_catalogue(self, catalogue: Catalogue) -> None:
+    def set_catalogue(self, catalogue: Catalogue, clear_history: bool = True) -> None:
+        """Show another catalogue (a new image, a session opened): not an undo step."""
+        if clear_history:
+            self.undo_stack.clear()
         self._catalogue = catalogue
         self._selected = [i for i in self._selected if i in catalogue]
         self.reset.emit()
         self.selection_changed.emit(list(self._selected))
 
-    def clear(self) -> None:
-        self.set_catalogue(Catalogue())
+    def apply(self, edit: CatalogueEdit) -> bool:
+        """Apply ``edit`` as one undo step (nothing happens for an empty edit)."""
+        if not edit:
+            return False
+        self.undo_stack.push(EditCommand(self, edit))
+        return True
 
-    def merge_detections(self, detections: Catalogue) -> Catalogue:
-        """Replace the unvetted candidates with ``detections`` (see :func:`merge_detections`)."""
-        merged = merge_detections(self._catalogue, detections)
-        self.set_catalogue(merged)
-        return merged
-
-    def update_source(self, source_id: int, **changes) -> tuple[Source, Source]:
-        old, new = self._catalogue.update(source_id, **changes)
-        self.changed.emit([source_id])
-        return old, new
-
-    def update_many(self, changes: dict[int, dict]) -> None:
-        for sid, kw in changes.items():
-            self._catalogue.update(sid, **kw)
-        self.changed.emit(list(changes))
-
-    def add_source(self, source: Source, index: int | None = None) -> Source:
-        """Append ``source`` (or insert it at row ``index``); ``added`` either way."""
-        added = self._catalogue.add(source, index)
-        self.added.emit([added.source_id])
-        return added
-
-    def add_sources(self, sources: Iterable[Source]) -> list[Source]:
-        added = [self._catalogue.add(s) for s in sources]
-        self.added.emit([s.source_id for s in added])
-        return added
-
-    def remove_source(self, source_id: int) -> Source:
-        return self.remove_sources([source_id])[0]
-
-    def remove_sources(self, ids: Iterable[int]) -> list[Source]:
-        ids = [int(i) for i in ids]
-        if any(i in self._selected for i in ids):
-            self.set_selection([i for i in self._selected if i not in ids])
-        removed = [self._catalogue.remove(i) for i in ids]
-        self.removed.emit(ids)
-        return removed
+    def _apply_now(self, edit: CatalogueEdit) -> None:
+        """Apply an edit to the catalogue and tell the views (the undo commands call this)."""
+        cat = self._catalogue
+        removed, added, changed = edit.removed_ids(cat), edit.added_ids(cat), edit.changed_ids(cat)
+        if any(i in self._selected for i in removed):
+            self.set_selection([i for i in self._selected if i not in removed])
+        self.current_label = edit.label
+        try:
+            edit.apply(cat)
+            if edit.whole:
+                self._selected = [i for i in self._selected if i in cat]
+                self.reset.emit()
+                self.selection_changed.emit(list(self._selected))
+            else:
+                for signal, ids in ((self.removed, removed), (self.added, added), (self.changed, changed)):
+                    if ids:
+                        signal.emit(ids)
+            self.applied.emit(edit)
+        finally:
+            self.current_label = ""
 
     # -------------------------------------------------------------------- filter
     @property
@@ -175,4 +141,4 @@ class CatalogueDocument(QObject):
             self.selection_changed.emit(list(ids))
 
 
-__all__ = ["CatalogueDocument", "merge_detections", "is_unvetted_detection", "ACCEPTED", "REJECTED", "CANDIDATE"]
+__all__ = ["CatalogueDocument"]

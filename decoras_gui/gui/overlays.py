@@ -9,7 +9,6 @@ it redraws only the selected ellipses. The overlay listens to a
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pyqtgraph as pg
@@ -18,12 +17,11 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPainterPath
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsSimpleTextItem
 
 from ..core.catalogue import STATUSES
-from ..core.regions_io import STATUS_COLORS
+from ..core.vetting import ellipse_r2, pixel_ellipses
 from .document import CatalogueDocument
+from .style import SELECTED_COLOR, STATUS_COLORS
 
 N_VERTICES = 24  # per ellipse (smooth enough at any zoom for FWHM-sized ellipses)
-DEFAULT_FWHM_PIX = 3.0  # drawn for a source without a measured size
-SELECTED_COLOR = "#56B4E9"  # sky blue (Okabe-Ito): distinct from the three statuses
 MAX_LABELS = 3000
 #: up to this many shown ellipses are drawn 2 px wide; beyond it 1 px (the fast raster path)
 THICK_PEN_MAX = 1000
@@ -86,14 +84,7 @@ class SourceOverlay(QObject):
         n = len(sources)
         self.ids = np.array([s.source_id for s in sources], dtype=np.int64)
         self.row_of = {int(sid): i for i, sid in enumerate(self.ids)}
-        self.x = np.array([s.x for s in sources], dtype=float).reshape(n)
-        self.y = np.array([s.y for s in sources], dtype=float).reshape(n)
-        self.maj = np.array([s.maj_img for s in sources], dtype=float).reshape(n)
-        self.min = np.array([s.min_img for s in sources], dtype=float).reshape(n)
-        self.theta = np.array([s.theta_img for s in sources], dtype=float).reshape(n)
-        bad = ~(np.isfinite(self.maj) & np.isfinite(self.min) & (self.maj > 0) & (self.min > 0))
-        self.maj[bad], self.min[bad] = DEFAULT_FWHM_PIX, DEFAULT_FWHM_PIX
-        self.theta[~np.isfinite(self.theta)] = 0.0
+        self.x, self.y, self.maj, self.min, self.theta = pixel_ellipses(sources)
         self.status = np.array([s.status for s in sources], dtype=object).reshape(n)
         self.shown = np.array([self.doc.is_shown(s) for s in sources], dtype=bool).reshape(n)
 
@@ -118,11 +109,8 @@ class SourceOverlay(QObject):
                 return self.rebuild()
             s = cat.get(int(sid))
             touched.update((self.status[i], s.status))
-            self.x[i], self.y[i], self.status[i] = s.x, s.y, s.status
-            ok = all(math.isfinite(v) and v > 0 for v in (s.maj_img, s.min_img))
-            self.maj[i] = s.maj_img if ok else DEFAULT_FWHM_PIX
-            self.min[i] = s.min_img if ok else DEFAULT_FWHM_PIX
-            self.theta[i] = s.theta_img if math.isfinite(s.theta_img) else 0.0
+            self.status[i] = s.status
+            (self.x[i], self.y[i], self.maj[i], self.min[i], self.theta[i]) = (a[0] for a in pixel_ellipses([s]))
             self.shown[i] = self.doc.is_shown(s)
         self._draw(touched)
         self.update_selection(self.doc.selected_ids)
@@ -206,17 +194,12 @@ class SourceOverlay(QObject):
         if not self.shown.any():
             return None
         idx = np.flatnonzero(self.shown)
-        dx, dy = x - self.x[idx], y - self.y[idx]
-        t = np.radians(self.theta[idx])
-        u = dx * np.cos(t) + dy * np.sin(t)
-        v = -dx * np.sin(t) + dy * np.cos(t)
-        a, b = 0.5 * self.maj[idx], 0.5 * self.min[idx]
-        r2 = (u / a) ** 2 + (v / b) ** 2
+        r2 = ellipse_r2(x, y, self.x[idx], self.y[idx], self.maj[idx], self.min[idx], self.theta[idx])
         inside = np.flatnonzero(r2 <= 1.0)
-        if inside.size:
-            best = inside[np.argmin((a * b)[inside] * 1e6 + r2[inside])]
+        if inside.size:  # the smallest ellipse holding the point
+            best = inside[np.argmin((self.maj[idx] * self.min[idx])[inside] * 1e6 + r2[inside])]
             return int(self.ids[idx[best]])
-        d2 = dx**2 + dy**2
+        d2 = (x - self.x[idx]) ** 2 + (y - self.y[idx]) ** 2
         k = int(np.argmin(d2))
         if d2[k] <= tolerance**2:
             return int(self.ids[idx[k]])
@@ -227,4 +210,4 @@ class SourceOverlay(QObject):
         return float(self.x[i]), float(self.y[i]), float(self.maj[i])
 
 
-__all__ = ["SourceOverlay", "ellipse_path", "SELECTED_COLOR"]
+__all__ = ["SourceOverlay", "ellipse_path"]

@@ -63,7 +63,7 @@ class ScriptRunner(QObject):
         delay = self._step_ms
         done = True
         if cmd == "wait-image":
-            done = self.w.image is not None and not self.w.busy and self.w.sessions._pending is None
+            done = self.w.image is not None and not self.w.busy and self.w.sessions.pending is None
         elif cmd == "wait-sources":
             done = len(self.w.doc) >= int(arg)
         elif cmd == "action":

@@ -83,8 +83,8 @@ def _run(tmp: Path, model_dir: str | None) -> str:
         _check(len(catalogue) > 0, "the bundled model found no source in the bundled sample")
         model, version = window.current_model()
         regions_path, catalogue_path = tmp / "sample.reg", tmp / "sample.ecsv"
-        window.vetting.export_regions(regions_path, frame="fk5")
-        window.vetting.export_catalogue(catalogue_path)
+        window.exchange.export_regions(regions_path, frame="fk5")
+        window.exchange.export_catalogue(catalogue_path)
         regions = read_regions(regions_path)
         _check(len(regions) == len(catalogue),
                f"the region file holds {len(regions)} regions for {len(catalogue)} sources")

@@ -1,9 +1,16 @@
 """Sessions in the window: Save/Open Session, the autosave journal, restore after a crash.
 
-:class:`SessionManager` listens to the CatalogueDocument: every change (``changed``,
-``added``, ``removed``) is appended to the :class:`~decoras_gui.core.session.Journal`
-at once (fsynced), a ``reset`` (new image, detections merged, session opened) writes a
-fresh base snapshot, and every ``COMPACT_EVERY`` changes the journal is compacted.
+:class:`SessionManager` listens to the CatalogueDocument: every change (every
+:class:`~decoras_gui.core.edits.CatalogueEdit` it applies,
+undo and redo included) is appended to the :class:`~decoras_gui.core.session.Journal` at once
+(fsynced); a ``reset`` (new image, session opened) or a wholesale edit (detections merged)
+writes a fresh base snapshot, and every ``COMPACT_EVERY`` changes the journal is compacted.
+
+The manager is handed what it works with: the document, functions giving the open image,
+the model and the view, one opening an image, and one for status messages. It follows the
+window through two signals: ``image_closing(old)`` (unsaved vetting of the old image is set
+aside in the journal) and ``image_opened(image)`` (a session waiting for its image gets its
+catalogue and view).
 
 At start-up :meth:`offer_restore` looks for journals whose process is gone (a crash, a
 kill, or a close with unsaved work) and offers to restore the newest. Its answer can
@@ -14,26 +21,31 @@ later) so tests and scripts can drive it.
 from __future__ import annotations
 
 import logging
-import math
 import os
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from collections.abc import Callable
+
 from ..core.catalogue import Catalogue
+from ..core.edits import CatalogueEdit
 from ..core.errors import DecorasError
+from ..core.fileio import file_sha256
+from ..core.image import SkyImage
 from ..core.session import (
     SESSION_SUFFIX,
     Journal,
     Session,
     check_image,
-    file_sha256,
     load_session,
     orphan_journals,
     replay_journal,
     save_session,
 )
+from .document import CatalogueDocument
+from .vetting import Notify
 
 log = logging.getLogger(__name__)
 RESTORE_ENV = "DECORAS_GUI_RESTORE"
@@ -45,27 +57,30 @@ class SessionManager(QObject):
     session_opened = Signal(str)
     session_saved = Signal(str)
 
-    def __init__(self, window, journal_folder: str | os.PathLike | None = None):
-        super().__init__(window)
-        self.w = window
-        self.doc = window.doc
+    def __init__(self, doc: CatalogueDocument, *, image: Callable[[], SkyImage | None],
+                 current_model: Callable[[], tuple[str, str]], view: Callable[[], dict],
+                 apply_view: Callable[[dict], None], open_image: Callable[..., object], notify: Notify,
+                 error: Callable[[str, str], object], last_folder: Callable[[], str], parent,
+                 journal_folder: str | os.PathLike | None = None):
+        super().__init__(parent)
+        self.doc, self.image, self.current_model, self.view, self.apply_view = doc, image, current_model, view, apply_view
+        self.open_image, self.notify, self.error, self.last_folder = open_image, notify, error, last_folder
+        self.parent_widget = parent
         self.journal = Journal(journal_folder)
         self.session_path: Path | None = None
         self._sha_cache: dict[tuple, str] = {}
-        self._pending: Session | None = None
+        self.pending: Session | None = None  # a session waiting for its image to open
         self._pending_journal: Path | None = None
         self._restoring = False
         self.locate_dialog: QFileDialog | None = None
         self.warning_box: QMessageBox | None = None
         self.restore_box: QMessageBox | None = None
-        self.doc.changed.connect(self._changed)
-        self.doc.added.connect(self._changed)
-        self.doc.removed.connect(self._removed)
-        self.doc.reset.connect(self._reset)
+        doc.applied.connect(self._applied)
+        doc.reset.connect(self._reset)
 
     # ---------------------------------------------------------------- state
     def image_sha256(self) -> str | None:
-        image = self.w.image
+        image = self.image()
         return None if image is None else self.checksum(image.path)
 
     def checksum(self, path: Path) -> str | None:
@@ -81,11 +96,9 @@ class SessionManager(QObject):
         return self._sha_cache[key]
 
     def current_session(self) -> Session:
-        image = self.w.image
-        model, version = self.w.current_model()
-        view = dict(self.w.display_settings.as_dict())
-        if image is not None:
-            view["range"] = self.w.canvas.view_range()
+        image = self.image()
+        model, version = self.current_model()
+        view = self.view()
         return Session(
             catalogue=self.doc.catalogue.copy(),
             image_path=str(image.path.resolve()) if image is not None else None,
@@ -97,12 +110,12 @@ class SessionManager(QObject):
 
     # -------------------------------------------------------------- journal
     def _reset(self) -> None:
-        if self.w.image is None:
+        if self.image() is None:
             return
         try:
             self.journal.start(self.current_session())
         except (OSError, DecorasError) as exc:
-            self.w.statusBar().showMessage(f"Autosave is off: cannot write {self.journal.path}: {exc}", 15000)
+            self.notify(f"Autosave is off: cannot write {self.journal.path}: {exc}", 15000)
             log.warning("autosave journal: %s", exc)
             return
         if self._pending_journal is not None:  # the restored state is safe in our journal now
@@ -112,30 +125,33 @@ class SessionManager(QObject):
                 pass
             self._pending_journal = None
 
-    def _record(self, upsert, remove) -> None:
-        if not self.journal.active:
+    def _applied(self, edit: CatalogueEdit) -> None:
+        if not self.journal.active or edit.whole:
             return self._reset()
-        label = self.w.vetting.current_label
         try:
-            self.journal.record(upsert, remove, label=label)
+            self.journal.record(edit)
             if self.journal.needs_compaction():
                 self._reset()
         except OSError as exc:
-            self.w.statusBar().showMessage(f"Autosave failed: {exc}", 15000)
+            self.notify(f"Autosave failed: {exc}", 15000)
 
-    def _changed(self, ids: list) -> None:
-        cat = self.doc.catalogue
-        self._record([(cat.index(int(i)), cat.get(int(i))) for i in ids if int(i) in cat], [])
+    def image_closing(self, old: SkyImage | None) -> None:
+        """Another image replaces ``old``: its unsaved vetting stays in the journal."""
+        if old is not None and not self.doc.undo_stack.isClean() and len(self.doc) > 0:
+            self.set_aside(old.name)
 
-    def _removed(self, ids: list) -> None:
-        self._record([], [int(i) for i in ids])
+    def image_opened(self, image: SkyImage) -> None:
+        """The window shows ``image``: put a session waiting for it in place."""
+        session, self.pending = self.pending, None
+        if session is not None:
+            self.apply_loaded(session)
 
     def set_aside(self, name: str) -> None:
         """Another image replaces unsaved vetting: keep its journal (offered at the next
         start, like after a crash) and start a new one for the new image."""
         self.journal.close(delete=False)
         self.journal = Journal(self.journal.folder, self.journal.compact_every)
-        self.w.statusBar().showMessage(f"The unsaved vetting of {name} is kept in the autosave: "
+        self.notify(f"The unsaved vetting of {name} is kept in the autosave: "
                                        "it is offered for restoring at the next start.", 15000)
 
     def close(self, keep: bool) -> None:
@@ -149,26 +165,27 @@ class SessionManager(QObject):
             path = path.with_name(path.name + SESSION_SUFFIX)
         save_session(self.current_session(), path)
         self.session_path = path
-        self.w.vetting.stack.setClean()
+        self.doc.undo_stack.setClean()
         self.session_saved.emit(str(path))
-        self.w.statusBar().showMessage(f"Session saved to {path}.", 6000)
+        self.notify(f"Session saved to {path}.", 6000)
         return path
 
     def save_dialog(self, save_as: bool = True) -> None:
         if self.session_path is not None and not save_as:
             self.save(self.session_path)
             return
-        start = str(self.session_path or (self.w.image.path.with_suffix(SESSION_SUFFIX) if self.w.image
-                                          else Path(self.w.settings.last_folder()) / f"session{SESSION_SUFFIX}"))
-        path, _ = QFileDialog.getSaveFileName(self.w, "Save session", start, SESSION_FILTER)
+        image = self.image()
+        start = str(self.session_path or (image.path.with_suffix(SESSION_SUFFIX) if image is not None
+                                          else Path(self.last_folder()) / f"session{SESSION_SUFFIX}"))
+        path, _ = QFileDialog.getSaveFileName(self.parent_widget, "Save session", start, SESSION_FILTER)
         if path:
             try:
                 self.save(path)
             except DecorasError as exc:
-                self.w.show_error("Cannot save the session", str(exc))
+                self.error("Cannot save the session", str(exc))
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.w, "Open session", self.w.settings.last_folder(), SESSION_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self.parent_widget, "Open session", self.last_folder(), SESSION_FILTER)
         if path:
             self.open(path)
 
@@ -177,7 +194,7 @@ class SessionManager(QObject):
         try:
             session = load_session(path)
         except DecorasError as exc:
-            self.w.show_error("Cannot open the session", str(exc))
+            self.error("Cannot open the session", str(exc))
             return None
         self.session_path = Path(path)
         self.apply(session)
@@ -194,12 +211,12 @@ class SessionManager(QObject):
 
     def _ask_location(self, session: Session) -> None:
         name = Path(session.image_path or "image.fits").name
-        d = QFileDialog(self.w, f"Where is {name} now?", self.w.settings.last_folder(),
+        d = QFileDialog(self.parent_widget, f"Where is {name} now?", self.last_folder(),
                         f"{name};;FITS images (*.fits *.fit *.fts *.fits.gz *.fz);;All files (*)")
         d.setFileMode(QFileDialog.FileMode.ExistingFile)
         d.setOption(QFileDialog.Option.DontUseNativeDialog, True)
         d.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
-        self.w.statusBar().showMessage(f"The session's image {session.image_path} is not there any more: "
+        self.notify(f"The session's image {session.image_path} is not there any more: "
                                        "where is it now?", 15000)
 
         def chosen(path: str) -> None:
@@ -217,40 +234,23 @@ class SessionManager(QObject):
             box = QMessageBox(QMessageBox.Icon.Warning, "The image has changed",
                               f"{session.image_path} is not the file this session was made on "
                               "(its SHA-256 checksum differs). The sources are shown on it as saved; "
-                              "check their positions and fluxes.", QMessageBox.StandardButton.Ok, self.w)
+                              "check their positions and fluxes.", QMessageBox.StandardButton.Ok, self.parent_widget)
             box.setWindowModality(Qt.WindowModality.WindowModal)
             box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
             self.warning_box = box
             box.finished.connect(lambda *_: setattr(self, "warning_box", None))
             box.open()
-        self._pending = session
+        self.pending = session
         plane = tuple(session.plane) if session.plane else None
-        hdu = session.hdu if session.hdu is not None else None
-        self.w.open_path(session.image_path, hdu=hdu, plane=plane, ask=False)
-
-    def take_pending(self) -> Session | None:
-        """The session waiting for its image (called by the window once the image is shown)."""
-        s, self._pending = self._pending, None
-        return s
+        self.open_image(session.image_path, hdu=session.hdu, plane=plane, ask=False)
 
     def apply_loaded(self, session: Session) -> None:
         """The image is open: put the session's catalogue and view in place."""
-        from . import display as disp
-
-        view = dict(session.view or {})
-        rng = view.pop("range", None)
-        view = {k: (math.nan if v is None else v) for k, v in view.items()}  # JSON null = NaN
-        settings = disp.DisplaySettings.from_dict(view)
-        if view and settings != self.w.display_settings:
-            self.w.set_display_settings(settings)
-        self.w.vetting.clear_history()
+        self.apply_view(dict(session.view or {}))
         self.doc.set_catalogue(Catalogue(list(session.catalogue), meta=session.catalogue.meta))
-        if rng and len(rng) == 4:
-            self.w.canvas.set_view_range(rng)
         if self._pending_journal is not None or self._restoring:
             # restored from the autosave, saved nowhere yet: unsaved until the user saves it
-            self.w.vetting.stack.resetClean()
-            self.w.setWindowModified(True)
+            self.doc.undo_stack.resetClean()
             self._restoring = False
         self.session_opened.emit(str(self.session_path or ""))
 
@@ -288,7 +288,7 @@ class SessionManager(QObject):
                               f"decoras-gui did not close normally. The autosave of the last session "
                               f"holds {len(session.catalogue)} sources ({vetted} vetted, {n} changes since "
                               f"the last snapshot) on {Path(session.image_path or '?').name}.\n\n"
-                              "Restore it?", QMessageBox.StandardButton.NoButton, self.w)
+                              "Restore it?", QMessageBox.StandardButton.NoButton, self.parent_widget)
             b_restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
             b_discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
             box.addButton("Later", QMessageBox.ButtonRole.RejectRole)

@@ -12,6 +12,7 @@ import pytest
 from astropy.io import fits
 
 from decoras_gui.core.catalogue import Catalogue, Source
+from decoras_gui.core.edits import CatalogueEdit
 from decoras_gui.core.errors import DecorasError
 from decoras_gui.core.image import load_fits
 from decoras_gui.core.measure import beam_area_pixels, measure_ellipse
@@ -103,14 +104,16 @@ def test_journal_replays_every_change_and_ignores_torn_line(tmp_path):
     cat = _catalogue()
     j = Journal(tmp_path / "j")
     j.start(Session(cat.copy(), "img.fits"))
-    _, new = cat.update(1, status="accepted")
-    j.record([(0, new)], label="Accept 1")
-    removed = cat.remove(4)
-    j.record([], [4], label="Delete 4")
-    added = cat.add(Source(source_id=9, x=1.0, y=2.0, origin="manual", note="mine"), 2)
-    j.record([(2, added)], label="Add 9")
-    cat.add(removed, 4)  # undo of the delete: back at its row
-    j.record([(4, removed)], label="Undo delete")
+    edits = [CatalogueEdit.update(cat, [cat.get(1).replace(status="accepted")], "Accept 1"),
+             CatalogueEdit.delete(cat, [4], "Delete 4"),
+             CatalogueEdit("Add 9", upsert=((2, Source(source_id=9, x=1.0, y=2.0, origin="manual", note="mine")),))]
+    for edit in edits:
+        before = cat.copy()
+        edit.apply(cat)
+        j.record(edit)
+    undo = edits[1].inverse(before=_catalogue())  # the delete's inverse: back at its row
+    undo.apply(cat)
+    j.record(undo)
     with open(j.path, "a", encoding="utf-8") as fh:
         fh.write('{"type": "change", "seq": 99, "upsert": [[0, {"source_')  # killed mid-write
     session, n = replay_journal(j.path)
@@ -129,7 +132,8 @@ def test_orphan_journal_of_a_dead_process(tmp_path):
     code = ("import sys, os, signal; from decoras_gui.core.session import Journal, Session;"
             "from decoras_gui.core.catalogue import Catalogue, Source;"
             f"j = Journal({str(folder)!r}); c = Catalogue([Source(source_id=1, x=1.0, y=1.0)]);"
-            "j.start(Session(c)); _, n = c.update(1, status='rejected'); j.record([(0, n)]);"
+            "from decoras_gui.core.edits import CatalogueEdit;"
+            "j.start(Session(c)); j.record(CatalogueEdit.update(c, [c.get(1).replace(status='rejected')], 'R'));"
             "os.kill(os.getpid(), signal.SIGKILL)")
     subprocess.run([sys.executable, "-c", code], check=False)
     live = Journal(folder)

@@ -12,7 +12,7 @@ import pytest
 
 from decoras_gui.core.catalogue import ACCEPTED, REJECTED, Catalogue, Source
 from decoras_gui.gui import display as disp
-from decoras_gui.gui.document import merge_detections
+from decoras_gui.core.vetting import merge_detections
 
 
 @pytest.mark.parametrize("stretch", list(disp.STRETCHES))
@@ -79,7 +79,7 @@ def test_overlay_5000_sources_selection_fast(qtbot, window):
     assert max(times) < 0.1, f"selection took {max(times) * 1e3:.0f} ms"
     assert build < 5.0
     # a status change redraws one source's colour, rows stay
-    window.doc.update_source(2, status=REJECTED)
+    window.vetting.set_status(REJECTED, [2])
     assert window.overlay.ellipse_count() == 5000
     s = cat.get(4999)
     assert window.overlay.source_at(s.x, s.y) in {4999} | {t.source_id for t in cat

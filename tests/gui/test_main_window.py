@@ -13,6 +13,7 @@ from PySide6.QtCore import QItemSelectionModel, QMimeData, QPoint, QPointF, Qt, 
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from decoras_gui.core.edits import CatalogueEdit
 from decoras_gui.core.catalogue import ACCEPTED, REJECTED, Source
 from tests.conftest import sky_header
 
@@ -88,7 +89,7 @@ def test_threshold_slider_hides_candidates_live(qtbot, window, vlba_fits):
     assert len(window.doc) == len(cat)  # nothing re-run, nothing removed
     # a vetted source stays visible below the slider
     low = min(cat, key=lambda s: s.det_prob)
-    window.doc.update_source(low.source_id, status=ACCEPTED)
+    window.vetting.set_status(ACCEPTED, [low.source_id])
     assert low.source_id in window.overlay.shown_ids() and low.source_id in window.table.shown_ids()
     window.prob_slider.setValue(0)
     assert window.overlay.ellipse_count() == window.table.row_count() == len(cat)
@@ -101,10 +102,10 @@ def test_rerun_keeps_vetted_sources(qtbot, window, vlba_fits):
     open_and_wait(qtbot, window, vlba_fits)
     first = detect_and_wait(qtbot, window).copy()
     a, r = first[0], first[1]
-    window.doc.update_source(a.source_id, status=ACCEPTED)
-    window.doc.update_source(r.source_id, status=REJECTED)
-    manual = window.doc.add_source(Source(source_id=window.doc.catalogue.next_id(), x=5.0, y=250.0,
-                                          origin="manual", status=ACCEPTED))
+    window.vetting.set_status(ACCEPTED, [a.source_id])
+    window.vetting.set_status(REJECTED, [r.source_id])
+    manual = Source(source_id=window.doc.catalogue.next_id(), x=5.0, y=250.0, origin="manual", status=ACCEPTED)
+    window.doc.apply(CatalogueEdit.add(window.doc.catalogue, [manual], "add"))
     second = detect_and_wait(qtbot, window)
     assert second.get(a.source_id).status == ACCEPTED
     assert second.get(r.source_id).status == REJECTED
@@ -125,12 +126,12 @@ def test_cancel_stops_detection_promptly(qtbot, window, big_noise_fits):
     qtbot.waitUntil(lambda: bool(started), timeout=60000)
     t0 = time.perf_counter()
     with qtbot.waitSignal(window.detection_cancelled, timeout=20000):
-        window.cancel_button.click()
+        window.tasks.cancel_button.click()
     elapsed = time.perf_counter() - t0
     assert elapsed < 15.0
     qtbot.waitUntil(lambda: not window.busy, timeout=10000)
     assert list(window.doc.catalogue) == before
-    assert not window.cancel_button.isVisible()
+    assert not window.tasks.cancel_button.isVisible()
     assert window.act_detect.isEnabled()
 
 
@@ -256,30 +257,30 @@ def test_header_dialog_filters(qtbot, window, vlba_fits):
 def test_display_controls_restretch(qtbot, window, vlba_fits):
     open_and_wait(qtbot, window, vlba_fits)
     before = window.canvas.image_item.image.copy()
-    window.stretch_combo.setCurrentIndex(window.stretch_combo.findData("linear"))
-    window.limits_combo.setCurrentIndex(window.limits_combo.findData("minmax"))
+    window.display.stretch_combo.setCurrentIndex(window.display.stretch_combo.findData("linear"))
+    window.display.limits_combo.setCurrentIndex(window.display.limits_combo.findData("minmax"))
     after = window.canvas.image_item.image
-    assert window.display_settings.stretch == "linear" and window.display_settings.limits == "minmax"
+    assert window.display.settings.stretch == "linear" and window.display.settings.limits == "minmax"
     assert not np.allclose(before, after)
     assert np.nanmin(after) == pytest.approx(0.0, abs=1e-6) and np.nanmax(after) == pytest.approx(1.0, abs=1e-6)
-    window.cmap_combo.setCurrentIndex(window.cmap_combo.findData("viridis"))
-    window.invert_check.setChecked(True)
-    assert window.display_settings.colormap == "viridis" and window.display_settings.invert
-    window.limits_combo.setCurrentIndex(window.limits_combo.findData("manual"))
-    window.vmax_spin.setValue(window.limits[0] + 1e-4)
-    assert window.limits[1] == pytest.approx(window.limits[0] + 1e-4)
+    window.display.cmap_combo.setCurrentIndex(window.display.cmap_combo.findData("viridis"))
+    window.display.invert_check.setChecked(True)
+    assert window.display.settings.colormap == "viridis" and window.display.settings.invert
+    window.display.limits_combo.setCurrentIndex(window.display.limits_combo.findData("manual"))
+    window.display.vmax_spin.setValue(window.display.limits[0] + 1e-4)
+    assert window.display.limits[1] == pytest.approx(window.display.limits[0] + 1e-4)
 
 
 def test_settings_persist(qtbot, make_window, vlba_fits, gui_settings):
     w = make_window()
     open_and_wait(qtbot, w, vlba_fits)
-    w.stretch_combo.setCurrentIndex(w.stretch_combo.findData("sqrt"))
-    w.cmap_combo.setCurrentIndex(w.cmap_combo.findData("gray"))
+    w.display.stretch_combo.setCurrentIndex(w.display.stretch_combo.findData("sqrt"))
+    w.display.cmap_combo.setCurrentIndex(w.display.cmap_combo.findData("gray"))
     w.device_combo.setCurrentIndex(w.device_combo.findData("cpu"))
     w.close()
     assert gui_settings.is_file()
     w2 = make_window()
-    assert w2.display_settings.stretch == "sqrt" and w2.display_settings.colormap == "gray"
+    assert w2.display.settings.stretch == "sqrt" and w2.display.settings.colormap == "gray"
     assert w2.device_combo.currentData() == "cpu"
     assert w2.settings.recent_files()[0] == str(vlba_fits.resolve())
     assert w2.settings.last_folder() == str(vlba_fits.resolve().parent)

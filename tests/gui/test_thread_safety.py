@@ -49,7 +49,7 @@ def test_opening_another_image_while_detecting_never_mixes_catalogues(qtbot, win
     qtbot.waitUntil(lambda: not window.busy, timeout=60000)
     assert window.image.path == vlba_fits
     assert finished == [] and cancelled  # the old run was stopped, its result dropped
-    assert len(window.doc) == 0 and window.vetting.stack.count() == 0
+    assert len(window.doc) == 0 and window.doc.undo_stack.count() == 0
     qtbot.waitUntil(lambda: _running_qthreads(window) == [], timeout=5000)
     # and a detection on the new image works as usual
     with qtbot.waitSignal(window.detection_finished, timeout=180000):
@@ -67,6 +67,6 @@ def test_detect_again_while_running_is_one_run(qtbot, window, vlba_fits):
     with qtbot.waitSignal(window.detection_finished, timeout=180000):
         pass
     qtbot.waitUntil(lambda: not window.busy, timeout=10000)
-    texts = [window.vetting.stack.text(i) for i in range(window.vetting.stack.count())]
+    texts = [window.doc.undo_stack.text(i) for i in range(window.doc.undo_stack.count())]
     assert len([t for t in texts if t.startswith("Detect")]) == 1
     qtbot.waitUntil(lambda: _running_qthreads(window) == [], timeout=5000)

@@ -137,7 +137,7 @@ def test_keys_accept_reject_unvet_next_previous(qtbot, vet):
     w.doc.set_selection([4])
     key(qtbot, w, Qt.Key.Key_A)
     assert w.doc.catalogue.get(4).status == "accepted" and w.doc.selected_ids == [5]
-    assert w.vetting.stack.count() == 4
+    assert w.doc.undo_stack.count() == 4
     for _ in range(4):
         key(qtbot, w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert_same(snapshot(w), before)
@@ -152,7 +152,7 @@ def test_delete_key_and_undo_puts_row_back(qtbot, vet):
     key(qtbot, w, Qt.Key.Key_Delete)
     assert 3 not in w.doc.catalogue and w.table.model.rowCount() == 5
     assert 3 not in w.overlay.shown_ids()
-    w.vetting.stack.undo()
+    w.doc.undo_stack.undo()
     assert_same(snapshot(w), before)
     assert w.doc.catalogue.index(3) == 2
 
@@ -181,12 +181,12 @@ def test_note_dialog_and_threshold_menu(qtbot, vet):
     d.value.setValue(2.5)
     d.accept()
     assert [s.source_id for s in w.doc.catalogue if s.status == "rejected"] == [4, 6]
-    assert [w.vetting.stack.text(i) for i in range(w.vetting.stack.count())][-2:] == [
+    assert [w.doc.undo_stack.text(i) for i in range(w.doc.undo_stack.count())][-2:] == [
         "Accept 3 sources with P ≥ 0.6", "Reject 2 sources with SNR < 2.5"]
-    w.vetting.stack.undo()
-    w.vetting.stack.undo()
+    w.doc.undo_stack.undo()
+    w.doc.undo_stack.undo()
     assert_same(snapshot(w), after_note)
-    w.vetting.stack.undo()
+    w.doc.undo_stack.undo()
     assert_same(snapshot(w), before)
 
 
@@ -200,7 +200,7 @@ def test_drag_ellipse_moves_it_and_remeasures(qtbot, vet):
     s0 = w.doc.catalogue.get(3)
     # put source 3 eight pixels off the peak, zoomed in
     w.vetting.commit_ellipse(3, float(px) - 8.0, float(py), 7.0, 4.0, 0.0)
-    w.vetting.stack.clear()
+    w.doc.undo_stack.clear()
     start = snapshot(w)
     w.doc.set_selection([3])
     w.canvas.center_on(float(px), float(py), size=7.0)
@@ -217,8 +217,8 @@ def test_drag_ellipse_moves_it_and_remeasures(qtbot, vet):
     assert new.ra == pytest.approx(sky.spherical.lon.deg, abs=1e-10)
     assert table_text(w, 3, "peak") != old_peak_text
     assert table_text(w, 3, "edited") == "✎"
-    assert w.vetting.stack.text(w.vetting.stack.count() - 1) == "Edit source 3"
-    w.vetting.stack.undo()
+    assert w.doc.undo_stack.text(w.doc.undo_stack.count() - 1) == "Edit source 3"
+    w.doc.undo_stack.undo()
     assert_same(snapshot(w), start)
     assert w.vetting.edit.ellipse()[:2] == pytest.approx((old.x, old.y), abs=1e-6)  # handles follow undo
     assert s0.source_id == 3
@@ -243,7 +243,7 @@ def test_rotate_and_resize_handles(qtbot, vet):
     turn = (new.theta_img - s.theta_img) % 180.0
     assert turn == pytest.approx(90.0, abs=6.0)
     assert new.pa != s.pa and new.x == pytest.approx(s.x, abs=1e-6)
-    w.vetting.stack.undo()
+    w.doc.undo_stack.undo()
     assert_same(snapshot(w), before)
     # the side handle stretches the major axis only
     side = [h for h in roi.getHandles() if h.typ == "s"]
@@ -303,7 +303,7 @@ def test_exports_read_back(qtbot, vet, tmp_path):
     w.vetting.set_note("ünïcode note", [1])
     for ext, fmt in ((".ecsv", None), (".csv", None), (".fits", None), (".vot", None)):
         path = tmp_path / f"cat{ext}"
-        w.vetting.export_catalogue(path, statuses=["accepted", "candidate"], format=fmt)
+        w.exchange.export_catalogue(path, statuses=["accepted", "candidate"], format=fmt)
         back = Catalogue.read(path)
         assert [s.status for s in back] == ["accepted", "accepted", "candidate", "candidate", "candidate"]
         assert back.get(1).note == "ünïcode note"
@@ -316,7 +316,7 @@ def test_exports_read_back(qtbot, vet, tmp_path):
     assert validate_votable(str(tmp_path / "cat.vot"), output=None)
     for frame in ("fk5", "icrs", "image"):
         path = tmp_path / f"r_{frame}.reg"
-        assert w.vetting.export_regions(path, frame, statuses=["accepted"]) == frame
+        assert w.exchange.export_regions(path, frame, statuses=["accepted"]) == frame
         text = path.read_text()
         assert frame in [ln.strip() for ln in text.splitlines()] and "FWHM/2" in text
         regs = read_regions(path)
@@ -324,13 +324,13 @@ def test_exports_read_back(qtbot, vet, tmp_path):
         back = regions_to_sources(regs, wcs=w.image.wcs)
         assert back[0].x == pytest.approx(w.doc.catalogue.get(1).x, abs=1e-3)
     # the dialogs write the same files
-    d = w.vetting.export_dialog("regions")
+    d = w.exchange.export_dialog("regions")
     d.path_row.edit.setText(str(tmp_path / "dialog.reg"))
     d.frame.setCurrentIndex(d.frame.findData("icrs"))
     d.status_checks["candidate"].setChecked(False)
     d.accept()
     assert len(read_regions(tmp_path / "dialog.reg")) == 2
-    d = w.vetting.export_dialog("png")
+    d = w.exchange.export_dialog("png")
     d.path_row.edit.setText(str(tmp_path / "view.png"))
     d.accept()
     img = QImage(str(tmp_path / "view.png"))
@@ -340,7 +340,7 @@ def test_exports_read_back(qtbot, vet, tmp_path):
 def test_atomic_export_keeps_the_old_file(qtbot, vet, tmp_path):
     w = vet
     path = tmp_path / "cat.ecsv"
-    w.vetting.export_catalogue(path)
+    w.exchange.export_catalogue(path)
     old = path.read_bytes()
     with pytest.raises(RuntimeError):
         with atomic_path(path) as tmp:
@@ -350,7 +350,7 @@ def test_atomic_export_keeps_the_old_file(qtbot, vet, tmp_path):
     # a real export failing inside the writer: meta that ECSV cannot represent
     w.doc.catalogue.meta["bad"] = object()
     with pytest.raises(Exception):
-        w.vetting.export_catalogue(path)
+        w.exchange.export_catalogue(path)
     assert path.read_bytes() == old
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".cat.ecsv")) == []
 
@@ -361,18 +361,18 @@ def test_import_regions_as_sources_and_reference(qtbot, vet, tmp_path):
     reg.write_text("# Region file format: DS9\nimage\n"
                    "ellipse(61,61,4,2,30) # text={a}\nellipse(101,51,3,3,0)\ncircle(31,181,2)\n")
     before = snapshot(w)
-    n = w.vetting.load_reference(reg)
-    assert n == 3 and w.vetting.act_reference.isEnabled() and w.vetting.reference.item.isVisible()
-    assert w.vetting.reference.item.pen().style() == Qt.PenStyle.DashLine
+    n = w.exchange.load_reference(reg)
+    assert n == 3 and w.exchange.act_reference.isEnabled() and w.exchange.reference.item.isVisible()
+    assert w.exchange.reference.item.pen().style() == Qt.PenStyle.DashLine
     assert_same(snapshot(w), before)  # the reference layer is not the catalogue
-    w.vetting.act_reference.setChecked(False)
-    assert not w.vetting.reference.item.isVisible()
-    assert w.vetting.import_sources(reg) == 3
+    w.exchange.act_reference.setChecked(False)
+    assert not w.exchange.reference.item.isVisible()
+    assert w.exchange.import_sources(reg) == 3
     new = list(w.doc.catalogue)[len(before):]
     assert [s.origin for s in new] == ["imported"] * 3 and {s.status for s in new} == {"candidate"}
     assert new[0].x == pytest.approx(60.0) and new[0].maj_img == pytest.approx(8.0)
     assert math.isfinite(new[0].total_flux)
-    w.vetting.stack.undo()
+    w.doc.undo_stack.undo()
     assert_same(snapshot(w), before)
 
 
@@ -384,7 +384,7 @@ def test_session_save_and_open_round_trip(qtbot, vet, make_window, tmp_path):
     w.vetting.set_status("accepted")
     w.vetting.set_note("jet")
     w.vetting.commit_ellipse(5, 211.0, 209.0, 9.0, 5.0, 45.0)
-    w.set_display_settings(w.display_settings.replace(colormap="viridis", stretch="sqrt"))
+    w.display.set_settings(w.display.settings.replace(colormap="viridis", stretch="sqrt"))
     w.canvas.set_view_range([50.0, 150.0, 40.0, 140.0])
     rng = w.canvas.view_range()
     path = w.sessions.save(tmp_path / "vet")
@@ -393,12 +393,12 @@ def test_session_save_and_open_round_trip(qtbot, vet, make_window, tmp_path):
     with qtbot.waitSignal(w2.sessions.session_opened, timeout=30000):
         w2.sessions.open(path)
     assert_same(snapshot(w2), snapshot(w))
-    assert w2.display_settings.colormap == "viridis" and w2.display_settings.stretch == "sqrt"
-    assert math.isnan(w2.display_settings.vmin)  # NaN -> JSON null -> NaN
+    assert w2.display.settings.colormap == "viridis" and w2.display.settings.stretch == "sqrt"
+    assert math.isnan(w2.display.settings.vmin)  # NaN -> JSON null -> NaN
     got = w2.canvas.view_range()  # same centre and height; the width follows the canvas' aspect
     assert 0.5 * (got[0] + got[1]) == pytest.approx(0.5 * (rng[0] + rng[1]), abs=0.5)
     assert got[2:] == pytest.approx(rng[2:], abs=1.0) or got[1] - got[0] == pytest.approx(rng[1] - rng[0], abs=1.0)
-    assert w2.vetting.stack.count() == 0
+    assert w2.doc.undo_stack.count() == 0
 
 
 def test_session_with_moved_and_changed_image(qtbot, vet, make_window, tmp_path, vlba_fits):
@@ -466,7 +466,7 @@ def test_detect_run_is_undoable(qtbot, window, vlba_fits):
     before = snapshot(window)
     detect_and_wait(qtbot, window)
     assert snapshot(window) != before  # the unvetted candidates were replaced by the model's detections
-    assert window.vetting.stack.text(window.vetting.stack.count() - 1).startswith("Detect")
+    assert window.doc.undo_stack.text(window.doc.undo_stack.count() - 1).startswith("Detect")
     window.vetting.act_undo.trigger()
     assert_same(snapshot(window), before)
     assert window.overlay.ellipse_count() == len(before) == window.table.row_count()
@@ -485,7 +485,8 @@ def test_restore_dialog_after_a_crash(qtbot, make_window, vlba_fits, journal_dir
     start = save_session(Session(cat, str(vlba_fits), file_sha256(vlba_fits)), tmp_path / "s.decoras")
     code = ("import os, signal; from decoras_gui.core.session import Journal, load_session;"
             f"s = load_session({str(start)!r}); j = Journal({str(journal_dir)!r}); j.start(s);"
-            "_, n = s.catalogue.update(5, status='accepted'); j.record([(4, n)]);"
+            "from decoras_gui.core.edits import CatalogueEdit; c = s.catalogue;"
+            "j.record(CatalogueEdit.update(c, [c.get(5).replace(status='accepted')], 'Accept 5'));"
             "os.kill(os.getpid(), signal.SIGKILL)")
     subprocess.run([sys.executable, "-c", code], check=False)
     w = make_window()

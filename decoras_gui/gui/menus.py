@@ -1,0 +1,105 @@
+"""The window's menu bar and tool bars, laid out from the actions its parts own."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QComboBox, QLabel, QSlider, QToolBar
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+PROB_STEPS = 1000  # slider resolution: 0.001 in probability
+
+
+def _fill(menu, actions) -> None:
+    for a in actions:
+        menu.addSeparator() if a is None else menu.addAction(a)
+
+
+def build_menus(w: MainWindow) -> None:
+    mb = w.menuBar()
+    vt, ex = w.vetting, w.exchange
+    m = mb.addMenu("&File")
+    m.addAction(w.act_open)
+    w.recent_menu = m.addMenu("Open &Recent")
+    w.recent_menu.aboutToShow.connect(w.fill_recent_menu)
+    _fill(m, (w.act_sample, None, w.act_open_session, w.act_save_session, w.act_save_session_as, None))
+    _fill(m.addMenu("&Import"), (ex.act_import_sources, ex.act_import_reference))
+    _fill(m.addMenu("&Export"), (ex.act_export_regions, ex.act_export_catalogue, ex.act_export_png))
+    _fill(m, (None, w.act_header, None, w.act_quit))
+    _fill(mb.addMenu("&Edit"), (vt.act_undo, vt.act_redo, None, w.history_dock.toggleViewAction()))
+    _fill(mb.addMenu("V&etting"), (vt.act_accept, vt.act_reject, vt.act_unvet, None, vt.act_next, vt.act_prev,
+                                   vt.act_auto, None, vt.act_note, vt.act_delete, vt.act_add, None,
+                                   vt.act_bulk_accept, vt.act_bulk_reject))
+    v = mb.addMenu("&View")
+    _fill(v, (w.act_fit, w.act_one, w.act_zoom_in, w.act_zoom_out, w.act_rect, None, w.act_overlay, w.act_labels,
+              ex.act_reference))
+    _fill(v.addMenu("Show &Status"), w.status_actions.values())
+    v.addSeparator()
+    _fill(v, [dock.toggleViewAction() for dock in (w.display_dock, w.stats_dock, w.table_dock, w.history_dock)])
+    _fill(mb.addMenu("&Detect"), (w.act_detect, w.act_cancel))
+    _fill(mb.addMenu("&Help"), (w.act_guide, w.act_about))
+
+
+def _device_combo(w: MainWindow) -> QComboBox:
+    combo = QComboBox(w)
+    combo.setToolTip("Where the networks run")
+    combo.addItem("Auto", "auto")
+    combo.addItem("CPU", "cpu")
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            combo.addItem(f"CUDA ({torch.cuda.get_device_name(0)})", "cuda")
+    except Exception:  # torch without a working CUDA: CPU only
+        pass
+    return combo
+
+
+def build_toolbars(w: MainWindow) -> None:
+    tb = QToolBar("Main", w)
+    tb.setObjectName("mainToolbar")
+    tb.setIconSize(QSize(20, 20))
+    tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    tb.addAction(w.act_open)
+    tb.addSeparator()
+    for a in (w.act_fit, w.act_one, w.act_zoom_in, w.act_zoom_out, w.act_rect):
+        tb.addAction(a)
+        tb.widgetForAction(a).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+    tb.addSeparator()
+    w.model_combo = QComboBox(w)
+    w.model_combo.setToolTip("Detection model (bundled model cards)")
+    w.model_combo.setMinimumContentsLength(12)
+    w.device_combo = _device_combo(w)
+    for widget in (QLabel(" Model "), w.model_combo, QLabel(" Device "), w.device_combo):
+        tb.addWidget(widget)
+    tb.addAction(w.act_detect)
+    tb.addSeparator()
+    w.prob_slider = QSlider(Qt.Orientation.Horizontal, w)
+    w.prob_slider.setRange(0, PROB_STEPS)
+    w.prob_slider.setFixedWidth(140)
+    w.prob_slider.setToolTip("Hide candidates whose detection probability is below this "
+                             "(accepted and rejected sources stay shown)")
+    w.prob_label = QLabel("P ≥ 0.000")
+    w.prob_label.setMinimumWidth(64)
+    for widget in (QLabel(" Min. probability "), w.prob_slider, w.prob_label):
+        tb.addWidget(widget)
+    tb.addSeparator()
+    tb.addAction(w.act_header)
+    w.addToolBar(tb)
+    w.toolbar = tb
+    vtb = QToolBar("Vetting", w)
+    vtb.setObjectName("vettingToolbar")
+    vtb.setIconSize(QSize(16, 16))
+    vtb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    vt = w.vetting
+    _fill(vtb, (vt.act_accept, vt.act_reject, vt.act_unvet, None, vt.act_prev, vt.act_next, vt.act_auto, None,
+                vt.act_add, vt.act_delete, None, vt.act_undo, vt.act_redo))
+    w.addToolBarBreak()
+    w.addToolBar(vtb)
+    w.vetting_toolbar = vtb
+
+
+__all__ = ["build_menus", "build_toolbars", "PROB_STEPS"]
