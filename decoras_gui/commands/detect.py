@@ -37,8 +37,8 @@ def _outputs(args: argparse.Namespace, image: Path) -> tuple[Path | None, Path |
 def run(args: argparse.Namespace) -> int:
     from ..core.image import load_fits
     from ..core.regions_io import write_regions
-    from ..ml.pipeline import detect
     from ..ml.registry import DEFAULT_MODEL, load_model
+    from ..ml.tasks import get_task
 
     if len(args.images) > 1 and not args.out_dir:
         raise DecorasError("several images need --out-dir (one catalogue and region file per image)")
@@ -46,16 +46,18 @@ def run(args: argparse.Namespace) -> int:
         Path(args.out_dir).mkdir(parents=True, exist_ok=True)
     elif not (args.catalog or args.regions):
         raise DecorasError("say where to write the results: --catalog and/or --regions, or --out-dir")
-    model = load_model(args.model or DEFAULT_MODEL)
+    task = get_task("detect")
+    model = load_model(args.model or DEFAULT_MODEL, task=task.name)  # refuses a model made for another task
     failures = 0
     for name in args.images:
         path = Path(name)
         bar = ProgressBar(path.name[:24])
         try:
             image = load_fits(path)
-            catalogue, maps = detect(image, model, device=args.device, threshold=args.threshold, progress=bar)
+            output = task.run(image, model, device=args.device, threshold=args.threshold, progress=bar)
+            catalogue = output.result
             bar.close()
-            for note in maps.notes:
+            for note in output.notes:
                 print(f"decoras detect: {path.name}: note: {note}", file=sys.stderr)
             catalog_path, regions_path = _outputs(args, path)
             written = []

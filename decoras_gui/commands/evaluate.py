@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from pathlib import Path
 
 from ..cli import command
 from ..core.errors import DecorasError
@@ -34,29 +33,29 @@ def _clean(obj):
     return obj
 
 
-@command("evaluate", "Evaluate a model against the photutils baseline on a fresh simulated test set.")(
+@command("evaluate", "Evaluate a model against its task's classical baseline (detection: photutils) "
+         "on a fresh simulated test set.")(
     _add_arguments)
 def run(args: argparse.Namespace) -> int:
-    from ..eval.evaluate import evaluate, format_report, sim_config_for
-    from ..ml.registry import DEFAULT_MODEL, load_model, read_card, sha256_of, write_card
-    from ..paths import models_dir
+    from ..eval.evaluate import sim_config_for
+    from ..ml.registry import DEFAULT_MODEL, card_path_of, load_model, read_card, sha256_of, write_card
 
     model = load_model(args.model or DEFAULT_MODEL)
+    task = model.task
     if args.seed == model.card.training.get("config", {}).get("data_seed"):
         raise DecorasError(f"seed {args.seed} was used to train {model.card.name}: pick another")
     bar = ProgressBar("evaluate")
     try:
         sim = sim_config_for(model, schedule=args.schedule) if args.schedule else None
-        result = evaluate(model, args.seed, args.n_fields, sim=sim, device=args.device, progress=bar.counter)
+        result = task.evaluate(model, args.seed, args.n_fields, sim=sim, device=args.device, progress=bar.counter)
     finally:
         bar.close()
-    print(format_report(result))
+    print(task.format_report(result))
     clean = _clean(result)
     if args.json_out:
         atomic_write_text(args.json_out, json.dumps(clean, indent=2) + "\n")
     if args.update_card:
-        name = args.model or DEFAULT_MODEL
-        card_path = Path(name) if name.endswith(".json") else models_dir() / f"{name}.json"
+        card_path = card_path_of(args.model or DEFAULT_MODEL)
         card = read_card(card_path)
         if sha256_of(card_path.parent / card.weights) != card.sha256:
             raise DecorasError("weights changed since evaluation started", card_path)

@@ -1,4 +1,5 @@
-"""`decoras train --config models/NAME.toml`: train the networks, then calibrate the threshold and SNR floor."""
+"""`decoras train --config models/NAME.toml`: train the task's networks, then calibrate the model
+(detection: its threshold and SNR floor)."""
 
 from __future__ import annotations
 
@@ -20,32 +21,31 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    help="do not train: recalibrate the model already written to --out (its weights are unchanged)")
 
 
-@command("train", "Train the detection and characterization networks on simulated fields.")(_add_arguments)
+@command("train", "Train a model's networks (detection: detection and characterization) on simulated fields.")(
+    _add_arguments)
 def run(args: argparse.Namespace) -> int:
-    from ..eval.calibrate import calibrate_threshold
     from ..ml.registry import load_model, read_card, write_card
+    from ..ml.tasks import get_task
     from ..ml.train import TrainConfig, train
 
     config = TrainConfig.from_toml(args.config)
+    task = get_task(config.task)
     out = Path(args.out) if args.out else Path(args.config).parent
     if args.calibrate_only:
         card_path = out / f"{config.name}.json"
-        load_model(config.name, out)  # refuses a missing or modified model before any work
+        load_model(config.name, out, task=task.name)  # refuses a missing or modified model before any work
     else:
         result = train(config, out, args.run_dir, resume=not args.fresh)
         card_path = result.card
         print(f"trained {config.name} in {result.seconds / 60:.1f} min: {result.weights}, {card_path}")
     if args.calibration_fields > 0:
+        card = read_card(card_path)
         bar = ProgressBar("calibrate")
         try:
-            choice = calibrate_threshold(load_model(config.name, out), config.data_seed, args.calibration_fields,
-                                         progress=bar.counter)
+            summary = task.calibrate(load_model(config.name, out, task=task.name), card, config.data_seed,
+                                     args.calibration_fields, progress=bar.counter)
         finally:
             bar.close()
-        card = read_card(card_path)
-        card.threshold, card.min_snr = choice["threshold"], choice["min_snr"]
-        card.training["calibration"] = choice
         write_card(card, card_path)
-        print(f"detection threshold {choice['threshold']:.2f}, SNR floor {choice['min_snr']:.1f} "
-              f"(from {args.calibration_fields} validation fields)")
+        print(summary)
     return 0

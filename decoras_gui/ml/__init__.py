@@ -1,1 +1,1 @@
-"""DECORAS networks: definition, training, registry and inference."""
+"""DECORAS networks: tasks (what a model is for), definition, training, registry and inference."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from .registry import ModelCard
+from .tasks import get_task
 
 #: (key in the card's evaluation of the model, label, format)
 HEADLINE = (
@@ -36,7 +37,7 @@ def card_figures(card: ModelCard) -> list[tuple[str, str]]:
 
 
 def card_heading(card: ModelCard) -> str:
-    """'name version: instrument, band; N px per beam minor axis'."""
-    parts = [p for p in (card.instrument, card.band) if p]
-    return (f"{card.name} {card.version}: {', '.join(parts) or 'instrument not stated'}; "
+    """'name version (task label): instrument, band, image kind images; N px per beam minor axis'."""
+    parts = [p for p in (card.instrument, card.band, f"{card.image_kind} images" if card.image_kind else "") if p]
+    return (f"{card.name} {card.version} ({get_task(card.task).label}): {', '.join(parts) or 'instrument not stated'}; "
             f"trained for {card.pixels_per_beam_minor:.1f} pixels per beam minor axis")

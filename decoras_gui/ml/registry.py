@@ -1,4 +1,10 @@
-"""Bundled models: model cards in models/*.json, sha256-verified weights, safe loading."""
+"""Bundled models: model cards in models/*.json, sha256-verified weights, safe loading.
+
+A card names the model's task (``"detect"``, :mod:`decoras_gui.ml.tasks`), its domain (the
+images it was trained for: instrument, band, dirty or restored, pixel size and beam sampling)
+and the shape of each of the task's networks. Cards written before tasks existed (network
+shapes and domain fields at the top level, no task) are read as detection models.
+"""
 
 from __future__ import annotations
 
@@ -7,44 +13,107 @@ import json
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import DecorasError
 from ..core.fileio import atomic_write_text
 from ..paths import models_dir
-from .networks import CharacterizationNet, DetectionNet, NetConfig
+from .tasks import DEFAULT_TASK, Task, get_task
+
+if TYPE_CHECKING:  # torch is imported when a model is loaded, not to list or read cards
+    import torch
+    from torch import nn
 
 DEFAULT_MODEL = "vlba-l-band"
+
+#: what a card's ``domain`` holds: the images a model is meant for
+DOMAIN_KEYS = ("instrument", "band", "image_kind", "cell_mas", "pixels_per_beam_minor")
+#: image kinds a domain names: straight from imaging, or deconvolved (CLEANed) and restored
+IMAGE_KINDS = ("dirty", "restored")
 
 
 @dataclass
 class ModelCard:
-    """What a bundled model is, how it was trained, how well it does, and its checksum."""
+    """What a model is, what it is for, how it was trained, how well it does, and its checksum.
+
+    ``domain``: ``instrument``, ``band``, ``image_kind`` (one of :data:`IMAGE_KINDS`),
+    ``cell_mas`` (pixel size of the training images) and ``pixels_per_beam_minor`` (their beam
+    sampling). ``networks``: the :class:`~decoras_gui.ml.networks.NetConfig` of each of the
+    task's networks, as a dict (also reachable as an attribute: ``card.detection``).
+    """
 
     name: str
     version: str
     weights: str
     sha256: str
-    cell_mas: float
-    pixels_per_beam_minor: float
-    detection: dict
-    characterization: dict
+    task: str = DEFAULT_TASK
+    domain: dict = field(default_factory=dict)
+    networks: dict = field(default_factory=dict)
     threshold: float = 0.5
     min_snr: float = 2.0  # measured peak / local rms below which a detection is not reported
     description: str = ""
-    instrument: str = "VLBA"
-    band: str = ""
     training: dict = field(default_factory=dict)
     evaluation: dict = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, d: dict, path: Path | None = None) -> "ModelCard":
+        d = dict(d)
+        task = _task_of(d.get("task", DEFAULT_TASK), path)
+        if "networks" not in d:  # a card from before tasks: the networks at the top level
+            d["networks"] = {name: d.pop(name) for name in task.networks if name in d}
+        if "domain" not in d:  # ... and so the domain fields
+            d["domain"] = {"instrument": "VLBA", **{k: d.pop(k) for k in DOMAIN_KEYS if k in d}}
         names = {f.name for f in fields(cls)}
         try:
-            return cls(**{k: v for k, v in d.items() if k in names})
+            card = cls(**{k: v for k, v in d.items() if k in names})
         except TypeError as exc:
             raise DecorasError(f"not a valid model card ({exc})", path) from None
+        if not isinstance(card.networks, dict) or not isinstance(card.domain, dict):
+            raise DecorasError("not a valid model card (networks and domain must be objects)", path)
+        missing = [n for n in task.networks if not isinstance(card.networks.get(n), dict)]
+        if missing:
+            raise DecorasError(f"not a valid model card (no configuration for the {', '.join(missing)} "
+                               f"network of a {task.name} model)", path)
+        for key in ("cell_mas", "pixels_per_beam_minor"):
+            if not isinstance(card.domain.get(key), (int, float)):
+                raise DecorasError(f"not a valid model card (its domain has no {key})", path)
+        if card.domain.get("image_kind", "dirty") not in IMAGE_KINDS:
+            raise DecorasError(f"not a valid model card (image_kind must be one of {', '.join(IMAGE_KINDS)})", path)
+        return card
+
+    def __getattr__(self, name: str) -> Any:
+        networks = self.__dict__.get("networks") or {}
+        if name in networks:
+            return networks[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @property
+    def instrument(self) -> str:
+        return str(self.domain.get("instrument", ""))
+
+    @property
+    def band(self) -> str:
+        return str(self.domain.get("band", ""))
+
+    @property
+    def image_kind(self) -> str:
+        """'dirty' or 'restored'; '' when the card does not say."""
+        return str(self.domain.get("image_kind", ""))
+
+    @property
+    def cell_mas(self) -> float:
+        return float(self.domain["cell_mas"])
+
+    @property
+    def pixels_per_beam_minor(self) -> float:
+        return float(self.domain["pixels_per_beam_minor"])
+
+
+def _task_of(name: Any, path: Path | None) -> Task:
+    try:
+        return get_task(name)
+    except DecorasError as exc:
+        raise DecorasError(f"the model card is for {exc}", path) from None
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -72,44 +141,72 @@ def read_card(path: str | os.PathLike) -> ModelCard:
     return ModelCard.from_dict(raw, path)
 
 
-def available_models(folder: str | os.PathLike | None = None) -> list[ModelCard]:
-    """Cards of every model in ``folder`` (default: the bundled models), by name."""
+def available_models(folder: str | os.PathLike | None = None, task: str | None = None) -> list[ModelCard]:
+    """Cards of every model in ``folder`` (default: the bundled models), by name; only those of
+    ``task`` when given. Cards that cannot be read (or are for a task unknown here) are left out."""
+    if task is not None:
+        get_task(task)  # a misspelt task is an error, not an empty list
     folder = Path(folder) if folder else models_dir()
     cards = []
     for path in sorted(folder.glob("*.json")):
         try:
-            cards.append(read_card(path))
+            card = read_card(path)
         except DecorasError:
             continue
+        if task is None or card.task == task:
+            cards.append(card)
     return cards
 
 
 @dataclass
 class DecorasModel:
-    """A verified, loaded model: both networks in eval mode, plus its card."""
+    """A verified, loaded model: its card and its task's networks in eval mode (also reachable
+    as attributes by name: ``model.detection``)."""
 
     card: ModelCard
-    detection: DetectionNet
-    characterization: CharacterizationNet
+    networks: dict[str, "nn.Module"]
 
     @property
     def label(self) -> str:
         return f"{self.card.name} {self.card.version}"
 
-    def to(self, device: torch.device | str) -> "DecorasModel":
-        self.detection.to(device)
-        self.characterization.to(device)
+    @property
+    def task(self) -> Task:
+        return get_task(self.card.task)
+
+    def __getattr__(self, name: str) -> Any:
+        networks = self.__dict__.get("networks") or {}
+        if name in networks:
+            return networks[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def to(self, device: "torch.device | str") -> "DecorasModel":
+        for net in self.networks.values():
+            net.to(device)
         return self
 
 
-def load_model(name: str = DEFAULT_MODEL, folder: str | os.PathLike | None = None) -> DecorasModel:
-    """Load a model by name (or path to its card), refusing weights whose sha256 differs."""
-    folder = Path(folder) if folder else models_dir()
-    card_path = Path(name) if name.endswith(".json") else folder / f"{name}.json"
+def card_path_of(name: str, folder: str | os.PathLike | None = None) -> Path:
+    """The card file of model ``name`` (a name in ``folder``, or a path to a .json card)."""
+    return Path(name) if name.endswith(".json") else (Path(folder) if folder else models_dir()) / f"{name}.json"
+
+
+def load_model(name: str = DEFAULT_MODEL, folder: str | os.PathLike | None = None,
+               task: str | None = None) -> DecorasModel:
+    """Load a model by name (or path to its card), refusing weights whose sha256 differs, and,
+    when ``task`` is given, a model made for another task (before reading its weights)."""
+    import torch
+
+    from .networks import NetConfig
+
+    card_path = card_path_of(name, folder)
     if not card_path.exists():
         known = ", ".join(c.name for c in available_models(folder)) or "none"
         raise DecorasError(f"no model card for {name!r} (available: {known})", card_path)
     card = read_card(card_path)
+    if task is not None and card.task != get_task(task).name:
+        raise DecorasError(f"{card.name} is a model for the task {card.task!r} ({get_task(card.task).label}), "
+                           f"not for {task!r}", card_path)
     weights = card_path.parent / card.weights
     if not weights.is_file():
         raise DecorasError("the weight file named by the model card is missing", weights)
@@ -118,15 +215,17 @@ def load_model(name: str = DEFAULT_MODEL, folder: str | os.PathLike | None = Non
         raise DecorasError(
             f"the weight file's sha256 ({actual[:12]}...) does not match its model card "
             f"({card.sha256[:12]}...): refusing to load a modified or corrupted model", weights)
+    model_task = get_task(card.task)
     try:
         state = torch.load(weights, map_location="cpu", weights_only=True)
-        det = DetectionNet(NetConfig.from_dict(card.detection))
-        char = CharacterizationNet(NetConfig.from_dict(card.characterization))
-        det.load_state_dict(state["detection"])
-        char.load_state_dict(state["characterization"])
+        nets = {}
+        for net_name in model_task.networks:
+            nets[net_name] = model_task.build_network(net_name, NetConfig.from_dict(card.networks[net_name]))
+            nets[net_name].load_state_dict(state[net_name])
     except DecorasError:
         raise
     except Exception as exc:  # unpickling refusals, shape mismatches, missing keys
         raise DecorasError(f"the weights cannot be loaded ({type(exc).__name__}: {exc})", weights) from None
-    det.eval(), char.eval()
-    return DecorasModel(card, det, char)
+    for net in nets.values():
+        net.eval()
+    return DecorasModel(card, nets)

@@ -1,16 +1,19 @@
-"""Reproducible training of the DECORAS networks from the project's own simulator.
+"""Reproducible training of a task's networks from the project's own simulator.
 
-``decoras train --config models/vlba-l-band.toml`` streams simulated fields (seeds
-``(data_seed, index)``, never the evaluation seeds), trains the detection network
-(binary cross-entropy) and the characterization network (mean squared logarithmic
-error) side by side on the same batches, checkpoints, and writes the weights plus a
-JSON model card into ``models/``.
+``decoras train --config models/vlba-l-band.toml`` streams training pairs simulated by the
+configuration's task (seeds ``(data_seed, index)``, never the evaluation seeds), trains the
+task's networks side by side on the same batches, each with its own loss (detection: the
+detection network with binary cross-entropy, the characterization network with mean squared
+logarithmic error), checkpoints, and writes the weights plus a JSON model card into ``models/``.
+The configuration holds one table per network of the task, named after it (``[detection]``).
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import json
+import operator
 import os
 import sys
 import time
@@ -21,18 +24,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.nn import functional as F
+from torch import nn
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from ..core.errors import DecorasError
 from ..core.fileio import atomic_path
-from ..core.image import robust_rms
 from ..sim.config import SimConfig
 from ..sim.field import simulate_field
-from .networks import CharacterizationNet, DetectionNet, NetConfig, msle_loss
-from .registry import ModelCard, sha256_of, write_card
-
-NETWORKS = ("detection", "characterization")
+from .networks import NetConfig
+from .registry import IMAGE_KINDS, ModelCard, sha256_of, write_card
+from .tasks import DEFAULT_TASK, Task, get_task
 
 #: Seeds reserved for evaluation: training refuses them as data seeds.
 EVALUATION_SEEDS = range(900_000, 1_000_000)
@@ -44,12 +45,14 @@ class TrainConfig:
 
     name: str
     version: str = "1.0.0"
+    task: str = DEFAULT_TASK  # what the model is for: its networks, losses and training pairs
     description: str = ""
     instrument: str = "VLBA"
     band: str = "L (1.4 GHz)"
+    image_kind: str = "dirty"  # the kind of image the model reads (the simulator's: dirty)
     sim: SimConfig = field(default_factory=SimConfig)
-    detection: NetConfig = field(default_factory=NetConfig)
-    characterization: NetConfig = field(default_factory=NetConfig)
+    # the shape of each of the task's networks, from the table named after it (default NetConfig())
+    networks: dict[str, NetConfig] = field(default_factory=dict)
     steps: int = 4000
     batch_size: int = 8
     crop: int = 128
@@ -68,7 +71,12 @@ class TrainConfig:
     # default: the training fields) -- a fine-tuning run may train on another mix
     eval_sim: SimConfig | None = None
     init_from: str = ""  # a model (name or card path) to start from: fine-tuning
-    train_networks: tuple[str, ...] = NETWORKS  # the others stay as initialised
+    train_networks: tuple[str, ...] = ()  # the others stay as initialised (default: all of the task's)
+
+    def __post_init__(self) -> None:
+        task = get_task(self.task)
+        self.networks = {name: self.networks.get(name) or NetConfig() for name in task.networks}
+        self.train_networks = tuple(self.train_networks) if self.train_networks else task.networks
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike) -> "TrainConfig":
@@ -85,73 +93,68 @@ class TrainConfig:
     def from_dict(cls, raw: dict, path: str | os.PathLike | None = None) -> "TrainConfig":
         raw = dict(raw)
         try:
+            task = get_task(raw.get("task", DEFAULT_TASK))
+        except DecorasError as exc:
+            raise DecorasError(f"bad training configuration: {exc}", path) from None
+        try:
             sim = SimConfig.from_dict(raw.pop("sim", {}))
             eval_raw = raw.pop("eval_sim", None)
             eval_sim = SimConfig.from_dict(eval_raw) if eval_raw else None
-            det = NetConfig.from_dict(raw.pop("detection", NetConfig().to_dict()))
-            char = NetConfig.from_dict(raw.pop("characterization", NetConfig().to_dict()))
-            known = {f.name for f in fields(cls)}
+            networks = {name: NetConfig.from_dict(raw.pop(name, NetConfig().to_dict())) for name in task.networks}
+            known = {f.name for f in fields(cls)} - {"networks"}
             unknown = set(raw) - known
             if unknown:
                 raise DecorasError(f"unknown training settings: {', '.join(sorted(unknown))}", path)
             if "train_networks" in raw:
                 raw["train_networks"] = tuple(raw["train_networks"])
-            config = cls(sim=sim, eval_sim=eval_sim, detection=det, characterization=char, **raw)
+                if not raw["train_networks"]:
+                    raise DecorasError(f"train_networks must name some of {', '.join(task.networks)}", path)
+            config = cls(sim=sim, eval_sim=eval_sim, networks=networks, **raw)
         except TypeError as exc:
             raise DecorasError(f"bad training configuration ({exc})", path) from None
-        unknown_nets = set(config.train_networks) - set(NETWORKS)
-        if unknown_nets or not config.train_networks:
-            raise DecorasError(f"train_networks must name some of {', '.join(NETWORKS)}", path)
-        if len(config.train_networks) < len(NETWORKS) and not config.init_from:
+        unknown_nets = set(config.train_networks) - set(task.networks)
+        if unknown_nets:
+            raise DecorasError(f"train_networks must name some of {', '.join(task.networks)}", path)
+        if len(config.train_networks) < len(task.networks) and not config.init_from:
             raise DecorasError("a network left untrained needs init_from (the model whose weights it keeps)", path)
+        if config.image_kind not in IMAGE_KINDS:
+            raise DecorasError(f"image_kind must be one of {', '.join(IMAGE_KINDS)}", path)
         if config.data_seed in EVALUATION_SEEDS:
             raise DecorasError(f"data_seed {config.data_seed} is reserved for evaluation", path)
-        if config.crop > config.sim.size or config.crop % (2 ** max(config.detection.depth, config.characterization.depth)):
+        if config.crop > config.sim.size or config.crop % (2 ** max(n.depth for n in networks.values())):
             raise DecorasError("crop must fit in the simulated field and be a multiple of 2**depth", path)
         return config
 
     def to_dict(self) -> dict:
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        """The configuration as plain data, one entry per network named after it (as in the TOML)."""
+        out = {}
+        for f in fields(self):
+            if f.name == "networks":
+                out.update({name: net.to_dict() for name, net in self.networks.items()})
+            else:
+                out[f.name] = getattr(self, f.name)
         out["sim"] = asdict(self.sim)
         out["eval_sim"] = asdict(self.eval_sim) if self.eval_sim else None
-        out["detection"] = self.detection.to_dict()
-        out["characterization"] = self.characterization.to_dict()
         return json.loads(json.dumps(out, default=list))
 
 
 # --------------------------------------------------------------------------------- data
 
 
-def training_sample(field_seed: tuple[int, int], sim: SimConfig, crop: int) -> tuple[np.ndarray, ...]:
-    """One training example: (image in rms units, source mask, restored model in rms units)."""
-    rng = np.random.default_rng(list(field_seed) + [7])
-    f = simulate_field(field_seed, sim)
-    rms = robust_rms(f.dirty)
-    snr = f.dirty / rms
-    restored = f.restored / rms
-    mask = f.mask.astype(np.float32)
-    y0, x0 = (rng.integers(0, sim.size - crop + 1, size=2) if crop < sim.size else (0, 0))
-    views = [a[y0:y0 + crop, x0:x0 + crop] for a in (snr, mask, restored)]
-    if rng.random() < 0.5:  # a mirrored field is another valid interferometric image
-        views = [a[:, ::-1] for a in views]
-    if rng.random() < 0.5:
-        views = [a[::-1, :] for a in views]
-    return tuple(np.ascontiguousarray(a, dtype=np.float32)[None] for a in views)
-
-
 class SimulatedFields(IterableDataset):
-    """An endless stream of training examples, partitioned across loader workers."""
+    """An endless stream of the task's training pairs, partitioned across loader workers."""
 
     def __init__(self, config: TrainConfig, start_index: int = 0):
         self.config = config
         self.start_index = start_index
 
-    def __iter__(self) -> Iterator[tuple[np.ndarray, ...]]:
+    def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
+        task = get_task(self.config.task)
         info = get_worker_info()
         worker, n_workers = (info.id, info.num_workers) if info else (0, 1)
         index = self.start_index + worker
         while True:
-            yield training_sample((self.config.data_seed, index), self.config.sim, self.config.crop)
+            yield task.training_pair((self.config.data_seed, index), self.config.sim, self.config.crop)
             index += n_workers
 
 
@@ -169,16 +172,15 @@ class TrainResult:
 def train(config: TrainConfig, out_dir: str | os.PathLike, run_dir: str | os.PathLike | None = None,
           log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
           resume: bool = True) -> TrainResult:
-    """Train both networks; write ``<out_dir>/<name>.pt`` and ``<out_dir>/<name>.json``."""
+    """Train the task's networks; write ``<out_dir>/<name>.pt`` and ``<out_dir>/<name>.json``."""
     out_dir = Path(out_dir)
     run_dir = Path(run_dir) if run_dir else Path("runs") / config.name
     run_dir.mkdir(parents=True, exist_ok=True)
+    task = get_task(config.task)
     torch.manual_seed(config.torch_seed)
     torch.set_num_threads(config.threads)
-    det = DetectionNet(config.detection)
-    char = CharacterizationNet(config.characterization)
-    init_sha256 = _initialise_from(config, det, char) if config.init_from else ""
-    nets = {"detection": det, "characterization": char}
+    nets = {name: task.build_network(name, config.networks[name]) for name in task.networks}
+    init_sha256 = _initialise_from(config, task, nets) if config.init_from else ""
     for name, net in nets.items():
         net.requires_grad_(name in config.train_networks)
     params = [q for name in config.train_networks for q in nets[name].parameters()]
@@ -189,8 +191,8 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, run_dir: str | os.Pat
     checkpoint = run_dir / "checkpoint.pt"
     if resume and checkpoint.exists():
         state = torch.load(checkpoint, weights_only=True)
-        det.load_state_dict(state["detection"])
-        char.load_state_dict(state["characterization"])
+        for name, net in nets.items():
+            net.load_state_dict(state[name])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         step, elapsed_before = int(state["step"]), float(state["elapsed"])
@@ -203,87 +205,83 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, run_dir: str | os.Pat
     loader = DataLoader(SimulatedFields(config, start_index=step * config.batch_size),
                         batch_size=config.batch_size, num_workers=config.workers,
                         persistent_workers=config.workers > 0, prefetch_factor=4 if config.workers else None)
-    pos_weight = torch.tensor(config.pos_weight)
     for name, net in nets.items():
         net.train(name in config.train_networks)  # frozen networks keep their batch-norm statistics
-    train_det, train_char = "detection" in config.train_networks, "characterization" in config.train_networks
     zero = torch.zeros(())
     start = time.perf_counter()
-    running = {"bce": 0.0, "msle": 0.0}
+    labels = [task.loss_names[name] for name in task.networks]
+    running = {label: 0.0 for label in labels}
     log_path = run_dir / "losses.csv"
     with open(log_path, "a", newline="") as log_file:
         writer = csv.writer(log_file)
         if log_file.tell() == 0:
-            writer.writerow(["step", "seconds", "bce", "msle", "lr"])
-        for snr, mask, restored in loader:
+            writer.writerow(["step", "seconds", *labels, "lr"])
+        for batch in loader:
             if step >= config.steps:
                 break
-            bce = F.binary_cross_entropy_with_logits(det(snr), mask, pos_weight=pos_weight) if train_det else zero
-            msle = msle_loss(char(snr), restored, 1.0 + config.source_weight * mask) if train_char else zero
+            losses = {task.loss_names[name]: task.loss(name, net, batch, config)
+                      if name in config.train_networks else zero for name, net in nets.items()}
             opt.zero_grad(set_to_none=True)
-            (bce + msle).backward()
+            functools.reduce(operator.add, losses.values()).backward()
             torch.nn.utils.clip_grad_norm_(params, 5.0)
             opt.step()
             sched.step()
             step += 1
-            running["bce"] += bce.item()
-            running["msle"] += msle.item()
+            for label, value in losses.items():
+                running[label] += value.item()
             if step % config.log_every == 0 or step == config.steps:
                 n = config.log_every if step % config.log_every == 0 else step % config.log_every
                 seconds = elapsed_before + time.perf_counter() - start
                 avg = {k: v / n for k, v in running.items()}
-                writer.writerow([step, f"{seconds:.1f}", f"{avg['bce']:.5f}", f"{avg['msle']:.5f}",
+                writer.writerow([step, f"{seconds:.1f}", *(f"{avg[k]:.5f}" for k in labels),
                                  f"{sched.get_last_lr()[0]:.2e}"])
                 log_file.flush()
-                log(f"step {step}/{config.steps}  bce {avg['bce']:.4f}  msle {avg['msle']:.4f}  "
-                    f"{seconds / 60:.1f} min")
+                log(f"step {step}/{config.steps}  " + "  ".join(f"{k} {avg[k]:.4f}" for k in labels)
+                    + f"  {seconds / 60:.1f} min")
                 final = avg
                 running = {k: 0.0 for k in running}
             if step % config.checkpoint_every == 0 or step == config.steps:
                 with atomic_path(checkpoint) as tmp:
-                    torch.save({"detection": det.state_dict(), "characterization": char.state_dict(),
+                    torch.save({**{name: net.state_dict() for name, net in nets.items()},
                                 "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                                 "step": torch.tensor(step),
                                 "elapsed": torch.tensor(elapsed_before + time.perf_counter() - start)}, tmp)
     seconds = elapsed_before + time.perf_counter() - start
-    weights, card = save_model(config, det, char, out_dir, seconds, final if step else {}, init_sha256)
+    weights, card = save_model(config, nets, out_dir, seconds, final if step else {}, init_sha256)
     log(f"wrote {weights} and {card}")
     return TrainResult(weights, card, seconds, final if step else {})
 
 
-def _initialise_from(config: TrainConfig, det: DetectionNet, char: CharacterizationNet) -> str:
-    """Load the weights of ``config.init_from`` (checked against its card) into the networks;
-    returns their sha256, which the new card records."""
+def _initialise_from(config: TrainConfig, task: Task, nets: dict[str, nn.Module]) -> str:
+    """Load the weights of ``config.init_from`` (checked against its card, and a model of the same
+    task) into the networks; returns their sha256, which the new card records."""
     from .registry import load_model
 
-    source = load_model(config.init_from)
-    for name, net, cfg in (("detection", det, config.detection), ("characterization", char, config.characterization)):
-        if getattr(source.card, name) != json.loads(json.dumps(cfg.to_dict())):
+    source = load_model(config.init_from, task=task.name)
+    for name, net in nets.items():
+        if source.card.networks[name] != json.loads(json.dumps(config.networks[name].to_dict())):
             raise DecorasError(f"init_from {config.init_from!r}: its {name} network is not the one configured here")
-        net.load_state_dict(getattr(source, name).state_dict())
+        net.load_state_dict(source.networks[name].state_dict())
     return source.card.sha256
 
 
-def save_model(config: TrainConfig, det: DetectionNet, char: CharacterizationNet, out_dir: Path,
-               seconds: float, losses: dict, init_sha256: str = "") -> tuple[Path, Path]:
+def save_model(config: TrainConfig, nets: dict[str, nn.Module], out_dir: Path, seconds: float, losses: dict,
+               init_sha256: str = "") -> tuple[Path, Path]:
     """Write the weights (tensors only, loadable with weights_only=True) and the model card."""
     out_dir.mkdir(parents=True, exist_ok=True)
     weights = out_dir / f"{config.name}.pt"
     with atomic_path(weights) as tmp:
-        torch.save({"detection": det.state_dict(), "characterization": char.state_dict()}, tmp)
-    beam_minor_px = _typical_beam_minor_pixels(config.sim)
+        torch.save({name: net.state_dict() for name, net in nets.items()}, tmp)
     card = ModelCard(
         name=config.name,
         version=config.version,
+        task=config.task,
         description=config.description,
-        instrument=config.instrument,
-        band=config.band,
+        domain={"instrument": config.instrument, "band": config.band, "image_kind": config.image_kind,
+                "cell_mas": config.sim.cell_mas, "pixels_per_beam_minor": _typical_beam_minor_pixels(config.sim)},
         weights=weights.name,
         sha256=sha256_of(weights),
-        cell_mas=config.sim.cell_mas,
-        pixels_per_beam_minor=beam_minor_px,
-        detection=config.detection.to_dict(),
-        characterization=config.characterization.to_dict(),
+        networks={name: net.to_dict() for name, net in config.networks.items()},
         threshold=config.threshold,
         training={"config": config.to_dict(), "seconds": round(seconds, 1), "final_losses": losses,
                   "torch": torch.__version__, "data_seeds": f"({config.data_seed}, 0..)",

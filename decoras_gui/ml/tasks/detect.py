@@ -1,0 +1,124 @@
+"""Detection: find and measure the sources of a dirty image; the result is a Catalogue.
+
+Two networks (Rezaei et al. 2022): ``detection`` gives each pixel a source logit (binary
+cross-entropy against the simulator's source mask), ``characterization`` the sky restored with
+the clean beam (mean squared logarithmic error against the simulator's restored map, weighted
+towards the sources). :func:`decoras_gui.ml.pipeline.detect` turns their maps into sources;
+the metrics are :mod:`decoras_gui.eval.evaluate`'s, the baseline a photutils 5-sigma
+segmentation (:mod:`decoras_gui.eval.baseline`), the calibration chooses the threshold and SNR
+floor (:mod:`decoras_gui.eval.calibrate`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from .base import CancelFn, RunOutput, StageProgress, Task
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+    from torch import nn
+
+    from ...core.catalogue import Catalogue
+    from ...core.image import SkyImage
+    from ...sim.config import SimConfig
+    from ..networks import NetConfig
+    from ..registry import DecorasModel, ModelCard
+    from ..train import TrainConfig
+
+
+def training_pair(field_seed: tuple[int, int], sim: SimConfig, crop: int) -> dict[str, np.ndarray]:
+    """One training example: the dirty image in rms units (``snr``), the source ``mask`` and the
+    restored model in rms units (``restored``), cropped at random and mirrored half the time."""
+    import numpy as np
+
+    from ...core.image import robust_rms
+    from ...sim.field import simulate_field
+
+    rng = np.random.default_rng(list(field_seed) + [7])
+    f = simulate_field(field_seed, sim)
+    rms = robust_rms(f.dirty)
+    snr = f.dirty / rms
+    restored = f.restored / rms
+    mask = f.mask.astype(np.float32)
+    y0, x0 = (rng.integers(0, sim.size - crop + 1, size=2) if crop < sim.size else (0, 0))
+    views = [a[y0:y0 + crop, x0:x0 + crop] for a in (snr, mask, restored)]
+    if rng.random() < 0.5:  # a mirrored field is another valid interferometric image
+        views = [a[:, ::-1] for a in views]
+    if rng.random() < 0.5:
+        views = [a[::-1, :] for a in views]
+    return {key: np.ascontiguousarray(a, dtype=np.float32)[None]
+            for key, a in zip(("snr", "mask", "restored"), views)}
+
+
+class DetectTask(Task):
+    """Source detection and characterization: image -> Catalogue."""
+
+    name = "detect"
+    label = "source detection"
+    result_kind = "catalogue"
+    networks = ("detection", "characterization")
+    loss_names = {"detection": "bce", "characterization": "msle"}
+
+    def build_network(self, name: str, config: NetConfig) -> nn.Module:
+        from ..networks import CharacterizationNet, DetectionNet
+
+        return {"detection": DetectionNet, "characterization": CharacterizationNet}[name](config)
+
+    def training_pair(self, field_seed: tuple[int, int], sim: SimConfig, crop: int) -> dict[str, np.ndarray]:
+        return training_pair(field_seed, sim, crop)
+
+    def loss(self, name: str, net: nn.Module, batch: Mapping[str, torch.Tensor], config: TrainConfig) -> torch.Tensor:
+        import torch
+        from torch.nn import functional as F
+
+        from ..networks import msle_loss
+
+        snr, mask = batch["snr"], batch["mask"]
+        if name == "detection":
+            return F.binary_cross_entropy_with_logits(net(snr), mask, pos_weight=torch.tensor(config.pos_weight))
+        return msle_loss(net(snr), batch["restored"], 1.0 + config.source_weight * mask)
+
+    def run(self, image: SkyImage, model: DecorasModel, *, device: str = "auto", threshold: float | None = None,
+            progress: StageProgress | None = None, cancel: CancelFn | None = None) -> RunOutput:
+        """The sources of ``image`` (:func:`decoras_gui.ml.pipeline.detect`); ``result`` is the Catalogue."""
+        from ..pipeline import detect
+
+        catalogue, maps = detect(image, model, device=device, threshold=threshold, progress=progress, cancel=cancel)
+        return RunOutput(catalogue, list(maps.notes), maps)
+
+    @property
+    def baseline_name(self) -> str:
+        from ...eval.baseline import BASELINE_NAME
+
+        return BASELINE_NAME
+
+    def baseline(self, image: SkyImage, rms_map: np.ndarray | None = None) -> Catalogue:
+        from ...eval.baseline import photutils_baseline
+
+        return photutils_baseline(image, rms_map=rms_map)
+
+    def evaluate(self, model: DecorasModel, seed: int, n_fields: int, *, sim: SimConfig | None = None,
+                 device: str = "auto", progress: Callable[[int, int], None] | None = None) -> dict:
+        from ...eval.evaluate import evaluate
+
+        return evaluate(model, seed, n_fields, sim=sim, device=device, progress=progress)
+
+    def format_report(self, result: dict) -> str:
+        from ...eval.evaluate import format_report
+
+        return format_report(result)
+
+    def calibrate(self, model: DecorasModel, card: ModelCard, data_seed: int, n_fields: int,
+                  progress: Callable[[int, int], None] | None = None) -> str:
+        """The detection threshold and SNR floor (card ``threshold``, ``min_snr``; the sweep behind
+        them in ``training.calibration``)."""
+        from ...eval.calibrate import calibrate_threshold
+
+        choice = calibrate_threshold(model, data_seed, n_fields, progress=progress)
+        card.threshold, card.min_snr = choice["threshold"], choice["min_snr"]
+        card.training["calibration"] = choice
+        return (f"detection threshold {choice['threshold']:.2f}, SNR floor {choice['min_snr']:.1f} "
+                f"(from {n_fields} validation fields)")
