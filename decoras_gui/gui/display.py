@@ -2,6 +2,12 @@
 
 No Qt here: the window hands :func:`render` a 2-D array and gives the ImageItem the
 result with levels 0..1. Stretches and intervals are astropy.visualization's.
+
+The default ("Asinh, noise-scaled" from 1 sigma below the median to the maximum) is chosen
+for real radio images, whose peak is often thousands of sigmas: an asinh stretch whose
+softening is set, image by image, so that 5 sigma is drawn at least :data:`FAINT_LEVEL`
+grey. Faint jets and sources show, the noise stays dark grey, the core is not clipped, and
+an image of little dynamic range (a dirty image with a 12 sigma peak) stays linear.
 """
 
 from __future__ import annotations
@@ -11,7 +17,6 @@ import warnings
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
-from astropy.stats import mad_std
 from astropy.visualization import (
     AsinhStretch,
     LinearStretch,
@@ -23,10 +28,12 @@ from astropy.visualization import (
     SqrtStretch,
     ZScaleInterval,
 )
+from scipy.optimize import brentq
 
-from ..core.image import release_pages, strided_sample
+from ..core.image import release_pages, robust_rms, strided_sample
 
 STRETCHES: dict[str, str] = {
+    "asinh_noise": "Asinh, noise-scaled",
     "linear": "Linear",
     "sqrt": "Square root",
     "log": "Log",
@@ -34,8 +41,10 @@ STRETCHES: dict[str, str] = {
     "power": "Power",
 }
 LIMITS: dict[str, str] = {
+    "noise1": "-1 sigma / max",
     "noise": "-2 sigma / max",
     "minmax": "Min / max",
+    "99.9": "99.9 %",
     "99.5": "99.5 %",
     "99": "99 %",
     "zscale": "ZScale",
@@ -51,20 +60,26 @@ COLORMAPS: dict[str, str] = {
     "CET-L3": "Heat (CET-L3)",
     "CET-L16": "Cubehelix-like (CET-L16)",
 }
-#: the "noise" limits start this many robust sigmas below the median
+#: the "noise" / "noise1" limits start this many robust sigmas below the median
 NOISE_SIGMAS = 2.0
+LIMIT_SIGMAS: dict[str, float] = {"noise": NOISE_SIGMAS, "noise1": 1.0}
+#: the "asinh_noise" stretch draws the median + FAINT_SIGMAS robust sigmas at least this grey
+#: (0..1); measured on the observed images in ../shared/data/real (tests/gui/test_display_real.py)
+FAINT_SIGMAS = 5.0
+FAINT_LEVEL = 0.3
 #: pixels sampled to compute limits on big images
 LIMIT_SAMPLE = 1_000_000
 
 
 @dataclass(frozen=True)
 class DisplaySettings:
-    """How an image is shown. Defaults suit dirty radio images (faint sources, sidelobes)."""
+    """How an image is shown. Defaults suit real radio images (a bright core, faint jets and
+    sources, sidelobes) as well as dirty ones."""
 
-    # linear from 2 sigma below the median to the maximum, as radio images are usually
-    # shown: the noise dark, sources bright, the brightest never clipped
-    stretch: str = "linear"
-    limits: str = "noise"
+    # asinh scaled to the noise, from 1 sigma below the median to the maximum: the noise
+    # dark grey, everything above 5 sigma visible, the brightest never clipped
+    stretch: str = "asinh_noise"
+    limits: str = "noise1"
     vmin: float = math.nan  # used when limits == "manual"
     vmax: float = math.nan
     colormap: str = "gray"  # the status colours of the ellipses stand out on grey
@@ -91,8 +106,48 @@ class DisplaySettings:
         return out
 
 
-def make_stretch(settings: DisplaySettings):
+class Limits(tuple):
+    """(vmin, vmax) in data units, a plain pair to unpack and compare, that also carries the
+    image's robust rms (``noise``) and median (``background``), NaN when not computed: the
+    noise-scaled stretch of a zoomed-in patch, rendered with these limits, then matches the
+    whole image's."""
+
+    def __new__(cls, vmin: float, vmax: float, noise: float = math.nan, background: float = math.nan):
+        self = super().__new__(cls, (float(vmin), float(vmax)))
+        self.noise = float(noise)
+        self.background = float(background)
+        return self
+
+    def __repr__(self) -> str:
+        return f"Limits({self[0]!r}, {self[1]!r}, noise={self.noise!r}, background={self.background!r})"
+
+
+def noise_softening(limits: Limits) -> float | None:
+    """The asinh softening ``a`` that draws median + :data:`FAINT_SIGMAS` sigma at
+    :data:`FAINT_LEVEL` within ``limits``, or None where a linear stretch already draws it at
+    least that bright (little dynamic range) or the noise is unknown."""
+    lo, hi = limits
+    noise, background = getattr(limits, "noise", math.nan), getattr(limits, "background", math.nan)
+    if not (noise > 0 and math.isfinite(noise) and math.isfinite(background) and hi > lo):
+        return None
+    x = (background + FAINT_SIGMAS * noise - lo) / (hi - lo)
+    if not 0.0 < x < FAINT_LEVEL:
+        return None
+
+    def excess(log_a: float) -> float:  # grey of the faint level minus the wanted one; falls with a
+        return float(AsinhStretch(a=10.0**log_a)(np.array([x]))[0]) - FAINT_LEVEL
+
+    if excess(-12.0) <= 0.0:  # a dynamic range beyond 1e12: as log-like as it gets
+        return 1e-12
+    return 10.0 ** brentq(excess, -12.0, 3.0, xtol=1e-4)
+
+
+def make_stretch(settings: DisplaySettings, limits: Limits | None = None):
+    """The astropy stretch; "asinh_noise" needs the limits (with noise) it will be used with."""
     kind = settings.stretch
+    if kind == "asinh_noise":
+        a = noise_softening(limits) if limits is not None else None
+        return LinearStretch() if a is None else AsinhStretch(a=a)
     if kind == "linear":
         return LinearStretch()
     if kind == "sqrt":
@@ -113,11 +168,11 @@ def sample(data: np.ndarray, max_pixels: int = LIMIT_SAMPLE) -> np.ndarray:
 
 def make_interval(settings: DisplaySettings):
     kind = settings.limits
-    if kind == "noise":
+    if kind in LIMIT_SIGMAS:
         raise ValueError("the noise interval depends on the data: use compute_limits")
     if kind == "minmax":
         return MinMaxInterval()
-    if kind in ("99.5", "99"):
+    if kind in ("99.9", "99.5", "99"):
         return PercentileInterval(float(kind))
     if kind == "zscale":
         return ZScaleInterval()
@@ -126,15 +181,27 @@ def make_interval(settings: DisplaySettings):
     raise ValueError(f"unknown limits {kind!r}")
 
 
-def compute_limits(data: np.ndarray, settings: DisplaySettings) -> tuple[float, float]:
-    """(vmin, vmax) in data units; always finite with vmax > vmin."""
+def image_noise(values: np.ndarray) -> tuple[float, float]:
+    """(robust rms, median) of sampled finite values: the rms of core.image.robust_rms (sigma
+    clipped, with its fallbacks for quantised images such as NVSS), the plain median."""
+    if values.size == 0:
+        return math.nan, math.nan
+    return robust_rms(values.reshape(1, -1)), float(np.median(values))
+
+
+def compute_limits(data: np.ndarray, settings: DisplaySettings) -> Limits:
+    """(vmin, vmax) in data units, always finite with vmax > vmin; with the image's noise and
+    median where the limits or the stretch need them."""
     values = sample(data)
+    noise = background = math.nan
+    if values.size and (settings.limits in LIMIT_SIGMAS or settings.stretch == "asinh_noise"):
+        noise, background = image_noise(values)
     if settings.limits == "manual" and math.isfinite(settings.vmin) and math.isfinite(settings.vmax):
         lo, hi = settings.vmin, settings.vmax
     elif values.size == 0:
-        return 0.0, 1.0
-    elif settings.limits == "noise":
-        lo = float(np.median(values) - NOISE_SIGMAS * mad_std(values))
+        return Limits(0.0, 1.0)
+    elif settings.limits in LIMIT_SIGMAS:
+        lo = background - LIMIT_SIGMAS[settings.limits] * (noise if math.isfinite(noise) else 0.0)
         hi = float(values.max())
     else:
         interval = make_interval(settings if settings.limits != "manual" else settings.replace(limits="minmax"))
@@ -143,22 +210,31 @@ def compute_limits(data: np.ndarray, settings: DisplaySettings) -> tuple[float, 
         lo, hi = 0.0, 1.0
     if hi <= lo:
         hi = lo + (abs(lo) * 1e-6 or 1.0)
-    return lo, hi
+    return Limits(lo, hi, noise, background)
 
 
 def render(data: np.ndarray, settings: DisplaySettings,
-           limits: tuple[float, float] | None = None) -> tuple[np.ndarray, tuple[float, float]]:
-    """The stretched image in 0..1 (float32, NaN where blank) and the limits used."""
-    lo, hi = limits if limits is not None else compute_limits(data, settings)
+           limits: tuple[float, float] | None = None) -> tuple[np.ndarray, Limits]:
+    """The stretched image in 0..1 (float32, NaN where blank) and the limits used.
+
+    Pass the :class:`Limits` of the whole image when ``data`` is a part of it (a zoomed-in
+    patch, a block-averaged overview) so that it is stretched the same way."""
+    if limits is None:
+        limits = compute_limits(data, settings)
+    elif not isinstance(limits, Limits):
+        limits = Limits(*limits)
+    if settings.stretch == "asinh_noise" and not math.isfinite(limits.noise):
+        limits = Limits(*limits, *image_noise(sample(data)))  # a plain pair: the noise of this data
+    lo, hi = limits
     out = np.array(data, dtype=np.float32, copy=True)
     blank = ~np.isfinite(out)
     out -= np.float32(lo)
     out *= np.float32(1.0 / (hi - lo))
     np.clip(out, 0.0, 1.0, out=out)
-    make_stretch(settings)(out, clip=True, out=out)
+    make_stretch(settings, limits)(out, clip=True, out=out)
     if blank.any():
         out[blank] = np.nan
-    return out, (lo, hi)
+    return out, limits
 
 
 def nice_length(max_value: float) -> float:

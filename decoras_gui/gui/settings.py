@@ -16,6 +16,18 @@ ORGANISATION = "decoras"
 APPLICATION = "decoras-gui"
 ENV_VAR = "DECORAS_GUI_SETTINGS"
 MAX_RECENT = 10
+#: version of the saved display settings: 2 since the default became the noise-scaled
+#: asinh stretch from -1 sigma (version 1, unversioned, saved linear / -2 sigma automatically)
+DISPLAY_VERSION = 2
+#: the automatic default of version 1, replaced once by the current default
+OLD_DEFAULT_DISPLAY = {"stretch": "linear", "limits": "noise"}
+
+
+def migrate_display(d: dict) -> dict:
+    """Saved display settings of version 1 with the current default in place of the old one."""
+    if all(d.get(k) == v for k, v in OLD_DEFAULT_DISPLAY.items()):
+        return {k: v for k, v in d.items() if k not in OLD_DEFAULT_DISPLAY}
+    return dict(d)
 
 
 def make_settings(path: str | os.PathLike | None = None) -> QSettings:
@@ -67,13 +79,33 @@ class Settings:
         return self.get_str("last_folder", str(Path.home()))
 
     def display(self) -> dict:
+        """The saved display settings (a dict for display.DisplaySettings.from_dict).
+
+        The window saves them on every close, so settings saved before "display/version"
+        existed hold the old default (linear, -2 sigma / max) whether or not the user chose
+        it: that stretch and those limits are dropped once, and the new default applies;
+        anything else the user chose (another stretch, colormap, inversion) is kept.
+        """
         try:
-            return json.loads(self.get_str("display", "{}"))
+            d = json.loads(self.get_str("display", "{}"))
         except ValueError:
             return {}
+        if not isinstance(d, dict):
+            return {}
+        if self.display_version() < DISPLAY_VERSION:
+            d = migrate_display(d)
+        return d
+
+    def display_version(self) -> int:
+        """The version of the saved display settings (1 before the key existed)."""
+        try:
+            return int(self.q.value("display/version", 1))
+        except (TypeError, ValueError):
+            return 1
 
     def set_display(self, d: dict) -> None:
         self.q.setValue("display", json.dumps(d))
+        self.q.setValue("display/version", DISPLAY_VERSION)
 
     def sync(self) -> None:
         self.q.sync()
