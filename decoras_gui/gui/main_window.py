@@ -43,7 +43,7 @@ from .display_panel import DisplayPanel
 from .document import CatalogueDocument
 from .exchange import ExchangeController
 from .image_view import ImageCanvas
-from .menus import PROB_STEPS, build_menus, build_toolbars
+from .menus import PROB_STEPS, build_actions, build_menus, build_toolbars
 from .overlays import SourceOverlay
 from .readout import cursor_readout
 from .session_journal import SessionManager
@@ -89,7 +89,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.stack)
         self.display = DisplayPanel(self.canvas, disp.DisplaySettings.from_dict(self.settings.display()), self)
         self.stats = StatsPanel(self)
-        self._build_actions()
+        build_actions(self)
         self.table = SourceTableWidget(self.doc, list(self.status_actions.values()), self)
         self.overlay = SourceOverlay(self.canvas.vb, self.doc, self)
         image = lambda: self.image  # noqa: E731 -- the parts ask for the open image when they need it
@@ -116,56 +116,6 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     # =============================================================== construction
-    def _build_actions(self) -> None:
-        st, SP = self.style(), QStyle.StandardPixmap
-
-        def act(text, slot, keys=(), icon=None, tip="", **kw):
-            return make_action(self, text, slot, keys, tip, icon=app_icon(*icon, st) if icon else None, **kw)
-
-        self.act_open = act("&Open…", self.open_dialog, QKeySequence.StandardKey.Open, ("open", SP.SP_DialogOpenButton),
-                            "Open a FITS image (Ctrl+O)")
-        self.act_sample = act("Open &Sample", self.open_sample, (), ("sample", SP.SP_FileDialogContentsView),
-                              "Open the bundled simulated VLBA dirty image")
-        self.act_quit = act("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.act_fit = act("&Fit", self.canvas.fit, "F", ("fit", SP.SP_TitleBarMaxButton),
-                           "Fit the whole image in the view (F)")
-        self.act_one = act("&1:1", self.canvas.zoom_one_to_one, "1", ("one", SP.SP_TitleBarNormalButton),
-                           "One image pixel per screen pixel (1)")
-        self.act_zoom_in = act("Zoom &In", lambda: self.canvas.zoom(1.5), QKeySequence.StandardKey.ZoomIn,
-                               ("zoom_in", SP.SP_ArrowUp), "Zoom in (Ctrl++)")
-        self.act_zoom_out = act("Zoom &Out", lambda: self.canvas.zoom(1 / 1.5), QKeySequence.StandardKey.ZoomOut,
-                                ("zoom_out", SP.SP_ArrowDown), "Zoom out (Ctrl+-)")
-        self.act_rect = act("Zoom to &Selection", self.canvas.set_rect_zoom, "Z", ("zoom_rect", SP.SP_FileDialogDetailedView),
-                            "Drag a rectangle to zoom to it (Z); off: drag pans", checkable=True)
-        self.act_header = act("FITS &Header…", self.show_header, "Ctrl+H", ("header", SP.SP_FileDialogInfoView),
-                              "Show the FITS header")
-        self.act_detect = act("&Detect Sources", self.run_detection, "Ctrl+D", ("detect", SP.SP_MediaPlay),
-                              "Run the detection network on the image (Ctrl+D)")
-        self.act_cancel = make_action(self, "&Cancel", self.cancel_task, "Esc", "Cancel the running task",
-                                      icon=st.standardIcon(SP.SP_BrowserStop))
-        self.act_labels = act("Source &Labels", self.overlay_labels, "L", tip="Show source ids next to the ellipses (L)",
-                              checkable=True)
-        self.act_overlay = act("Show &Ellipses", self.overlay_visible, "E", tip="Show the source ellipses (E)",
-                               checkable=True)
-        self.act_overlay.setChecked(True)
-        self.status_actions = {}
-        for status in STATUSES:
-            a = make_action(self, status.capitalize(), None, (), f"Show {status} sources", checkable=True,
-                            icon=status_icon(STATUS_COLORS[status]))
-            a.setChecked(True)
-            a.toggled.connect(lambda on, s=status: self.doc.set_status_shown(s, on))
-            self.status_actions[status] = a
-        self.act_about = act("&About decoras-gui", self.about, name="about")
-        self.act_guide = act("&User Guide", self.show_user_guide, "F1", name="user_guide")
-        self.act_open_session = make_action(self, "Open Sess&ion…", lambda: self.sessions.open_dialog(), "Ctrl+Shift+O",
-                                            "Open a saved vetting session (image, sources, decisions, view)",
-                                            icon=st.standardIcon(SP.SP_DirOpenIcon))
-        self.act_save_session = make_action(self, "&Save Session", lambda: self.sessions.save_dialog(save_as=False),
-                                            QKeySequence.StandardKey.Save, "Save the vetting session (Ctrl+S)",
-                                            icon=st.standardIcon(SP.SP_DialogSaveButton))
-        self.act_save_session_as = make_action(self, "Save Session &As…", lambda: self.sessions.save_dialog(True),
-                                               "Ctrl+Shift+S", "Save the vetting session to a new file")
-
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)

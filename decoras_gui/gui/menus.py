@@ -1,16 +1,73 @@
-"""The window's menu bar and tool bars, laid out from the actions its parts own."""
+"""The window's own actions, and its menu bar and tool bars laid out from the actions of all its parts."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QComboBox, QLabel, QSlider, QToolBar
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QComboBox, QLabel, QSlider, QStyle, QToolBar
+
+from ..core.catalogue import STATUSES
+from .actions import make_action
+from .style import STATUS_COLORS, app_icon, status_icon
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
 PROB_STEPS = 1000  # slider resolution: 0.001 in probability
+
+
+def build_actions(w: MainWindow) -> None:
+    """The window's own actions (file, view, detect, help, sessions): attributes ``act_*`` of ``w``."""
+    st, SP = w.style(), QStyle.StandardPixmap
+
+    def act(text, slot, keys=(), icon=None, tip="", **kw):
+        return make_action(w, text, slot, keys, tip, icon=app_icon(*icon, st) if icon else None, **kw)
+
+    w.act_open = act("&Open…", w.open_dialog, QKeySequence.StandardKey.Open, ("open", SP.SP_DialogOpenButton),
+                     "Open a FITS image (Ctrl+O)")
+    w.act_sample = act("Open &Sample", w.open_sample, (), ("sample", SP.SP_FileDialogContentsView),
+                       "Open the bundled simulated VLBA dirty image")
+    w.act_quit = act("&Quit", w.close, QKeySequence.StandardKey.Quit)
+    w.act_fit = act("&Fit", w.canvas.fit, "F", ("fit", SP.SP_TitleBarMaxButton),
+                    "Fit the whole image in the view (F)")
+    w.act_one = act("&1:1", w.canvas.zoom_one_to_one, "1", ("one", SP.SP_TitleBarNormalButton),
+                    "One image pixel per screen pixel (1)")
+    w.act_zoom_in = act("Zoom &In", lambda: w.canvas.zoom(1.5), QKeySequence.StandardKey.ZoomIn,
+                        ("zoom_in", SP.SP_ArrowUp), "Zoom in (Ctrl++)")
+    w.act_zoom_out = act("Zoom &Out", lambda: w.canvas.zoom(1 / 1.5), QKeySequence.StandardKey.ZoomOut,
+                         ("zoom_out", SP.SP_ArrowDown), "Zoom out (Ctrl+-)")
+    w.act_rect = act("Zoom to &Selection", w.canvas.set_rect_zoom, "Z", ("zoom_rect", SP.SP_FileDialogDetailedView),
+                     "Drag a rectangle to zoom to it (Z); off: drag pans", checkable=True)
+    w.act_header = act("FITS &Header…", w.show_header, "Ctrl+H", ("header", SP.SP_FileDialogInfoView),
+                       "Show the FITS header")
+    w.act_detect = act("&Detect Sources", w.run_detection, "Ctrl+D", ("detect", SP.SP_MediaPlay),
+                       "Run the detection network on the image (Ctrl+D)")
+    w.act_cancel = make_action(w, "&Cancel", w.cancel_task, "Esc", "Cancel the running task",
+                               icon=st.standardIcon(SP.SP_BrowserStop))
+    w.act_labels = act("Source &Labels", w.overlay_labels, "L", tip="Show source ids next to the ellipses (L)",
+                       checkable=True)
+    w.act_overlay = act("Show &Ellipses", w.overlay_visible, "E", tip="Show the source ellipses (E)",
+                        checkable=True)
+    w.act_overlay.setChecked(True)
+    w.status_actions = {}
+    for status in STATUSES:
+        a = make_action(w, status.capitalize(), None, (), f"Show {status} sources", checkable=True,
+                        icon=status_icon(STATUS_COLORS[status]))
+        a.setChecked(True)
+        a.toggled.connect(lambda on, s=status: w.doc.set_status_shown(s, on))
+        w.status_actions[status] = a
+    w.act_about = act("&About decoras-gui", w.about, name="about")
+    w.act_guide = act("&User Guide", w.show_user_guide, "F1", name="user_guide")
+    w.act_open_session = make_action(w, "Open Sess&ion…", lambda: w.sessions.open_dialog(), "Ctrl+Shift+O",
+                                     "Open a saved vetting session (image, sources, decisions, view)",
+                                     icon=st.standardIcon(SP.SP_DirOpenIcon))
+    w.act_save_session = make_action(w, "&Save Session", lambda: w.sessions.save_dialog(save_as=False),
+                                     QKeySequence.StandardKey.Save, "Save the vetting session (Ctrl+S)",
+                                     icon=st.standardIcon(SP.SP_DialogSaveButton))
+    w.act_save_session_as = make_action(w, "Save Session &As…", lambda: w.sessions.save_dialog(True),
+                                        "Ctrl+Shift+S", "Save the vetting session to a new file")
 
 
 def _fill(menu, actions) -> None:
@@ -31,11 +88,11 @@ def build_menus(w: MainWindow) -> None:
     _fill(m, (None, w.act_header, None, w.act_quit))
     _fill(mb.addMenu("&Edit"), (vt.act_undo, vt.act_redo, None, w.history_dock.toggleViewAction()))
     _fill(mb.addMenu("V&etting"), (vt.act_accept, vt.act_reject, vt.act_unvet, None, vt.act_next, vt.act_prev,
-                                   vt.act_auto, None, vt.act_note, vt.act_delete, vt.act_add, None,
-                                   vt.act_bulk_accept, vt.act_bulk_reject))
+          vt.act_auto, None, vt.act_note, vt.act_delete, vt.act_add, None,
+          vt.act_bulk_accept, vt.act_bulk_reject))
     v = mb.addMenu("&View")
     _fill(v, (w.act_fit, w.act_one, w.act_zoom_in, w.act_zoom_out, w.act_rect, None, w.act_overlay, w.act_labels,
-              ex.act_reference))
+          ex.act_reference))
     _fill(v.addMenu("Show &Status"), w.status_actions.values())
     v.addSeparator()
     _fill(v, [dock.toggleViewAction() for dock in (w.display_dock, w.stats_dock, w.table_dock, w.history_dock)])
@@ -96,10 +153,10 @@ def build_toolbars(w: MainWindow) -> None:
     vtb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     vt = w.vetting
     _fill(vtb, (vt.act_accept, vt.act_reject, vt.act_unvet, None, vt.act_prev, vt.act_next, vt.act_auto, None,
-                vt.act_add, vt.act_delete, None, vt.act_undo, vt.act_redo))
+          vt.act_add, vt.act_delete, None, vt.act_undo, vt.act_redo))
     w.addToolBarBreak()
     w.addToolBar(vtb)
     w.vetting_toolbar = vtb
 
 
-__all__ = ["build_menus", "build_toolbars", "PROB_STEPS"]
+__all__ = ["build_actions", "build_menus", "build_toolbars", "PROB_STEPS"]
