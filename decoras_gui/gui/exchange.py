@@ -19,7 +19,9 @@ from ..core.catalogue import CANDIDATE, Catalogue, Source
 from ..core.edits import CatalogueEdit
 from ..core.errors import DecorasError
 from ..core.fileio import atomic_path
+from ..core.formats import ALL_FILES_FILTER, REGIONS_FILE_FILTER
 from ..core.image import SkyImage
+from ..core.provenance import stamp
 from ..core.regions_io import read_regions, regions_to_sources, write_regions
 from .actions import make_action
 from .document import CatalogueDocument
@@ -72,26 +74,10 @@ class ExchangeController(QObject):
 
     # ------------------------------------------------------------------ export
     def export_catalogue_object(self) -> Catalogue:
-        """The catalogue with the image, model and beam in its metadata."""
-        from .. import __version__
-
+        """The catalogue stamped with the image, the model and this program (core.provenance)."""
         cat = self.doc.catalogue.copy()
-        image = self.image()
-        if image is not None:
-            cat.meta.setdefault("image", image.name)
-            cat.meta.setdefault("image_path", str(image.path))
-            cat.meta.setdefault("hdu", image.hdu_index)
-            cat.meta.setdefault("bunit", image.unit.to_string())
-            if image.beam is not None:
-                cat.meta.setdefault("beam_maj", image.beam.major_arcsec)
-                cat.meta.setdefault("beam_min", image.beam.minor_arcsec)
-                cat.meta.setdefault("beam_pa", image.beam.pa)
         model, version = self.current_model()
-        if model:
-            cat.meta.setdefault("model", model)
-            cat.meta.setdefault("model_version", version)
-        cat.meta["creator"] = "decoras-gui"
-        cat.meta["creator_version"] = __version__
+        stamp(cat, self.image(), model=model or None, model_version=version, creator="decoras-gui")
         return cat
 
     def export_regions(self, path, frame: str = "fk5", statuses=None, labels: bool = True, colors=None) -> str:
@@ -186,7 +172,7 @@ class ExchangeController(QObject):
 
     def import_dialog(self, reference: bool) -> QFileDialog:
         title = "Import regions as a reference layer" if reference else "Import regions as sources"
-        d = QFileDialog(self.parent_widget, title, self.last_folder(), "DS9 regions (*.reg);;All files (*)")
+        d = QFileDialog(self.parent_widget, title, self.last_folder(), f"{REGIONS_FILE_FILTER};;{ALL_FILES_FILTER}")
         d.setFileMode(QFileDialog.FileMode.ExistingFile)
         d.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
 

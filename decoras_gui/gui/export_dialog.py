@@ -21,10 +21,14 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.catalogue import REJECTED, STATUSES
+from ..core.formats import (
+    CATALOGUE_FORMATS,
+    REGIONS_FILE_FILTER,
+    catalogue_file_filters,
+    region_frame_choices,
+    with_catalogue_extension,
+)
 from .style import STATUS_COLORS
-
-CATALOGUE_FORMATS = {"ecsv": ("ECSV (*.ecsv)", ".ecsv"), "csv": ("CSV (*.csv)", ".csv"),
-                     "fits": ("FITS table (*.fits)", ".fits"), "votable": ("VOTable (*.vot *.xml)", ".vot")}
 
 
 class _PathRow(QWidget):
@@ -58,8 +62,8 @@ class ExportDialog(QDialog):
         titles = {"regions": "Export DS9 regions", "catalogue": "Export catalogue", "png": "Export view as PNG"}
         self.setWindowTitle(titles[kind])
         form = QFormLayout(self)
-        filters = {"regions": "DS9 regions (*.reg)", "png": "PNG image (*.png)",
-                   "catalogue": ";;".join(f for f, _ in CATALOGUE_FORMATS.values())}
+        filters = {"regions": REGIONS_FILE_FILTER, "png": "PNG image (*.png)",
+                   "catalogue": ";;".join(catalogue_file_filters())}
         self.path_row = _PathRow(self, titles[kind], filters[kind], start_path)
         form.addRow("File", self.path_row)
         self.status_checks: dict[str, QCheckBox] = {}
@@ -83,16 +87,16 @@ class ExportDialog(QDialog):
             form.addRow("Statuses", box)
         if kind == "regions":
             self.frame = QComboBox(self)
-            for f, label in (("fk5", "FK5 (J2000)"), ("icrs", "ICRS"), ("image", "Image pixels")):
-                self.frame.addItem(label, f)
+            for label, key in region_frame_choices():
+                self.frame.addItem(label, key)
             self.labels = QCheckBox("Source ids as text labels", self)
             self.labels.setChecked(True)
             form.addRow("Coordinates", self.frame)
             form.addRow("", self.labels)
         if kind == "catalogue":
             self.format = QComboBox(self)
-            for k, (label, _) in CATALOGUE_FORMATS.items():
-                self.format.addItem(label.split(" (")[0], k)
+            for f in CATALOGUE_FORMATS:
+                self.format.addItem(f.label, f.key)
             self.format.currentIndexChanged.connect(self._format_changed)
             form.addRow("Format", self.format)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
@@ -108,9 +112,8 @@ class ExportDialog(QDialog):
             button.setStyleSheet(f"background: {c.name()}; min-width: 16px;")
 
     def _format_changed(self) -> None:
-        ext = CATALOGUE_FORMATS[self.format.currentData()][1]
-        p = Path(self.path_row.path() or "catalogue")
-        self.path_row.edit.setText(str(p.with_suffix(ext)))
+        path = with_catalogue_extension(self.path_row.path() or "catalogue", self.format.currentData())
+        self.path_row.edit.setText(str(path))
 
     def statuses(self) -> list[str]:
         return [s for s, c in self.status_checks.items() if c.isChecked()]

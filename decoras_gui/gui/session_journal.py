@@ -33,6 +33,7 @@ from ..core.catalogue import Catalogue
 from ..core.edits import CatalogueEdit
 from ..core.errors import DecorasError
 from ..core.fileio import file_sha256
+from ..core.formats import fits_image_filter
 from ..core.image import SkyImage
 from ..core.session import (
     SESSION_SUFFIX,
@@ -212,7 +213,7 @@ class SessionManager(QObject):
     def _ask_location(self, session: Session) -> None:
         name = Path(session.image_path or "image.fits").name
         d = QFileDialog(self.parent_widget, f"Where is {name} now?", self.last_folder(),
-                        f"{name};;FITS images (*.fits *.fit *.fts *.fits.gz *.fz);;All files (*)")
+                        f"{name};;{fits_image_filter(all_files=True)}")
         d.setFileMode(QFileDialog.FileMode.ExistingFile)
         d.setOption(QFileDialog.Option.DontUseNativeDialog, True)
         d.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
