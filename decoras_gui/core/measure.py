@@ -6,12 +6,18 @@ full axes ``maj_img``, ``min_img`` in pixels; ``theta_img`` degrees counter-cloc
 from +x, as in the catalogue). Everything the catalogue derives from it is updated:
 
 * ``peak_flux``: the largest finite pixel inside the ellipse;
-* ``total_flux``: the aperture sum (photutils, exact overlap) divided by the beam area in
-  pixels, ``pi / (4 ln 2) * bmaj_px * bmin_px``, for Jy/beam images (the plain sum
-  otherwise);
+* ``total_flux``: the aperture sum (photutils ``ApertureMask``, exact overlap, over the
+  ellipse's bounding box only) divided by the beam area in pixels,
+  ``pi / (4 ln 2) * bmaj_px * bmin_px``, for Jy/beam images (the plain sum otherwise);
 * sky columns through the WCS: ``ra``/``dec`` (native frame of the WCS), ``maj``/``min``
-  (arcsec), ``pa`` east of north (:func:`~.geometry.pa_from_pixel_angle`), deconvolved
-  sizes, ``r_eff = 0.5 * sqrt(maj * min)``;
+  (arcsec: pixels times the mean pixel scale), ``pa`` east of north
+  (:func:`~.geometry.pa_from_pixel_angle`), deconvolved sizes, ``r_eff = 0.5 * sqrt(maj * min)``
+  -- the conventions of the detections (``ml/characterize``), so an edited source and a
+  detected one agree. (``regions``' ``EllipsePixelRegion.to_sky`` measures the sky ellipse
+  of the local Jacobian instead: the same PA convention, angle = PA + 90, but on a sheared
+  projection such as an NCP image far from its reference pixel its sizes differ by ~1 % and
+  its PA by ~1 deg, and on sub-mas pixels its finite differences lose ~1e-7 in size and up
+  to 0.2 deg in PA.)
 * errors: ``local_rms`` (robust rms of the image), ``snr = peak / rms``, Condon (1997)
   position/peak errors; the total flux error is ``rms * sqrt(N_pix / beam_area)``.
 
@@ -29,6 +35,8 @@ from .geometry import condon_errors, deconvolve, pa_from_pixel_angle
 from .image import SkyImage
 
 MIN_AXIS_PIX = 0.5  # smaller ellipses are widened to this (a half pixel) before measuring
+
+
 def _is_per_beam(image: SkyImage) -> bool:
     text = image.unit.to_string().lower().replace(" ", "") if image.unit is not None else ""
     return "beam" in text
@@ -41,10 +49,35 @@ def beam_area_pixels(image: SkyImage) -> float | None:
     return image.beam.area_pixels(image.pixel_scale_deg)
 
 
+def _aperture_values(data: np.ndarray, aperture) -> tuple[float, np.ndarray, int]:
+    """(exact-overlap sum of the finite pixels, finite pixel values inside the ellipse by
+    pixel centre, number of pixels inside by centre) of ``aperture`` on ``data``.
+
+    Only the aperture's bounding box is read (and copied to float64): photutils'
+    ``ApertureMask.get_overlap_slices`` gives where it lies in the image. The sum is
+    photutils' ``aperture_photometry(method='exact')`` with non-finite pixels masked; pixels
+    off the image count for nothing. An aperture off the image gives (NaN, [], 0)."""
+    exact = aperture.to_mask(method="exact")
+    centre = aperture.to_mask(method="center")  # same bounding box as the exact mask
+    big, small = exact.get_overlap_slices(data.shape)
+    if big is None:
+        return math.nan, np.empty(0), 0
+    box = np.asarray(data[big], dtype=np.float64)
+    finite = np.isfinite(box)
+    weights = exact.data[small]
+    total = float((np.where(finite, box, 0.0) * weights)[(weights > 0) & finite].sum())
+    inside = centre.data[small] > 0
+    values = box[inside]
+    return total, values[np.isfinite(values)], int(inside.sum())
+
+
 def measure_ellipse(image: SkyImage, x: float, y: float, maj_img: float, min_img: float,
                     theta_img: float) -> dict[str, Any]:
-    """The catalogue values of the source inside this pixel ellipse (a dict for ``Source.replace``)."""
-    from photutils.aperture import EllipticalAperture, aperture_photometry
+    """The catalogue values of the source inside this pixel ellipse (a dict for ``Source.replace``).
+
+    Reads only the ellipse's bounding box of ``image.data`` (a memory map stays unread
+    elsewhere), so an edit costs what the ellipse covers, not what the image does."""
+    from photutils.aperture import EllipticalAperture
 
     maj_img, min_img = float(abs(maj_img)), float(abs(min_img))
     theta_img = float(theta_img)
@@ -53,20 +86,15 @@ def measure_ellipse(image: SkyImage, x: float, y: float, maj_img: float, min_img
     theta_img = (theta_img + 90.0) % 180.0 - 90.0
     maj_img, min_img = max(maj_img, MIN_AXIS_PIX), max(min_img, MIN_AXIS_PIX)
     x, y = float(x), float(y)
-    data = np.asarray(image.data, dtype=np.float64)
+    data = image.data
     aperture = EllipticalAperture((x, y), a=0.5 * maj_img, b=0.5 * min_img, theta=math.radians(theta_img))
-    finite = np.isfinite(data)
-    table = aperture_photometry(np.where(finite, data, 0.0), aperture, mask=~finite, method="exact")
-    aperture_sum = float(table["aperture_sum"][0])
-    mask = aperture.to_mask(method="center")
-    cut = mask.get_values(data)
-    cut = cut[np.isfinite(cut)] if cut is not None and len(cut) else np.array([])
-    n_pix = float(mask.get_values(np.ones_like(data)).sum()) if cut.size else 0.0
+    aperture_sum, cut, n_pix = _aperture_values(data, aperture)
     peak = float(cut.max()) if cut.size else math.nan
     if not cut.size:  # a tiny ellipse between pixel centres: the nearest pixel
+        n_pix = 0
         ix, iy = int(round(x)), int(round(y))
-        if 0 <= iy < data.shape[0] and 0 <= ix < data.shape[1] and finite[iy, ix]:
-            peak, n_pix = float(data[iy, ix]), 1.0
+        if 0 <= iy < data.shape[0] and 0 <= ix < data.shape[1] and math.isfinite(float(data[iy, ix])):
+            peak, n_pix = float(data[iy, ix]), 1
     beam_area = beam_area_pixels(image)
     if _is_per_beam(image) and beam_area:
         total = aperture_sum / beam_area
@@ -87,12 +115,12 @@ def measure_ellipse(image: SkyImage, x: float, y: float, maj_img: float, min_img
     wcs = image.wcs
     scale = image.pixel_scale_deg
     if wcs is not None and scale:
-        sky = wcs.pixel_to_world(x, y)
-        sph = sky.spherical
+        # plain arrays, as geometry does: the same numbers as wcs.pixel_to_world without a SkyCoord
+        lon, lat = wcs.all_pix2world(x, y, 0)
         arcsec = scale * 3600.0
         maj, mn = maj_img * arcsec, min_img * arcsec
         pa = pa_from_pixel_angle(wcs, x, y, theta_img)
-        out.update(ra=float(sph.lon.deg) % 360.0, dec=float(sph.lat.deg), maj=maj, min=mn, pa=pa,
+        out.update(ra=float(lon) % 360.0, dec=float(lat), maj=maj, min=mn, pa=pa,
                    r_eff=0.5 * math.sqrt(maj * mn))
         if image.beam is not None:
             b = image.beam
