@@ -41,8 +41,7 @@ from decoras_gui import __version__  # noqa: E402
 from decoras_gui.cli import main as decoras  # noqa: E402
 from decoras_gui.core.catalogue import Catalogue  # noqa: E402
 from decoras_gui.core.image import load_fits  # noqa: E402
-from decoras_gui.eval.evaluate import (SNR_BINS, MethodRecords, _bin_label, format_report,  # noqa: E402
-                                       score_field, summarise)
+from decoras_gui.eval.evaluate import SNR_BINS, MethodRecords, _bin_label, format_report, score_field, summarise  # noqa: E402
 from decoras_gui.ml.registry import load_model  # noqa: E402
 
 

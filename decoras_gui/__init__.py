@@ -1,6 +1,7 @@
 """decoras-gui: find and measure sources in radio images with the DECORAS networks."""
 
-from importlib.metadata import PackageNotFoundError, version as _version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
 
 try:
     __version__ = _version("decoras-gui")

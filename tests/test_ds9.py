@@ -51,14 +51,15 @@ class DS9:
         self.name, self.env = name, env
 
     def get(self, *args: str) -> str:
-        r = subprocess.run(["xpaget", self.name, *args], check=False, env=self.env, capture_output=True, text=True, timeout=60)
+        r = subprocess.run(["xpaget", self.name, *args], check=False, env=self.env, capture_output=True, text=True,
+                           timeout=60)
         if r.returncode != 0:
             raise AssertionError(f"xpaget {' '.join(args)} failed: {r.stderr.strip()}")
         return r.stdout
 
     def set(self, *args: str) -> None:
-        r = subprocess.run(["xpaset", "-p", self.name, *args], check=False, env=self.env, capture_output=True, text=True,
-                           timeout=60)
+        r = subprocess.run(["xpaset", "-p", self.name, *args], check=False, env=self.env, capture_output=True,
+                           text=True, timeout=60)
         if r.returncode != 0:
             raise AssertionError(f"xpaset {' '.join(args)} failed: {r.stderr.strip()}")
 

@@ -37,8 +37,9 @@ def _clean(obj):
          "on a fresh simulated test set.")(
     _add_arguments)
 def run(args: argparse.Namespace) -> int:
+    from ..core.fileio import file_sha256
     from ..eval.evaluate import sim_config_for
-    from ..ml.registry import DEFAULT_MODEL, card_path_of, load_model, read_card, sha256_of, write_card
+    from ..ml.registry import DEFAULT_MODEL, card_path_of, load_model, read_card, write_card
 
     model = load_model(args.model or DEFAULT_MODEL)
     task = model.task
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     if args.update_card:
         card_path = card_path_of(args.model or DEFAULT_MODEL)
         card = read_card(card_path)
-        if sha256_of(card_path.parent / card.weights) != card.sha256:
+        if file_sha256(card_path.parent / card.weights) != card.sha256:
             raise DecorasError("weights changed since evaluation started", card_path)
         if args.schedule:  # figures on another schedule go beside the main ones
             card.evaluation.setdefault("by_schedule", {})[args.schedule] = clean

@@ -32,8 +32,8 @@ def sim_config_from_args(args: argparse.Namespace):
     from ..sim.config import SimConfig
 
     if args.like_model:
-        from ..ml.registry import load_model
         from ..eval.evaluate import sim_config_for
+        from ..ml.registry import load_model
 
         cfg = sim_config_for(load_model(args.like_model))
     else:

@@ -113,7 +113,8 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("edited", None, bool, "True when the user edited the measured values", "meta.code"),
     ColumnSpec("maj_img", _PIX, float, "Major axis FWHM in pixels (image frame)", "phys.angSize.smajAxis;instr.pixel"),
     ColumnSpec("min_img", _PIX, float, "Minor axis FWHM in pixels (image frame)", "phys.angSize.sminAxis;instr.pixel"),
-    ColumnSpec("theta_img", _DEG, float, "Major-axis angle, counter-clockwise from the +x pixel axis", "pos.posAng;instr.det"),
+    ColumnSpec("theta_img", _DEG, float, "Major-axis angle, counter-clockwise from the +x pixel axis",
+               "pos.posAng;instr.det"),
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 COLUMN_BY_NAME: dict[str, ColumnSpec] = {c.name: c for c in COLUMNS}

@@ -40,9 +40,9 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import io
-import shutil
 import json
 import os
+import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path

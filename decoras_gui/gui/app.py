@@ -13,7 +13,8 @@ from .. import __version__
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="decoras-gui",
-                                description="Find and measure sources in radio images (FITS) with the DECORAS networks.")
+                                description="Find and measure sources in radio images (FITS) with the DECORAS "
+                                "networks.")
     p.add_argument("file", nargs="?", help="FITS image (.fits, .fits.gz, .fz) or session (.decoras) to open")
     p.add_argument("--hdu", help="HDU index or name (default: the first image; asks when there are several)")
     p.add_argument("--plane", type=int, help="plane of a cube (first non-degenerate extra axis)")
@@ -25,7 +26,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="after a crash: what to do with the autosaved session (default: ask; "
                    "or $DECORAS_GUI_RESTORE)")
     p.add_argument("--self-test", action="store_true",
-                   help="check this install: open the bundled sample offscreen, detect, export, verify; exit 0 if all is well")
+                   help="check this install: open the bundled sample offscreen, detect, export, verify; "
+                   "exit 0 if all is well")
     p.add_argument("--script", help=argparse.SUPPRESS)  # tests: replay actions (gui/script.py)
     p.add_argument("--version", action="version", version=f"decoras-gui {__version__}")
     return p.parse_args(argv)

@@ -45,17 +45,17 @@ class DetectionController(QObject):
 
         def task(progress, cancel):
             from ..ml.registry import load_model
-            from ..ml.tasks import DEFAULT_TASK, get_task
+            from ..ml.tasks import get_task
 
             key = f"{folder}:{model_name}"
             model = cache.get(key)
             if model is None:
                 progress(None, f"loading model {model_name}…")
-                model = cache[key] = load_model(model_name, folder)
+                model = cache[key] = load_model(model_name, folder, task="detect")
             if cancel():
                 return None
             progress(0.0, f"detecting with {model.label} on {device}…")
-            out = get_task(getattr(model.card, "task", DEFAULT_TASK)).run(
+            out = get_task(model.card.task).run(
                 image, model, device=device, threshold=threshold, progress=progress, cancel=cancel)
             return image, out.result
 

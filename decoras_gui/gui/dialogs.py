@@ -153,7 +153,8 @@ def image_statistics(image: SkyImage) -> list[tuple[str, str]]:
         rows.append(("Beam (pixels)", f"{bp[0]:.2f} x {bp[1]:.2f}"))
     rows.append(("Projection", image.projection or ("no celestial WCS" if image.wcs is None else "?")))
     for axis in image.extra_axes:
-        rows.append((axis.name, f"{axis.length} plane(s)" + (f", value {axis.value:g}" if axis.value is not None else "")))
+        value = f", value {axis.value:g}" if axis.value is not None else ""
+        rows.append((axis.name, f"{axis.length} plane(s){value}"))
     blank = raw.size - values.size
     rows.append(("Blank pixels", f"{100.0 * blank / max(raw.size, 1):.2f} %" if blank else "none"))
     for w in image.warnings:

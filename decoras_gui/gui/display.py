@@ -13,7 +13,6 @@ an image of little dynamic range (a dirty image with a 12 sigma peak) stays line
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np

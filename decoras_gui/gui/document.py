@@ -46,7 +46,6 @@ class CatalogueDocument(QObject):
         self._min_prob = 0.0
         self._selected: list[int] = []
         self.undo_stack = QUndoStack(self)
-        self.current_label = ""  # the edit being applied (for the journal and status messages)
 
     # ----------------------------------------------------------------- catalogue
     @property
@@ -79,20 +78,16 @@ class CatalogueDocument(QObject):
         removed, added, changed = edit.removed_ids(cat), edit.added_ids(cat), edit.changed_ids(cat)
         if any(i in self._selected for i in removed):
             self.set_selection([i for i in self._selected if i not in removed])
-        self.current_label = edit.label
-        try:
-            edit.apply(cat)
-            if edit.whole:
-                self._selected = [i for i in self._selected if i in cat]
-                self.reset.emit()
-                self.selection_changed.emit(list(self._selected))
-            else:
-                for signal, ids in ((self.removed, removed), (self.added, added), (self.changed, changed)):
-                    if ids:
-                        signal.emit(ids)
-            self.applied.emit(edit)
-        finally:
-            self.current_label = ""
+        edit.apply(cat)
+        if edit.whole:
+            self._selected = [i for i in self._selected if i in cat]
+            self.reset.emit()
+            self.selection_changed.emit(list(self._selected))
+        else:
+            for signal, ids in ((self.removed, removed), (self.added, added), (self.changed, changed)):
+                if ids:
+                    signal.emit(ids)
+        self.applied.emit(edit)
 
     # -------------------------------------------------------------------- filter
     @property

@@ -159,7 +159,8 @@ class ExchangeController(QObject):
                                   s.theta_img if math.isfinite(s.theta_img) else 0.0)
             sources.append(s)
         if sources:
-            self.doc.apply(CatalogueEdit.add(self.doc.catalogue, sources, f"Import {len(sources)} sources from {Path(path).name}"))
+            label = f"Import {len(sources)} sources from {Path(path).name}"
+            self.doc.apply(CatalogueEdit.add(self.doc.catalogue, sources, label))
         return len(sources)
 
     def load_reference(self, path) -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,

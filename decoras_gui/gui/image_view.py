@@ -9,10 +9,9 @@ stay in their corners whatever the zoom.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QPainterPath
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsView, QVBoxLayout, QWidget
 
@@ -145,10 +144,6 @@ class ImageCanvas(QWidget):
         levels = self.image_item.getLevels()
         if levels is not None:
             self.detail_item.setLevels(levels)
-
-    def update_pixels(self, display: np.ndarray) -> None:
-        """New stretched pixels for the same image; levels kept by the caller."""
-        self.image_item.updateImage(display)
 
     def set_beam(self, beam_pixels: tuple[float, float] | None, pa_deg: float | None) -> None:
         """Beam FWHM in pixels; PA east of north (north up, east left: CCW from +x = PA + 90)."""

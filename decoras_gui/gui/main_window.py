@@ -16,7 +16,6 @@ import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, Signal
-from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -25,18 +24,16 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QStackedWidget,
-    QStyle,
     QUndoView,
     QWidget,
 )
 
-from ..core.catalogue import STATUSES, Catalogue
+from ..core.catalogue import Catalogue
 from ..core.formats import fits_image_filter
 from ..core.image import SkyImage, image_hdus, load_fits
 from ..core.provenance import stamp
 from ..paths import resources_dir
 from . import display as disp
-from .actions import make_action
 from .detection import DetectionController
 from .dialogs import HeaderDialog, PlaneChooserDialog, StatsPanel, about_box
 from .display_panel import DisplayPanel
@@ -49,7 +46,6 @@ from .readout import cursor_readout
 from .session_journal import SessionManager
 from .settings import Settings
 from .source_table import SourceTableWidget
-from .style import STATUS_COLORS, app_icon, status_icon
 from .task_bar import TaskBar
 from .vetting import VettingController
 from .welcome import WelcomePage
@@ -222,7 +218,7 @@ class MainWindow(QMainWindow):
         from ..ml.registry import DEFAULT_MODEL, available_models
 
         self.model_combo.clear()
-        cards = available_models(self.model_dir)
+        cards = available_models(self.model_dir, task="detect")
         for card in cards:
             self.model_combo.addItem(f"{card.name} {card.version}", card.name)
             self._card_versions[card.name] = str(card.version)

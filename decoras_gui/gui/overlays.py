@@ -9,7 +9,6 @@ it redraws only the selected ellipses. The overlay listens to a
 
 from __future__ import annotations
 
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject

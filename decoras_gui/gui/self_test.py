@@ -75,7 +75,8 @@ def _run(tmp: Path, model_dir: str | None) -> str:
         window.open_path(sample)
         _wait(app, lambda: opened and not window.busy, "the sample to open")
         worker = window.run_detection()
-        _check(worker is not None, f"Detect did not start: no detection model in {window.model_dir or 'the bundled models'}")
+        _check(worker is not None,
+               f"Detect did not start: no detection model in {window.model_dir or 'the bundled models'}")
         worker.failed.connect(failed.append)
         _wait(app, lambda: finished or failed or not window.busy, "the detection")
         _check(not failed, f"detection failed: {failed[0] if failed else ''}")

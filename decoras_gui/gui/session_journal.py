@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
-
-from collections.abc import Callable
 
 from ..core.catalogue import Catalogue
 from ..core.edits import CatalogueEdit
@@ -35,6 +34,7 @@ from ..core.errors import DecorasError
 from ..core.fileio import file_sha256
 from ..core.formats import fits_image_filter
 from ..core.image import SkyImage
+from ..core.provenance import stamp
 from ..core.session import (
     SESSION_SUFFIX,
     Journal,
@@ -64,7 +64,8 @@ class SessionManager(QObject):
                  error: Callable[[str, str], object], last_folder: Callable[[], str], parent,
                  journal_folder: str | os.PathLike | None = None):
         super().__init__(parent)
-        self.doc, self.image, self.current_model, self.view, self.apply_view = doc, image, current_model, view, apply_view
+        self.doc, self.image, self.current_model = doc, image, current_model
+        self.view, self.apply_view = view, apply_view
         self.open_image, self.notify, self.error, self.last_folder = open_image, notify, error, last_folder
         self.parent_widget = parent
         self.journal = Journal(journal_folder)
@@ -248,7 +249,9 @@ class SessionManager(QObject):
     def apply_loaded(self, session: Session) -> None:
         """The image is open: put the session's catalogue and view in place."""
         self.apply_view(dict(session.view or {}))
-        self.doc.set_catalogue(Catalogue(list(session.catalogue), meta=session.catalogue.meta))
+        catalogue = Catalogue(list(session.catalogue), meta=session.catalogue.meta)
+        stamp(catalogue, self.image(), creator=None)  # an older session gains radesys from its image
+        self.doc.set_catalogue(catalogue)
         if self._pending_journal is not None or self._restoring:
             # restored from the autosave, saved nowhere yet: unsaved until the user saves it
             self.doc.undo_stack.resetClean()

@@ -24,8 +24,14 @@ from photutils.segmentation import SourceCatalog, deblend_sources, detect_source
 from photutils.utils.exceptions import NoDetectionsWarning
 
 from ..core.catalogue import Catalogue, Source
-from ..core.geometry import (FWHM_PER_SIGMA, condon_errors, deconvolve, gaussian_area, moments_to_ellipse,
-                             pa_from_pixel_angle)
+from ..core.geometry import (
+    FWHM_PER_SIGMA,
+    condon_errors,
+    deconvolve,
+    gaussian_area,
+    moments_to_ellipse,
+    pa_from_pixel_angle,
+)
 from ..core.image import SkyImage
 from .inference import NetworkMaps
 from .refine import refine_positions

@@ -8,7 +8,6 @@ shapes and domain fields at the top level, no task) are read as detection models
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field, fields
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import DecorasError
-from ..core.fileio import atomic_write_text
+from ..core.fileio import atomic_write_text, file_sha256
 from ..paths import models_dir
 from .tasks import DEFAULT_TASK, Task, get_task
 
@@ -116,14 +115,6 @@ def _task_of(name: Any, path: Path | None) -> Task:
         raise DecorasError(f"the model card is for {exc}", path) from None
 
 
-def sha256_of(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def write_card(card: ModelCard, path: str | os.PathLike) -> None:
     atomic_write_text(path, json.dumps(asdict(card), indent=2) + "\n")
 
@@ -210,7 +201,7 @@ def load_model(name: str = DEFAULT_MODEL, folder: str | os.PathLike | None = Non
     weights = card_path.parent / card.weights
     if not weights.is_file():
         raise DecorasError("the weight file named by the model card is missing", weights)
-    actual = sha256_of(weights)
+    actual = file_sha256(weights)
     if actual != card.sha256:
         raise DecorasError(
             f"the weight file's sha256 ({actual[:12]}...) does not match its model card "

@@ -17,22 +17,22 @@ import operator
 import os
 import sys
 import time
-import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
+import tomllib
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from ..core.errors import DecorasError
-from ..core.fileio import atomic_path
+from ..core.fileio import atomic_path, file_sha256
 from ..sim.config import SimConfig
 from ..sim.field import simulate_field
 from .networks import NetConfig
-from .registry import IMAGE_KINDS, ModelCard, sha256_of, write_card
+from .registry import IMAGE_KINDS, ModelCard, write_card
 from .tasks import DEFAULT_TASK, Task, get_task
 
 #: Seeds reserved for evaluation: training refuses them as data seeds.
@@ -280,7 +280,7 @@ def save_model(config: TrainConfig, nets: dict[str, nn.Module], out_dir: Path, s
         domain={"instrument": config.instrument, "band": config.band, "image_kind": config.image_kind,
                 "cell_mas": config.sim.cell_mas, "pixels_per_beam_minor": _typical_beam_minor_pixels(config.sim)},
         weights=weights.name,
-        sha256=sha256_of(weights),
+        sha256=file_sha256(weights),
         networks={name: net.to_dict() for name, net in config.networks.items()},
         threshold=config.threshold,
         training={"config": config.to_dict(), "seconds": round(seconds, 1), "final_losses": losses,

@@ -14,8 +14,18 @@ from astropy.wcs import WCS
 
 from .array import Schedule, get_schedule, uvw_tracks
 from .config import SimConfig
-from .imaging import (FWHM_SIGMA, RestoringBeam, Coverage, dirty_image, gain_errors, gaussian_cov, make_coverage,
-                      model_visibilities, restored_components, thermal_noise)
+from .imaging import (
+    FWHM_SIGMA,
+    Coverage,
+    RestoringBeam,
+    dirty_image,
+    gain_errors,
+    gaussian_cov,
+    make_coverage,
+    model_visibilities,
+    restored_components,
+    thermal_noise,
+)
 from .sky import SkyModel, random_sky
 
 SeedLike = int | tuple | list | np.random.SeedSequence | np.random.Generator
@@ -182,7 +192,8 @@ def truth_table(f: SimField) -> Table:
     for the fainter member of a pair closer than 1.2 beam widths -- count only separable
     rows as sources for completeness); snr (peak_flux / measured robust rms of the dirty
     image, which includes other sources' sidelobes); snr_thermal (peak_flux / rms predicted
-    from the visibility noise, the quantity drawn log-uniform); r_eff (mas: half-light radius of the component as restored, i.e.
+    from the visibility noise, the quantity drawn log-uniform); r_eff (mas: half-light radius of the component as
+    restored, i.e.
     sqrt(maj_r * min_r) / 2 of its beam-convolved FWHMs).
     """
     sky, beam = f.sky, f.beam

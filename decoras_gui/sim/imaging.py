@@ -65,7 +65,8 @@ def gaussian_cov(maj, mn, pa_deg) -> np.ndarray:
     f = np.stack([np.cos(pa), -np.sin(pa)], -1)
     sa = (np.asarray(maj, float) / FWHM_SIGMA) ** 2
     sb = (np.asarray(mn, float) / FWHM_SIGMA) ** 2
-    return sa[..., None, None] * e[..., :, None] * e[..., None, :] + sb[..., None, None] * f[..., :, None] * f[..., None, :]
+    return (sa[..., None, None] * e[..., :, None] * e[..., None, :]
+            + sb[..., None, None] * f[..., :, None] * f[..., None, :])
 
 
 def cov_to_fwhm(cov: np.ndarray) -> tuple[float, float, float]:

@@ -130,6 +130,7 @@ def _mark_separability(cols: dict, beam: RestoringBeam, cfg: SimConfig) -> None:
     dl, dm = -(x[1] - x[0]) * cfg.cell_mas, (y[1] - y[0]) * cfg.cell_mas
     theta = np.rad2deg(np.arctan2(dl, dm))
     if np.hypot(dl, dm) < cfg.separable_beams * float(beam.fwhm_along(theta)):
-        pk = [cols["flux"][-2 + i] * float(_peak_factor(beam, cols["maj"][-2 + i], cols["min"][-2 + i], cols["pa"][-2 + i]))
+        pk = [cols["flux"][-2 + i]
+              * float(_peak_factor(beam, cols["maj"][-2 + i], cols["min"][-2 + i], cols["pa"][-2 + i]))
               for i in range(2)]
         cols["separable"][-2 + int(np.argmin(pk))] = False

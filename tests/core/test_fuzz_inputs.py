@@ -12,7 +12,6 @@ import contextlib
 import gzip
 import io
 import json
-import math
 import signal
 import tracemalloc
 from pathlib import Path

@@ -108,7 +108,6 @@ def test_journal_replays_every_change_and_ignores_torn_line(tmp_path):
              CatalogueEdit.delete(cat, [4], "Delete 4"),
              CatalogueEdit("Add 9", upsert=((2, Source(source_id=9, x=1.0, y=2.0, origin="manual", note="mine")),))]
     for edit in edits:
-        before = cat.copy()
         edit.apply(cat)
         j.record(edit)
     undo = edits[1].inverse(before=_catalogue())  # the delete's inverse: back at its row

@@ -10,8 +10,14 @@ import pytest
 
 from decoras_gui.core.catalogue import Catalogue, Source
 from decoras_gui.core.image import load_fits
-from decoras_gui.eval.evaluate import (MethodRecords, evaluate, format_report, noise_limited_fraction_within,
-                                       score_field, summarise)
+from decoras_gui.eval.evaluate import (
+    MethodRecords,
+    evaluate,
+    format_report,
+    noise_limited_fraction_within,
+    score_field,
+    summarise,
+)
 from decoras_gui.sim.config import SimConfig
 from decoras_gui.sim.field import simulate_field
 from decoras_gui.sim.output import write_field

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from decoras_gui.core.errors import DecorasError
-from decoras_gui.ml.registry import DEFAULT_MODEL, available_models, load_model, sha256_of
+from decoras_gui.core.fileio import file_sha256
+from decoras_gui.ml.registry import DEFAULT_MODEL, available_models, load_model
 from decoras_gui.paths import models_dir
 
 
@@ -24,7 +25,7 @@ def model_copy(tmp_path):
 def test_bundled_model_card_is_complete():
     cards = {c.name: c for c in available_models()}
     card = cards[DEFAULT_MODEL]
-    assert card.sha256 == sha256_of(models_dir() / card.weights)
+    assert card.sha256 == file_sha256(models_dir() / card.weights)
     assert (models_dir() / card.weights).stat().st_size < 20 * 2**20
     assert card.pixels_per_beam_minor > 2
     assert card.training["config"]["data_seed"] not in range(900_000, 1_000_000)
@@ -72,7 +73,7 @@ def test_pickled_objects_are_refused_even_with_a_matching_checksum(model_copy):
     folder, card = model_copy
     weights = folder / card["weights"]
     torch.save({"detection": _Payload(), "characterization": {}}, weights)
-    card["sha256"] = sha256_of(weights)
+    card["sha256"] = file_sha256(weights)
     (folder / f"{DEFAULT_MODEL}.json").write_text(json.dumps(card))
     with pytest.raises(DecorasError, match="cannot be loaded"):
         load_model(DEFAULT_MODEL, folder)

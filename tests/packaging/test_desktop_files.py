@@ -63,7 +63,8 @@ def test_desktop_entry_validates():
 
 
 def test_metainfo_validates_and_matches_the_desktop_entry():
-    proc = subprocess.run([_tool("appstreamcli"), "validate", "--no-net", str(METAINFO)], capture_output=True, text=True)
+    proc = subprocess.run([_tool("appstreamcli"), "validate", "--no-net", str(METAINFO)], capture_output=True,
+                          text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     root = ET.parse(METAINFO).getroot()
     assert root.get("type") == "desktop-application"
@@ -157,7 +158,7 @@ def test_wheel_carries_the_desktop_files(tmp_path):
     pytest.importorskip("setuptools")
     src = tmp_path / "src"
     src.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy2(REPO / name, src / name)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for name in ("decoras_gui", "resources", "models", "docs"):

@@ -19,13 +19,13 @@ import shutil
 import subprocess
 import sys
 import time
-import tomllib
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import tomllib
 from astropy.table import Table
 from regions import Regions
 

@@ -4,8 +4,18 @@ import numpy as np
 import pytest
 
 from decoras_gui.core.errors import DecorasError
-from decoras_gui.sim.array import (C_LIGHT, FULL_TRACK, MJIVE20, NAMES, REF_LONGITUDE, get_schedule,
-                                   station_geodetic, station_xyz, uvw_tracks, with_stations)
+from decoras_gui.sim.array import (
+    C_LIGHT,
+    FULL_TRACK,
+    MJIVE20,
+    NAMES,
+    REF_LONGITUDE,
+    get_schedule,
+    station_geodetic,
+    station_xyz,
+    uvw_tracks,
+    with_stations,
+)
 
 
 def test_stations_are_where_the_vlba_is():

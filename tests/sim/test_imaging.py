@@ -10,8 +10,16 @@ from photutils.centroids import centroid_2dg
 from decoras_gui.sim.array import FULL_TRACK, MJIVE20, uvw_tracks
 from decoras_gui.sim.config import SimConfig
 from decoras_gui.sim.field import cached_coverage, simulate_sky
-from decoras_gui.sim.imaging import (MAS, component_visibilities, dirty_image, fit_beam, make_coverage,
-                                     model_visibilities, restored_components, thermal_noise)
+from decoras_gui.sim.imaging import (
+    MAS,
+    component_visibilities,
+    dirty_image,
+    fit_beam,
+    make_coverage,
+    model_visibilities,
+    restored_components,
+    thermal_noise,
+)
 from decoras_gui.sim.sky import SkyModel
 
 
