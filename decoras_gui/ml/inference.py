@@ -140,9 +140,11 @@ def run_networks(
     weight_sum = np.zeros((h, w), np.float32)
     model.to(dev)
     precision = pick_precision(dev)
-    if precision == "bf16":
-        model.detection.to(memory_format=torch.channels_last)
-        model.characterization.to(memory_format=torch.channels_last)
+    # channels-last for bf16, and back to the plain layout otherwise: the same model object gives
+    # the same float32 figures whatever ran on it before
+    layout = torch.channels_last if precision == "bf16" else torch.contiguous_format
+    model.detection.to(memory_format=layout)
+    model.characterization.to(memory_format=layout)
     autocast = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
     total = len(corners)
     if progress:

@@ -8,10 +8,11 @@ to rtol 1e-6 / atol 1e-9 (they are in fact bit-identical today), strings and fla
 every metadata entry of before kept (new entries allowed; stamps of the program's version or of
 the time exempt).
 
-The before-catalogues were made on a CPU with native bfloat16, so the networks ran in bf16
-(``ml.inference.pick_precision``); float32 networks give slightly different figures (positions
-up to 0.3 pixel apart on these images), so the comparison is only meaningful, and only run,
-where bf16 is what ``decoras detect`` uses on the CPU.
+The networks run in bf16 on a CPU with native bfloat16 and in float32 elsewhere (or with
+``DECORAS_PRECISION=fp32``; ``ml.inference.pick_precision``), and the two give slightly different
+figures (positions up to 0.3 pixel apart on these images), so there is one set of before-catalogues
+for each: ``before_NAME.ecsv`` (bf16) and ``before_fp32_NAME.ecsv`` (float32, made by the same old
+commit with ``DECORAS_PRECISION=fp32``). Both are compared here; bf16 only on a CPU that has it.
 """
 
 from __future__ import annotations
@@ -44,12 +45,24 @@ def exempt(key: str) -> bool:
             or any(word in key for word in ("date", "time")))
 
 
+PRECISIONS = {"bf16": "before_", "fp32": "before_fp32_"}
+
+
+@pytest.fixture(params=list(PRECISIONS))
+def precision(request, monkeypatch) -> str:
+    """The networks' precision of this run, and the prefix of its before-catalogues."""
+    if request.param == "fp32":
+        monkeypatch.setenv("DECORAS_PRECISION", "fp32")
+    else:
+        monkeypatch.delenv("DECORAS_PRECISION", raising=False)
+    if pick_precision(torch.device("cpu")) != request.param:
+        pytest.skip("this CPU has no native bfloat16: its networks run in float32 (compared in the fp32 case)")
+    return PRECISIONS[request.param]
+
+
 @pytest.fixture
 def detect_model(bundled_model):
-    """The bundled model (loaded once a session), where its networks run as they did before."""
-    if pick_precision(torch.device("cpu")) != "bf16":
-        pytest.skip("the before-catalogues were made with bf16 networks; this CPU (or DECORAS_PRECISION) "
-                    "runs them in float32")
+    """The bundled model, loaded once a session."""
     assert bundled_model.card.name == DEFAULT_MODEL and bundled_model.card.task == "detect"
     return bundled_model
 
@@ -83,18 +96,20 @@ def assert_same_catalogue(now: Table, before: Table, image: Path, name: str) -> 
 
 
 @pytest.mark.parametrize("name", list(OWN))
-def test_own_images_give_the_catalogues_of_before(name, detect_model, tmp_path):
+def test_own_images_give_the_catalogues_of_before(name, precision, detect_model, tmp_path):
     now = detect_to_table(OWN[name], detect_model, tmp_path / f"{name}.ecsv")
-    assert_same_catalogue(now, Table.read(BEFORE / f"before_{name}.ecsv"), OWN[name], name)
+    assert_same_catalogue(now, Table.read(BEFORE / f"{precision}{name}.ecsv"), OWN[name], name)
 
 
 @pytest.mark.parametrize("name", REAL)
-def test_observed_images_give_the_catalogues_of_before(name, real_data, detect_model, tmp_path):
+def test_observed_images_give_the_catalogues_of_before(name, precision, real_data, detect_model, tmp_path):
     image = real_data / f"{name}.fits"
     now = detect_to_table(image, detect_model, tmp_path / f"{name}.ecsv")
-    assert_same_catalogue(now, Table.read(BEFORE / f"before_{name}.ecsv"), image, name)
+    assert_same_catalogue(now, Table.read(BEFORE / f"{precision}{name}.ecsv"), image, name)
 
 
-def test_every_before_catalogue_is_compared():
-    made = {p.name[len("before_"):-len(".ecsv")] for p in BEFORE.glob("before_*.ecsv")}
+@pytest.mark.parametrize("prefix", list(PRECISIONS.values()))
+def test_every_before_catalogue_is_compared(prefix):
+    made = {p.name[len(prefix):-len(".ecsv")] for p in BEFORE.glob(f"{prefix}*.ecsv")
+            if not p.name.startswith("before_fp32_") or prefix == "before_fp32_"}
     assert made == set(OWN) | set(REAL)
