@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import mmap
-import mmap
 import os
 import re
 import warnings
@@ -22,6 +21,7 @@ from astropy.wcs.utils import proj_plane_pixel_scales
 
 from .beam import Beam, beam_from_header
 from .errors import DecorasError
+from .fits_header import HeaderUnit, check_values, read_headers
 
 #: Images larger than this many pixels get their rms from a regular subsample.
 RMS_SAMPLE_PIXELS = 4_000_000
@@ -231,24 +231,6 @@ def _header_shape(header: fits.Header) -> tuple[int, ...]:
     return tuple(int(header.get(f"{key}{i}", 0) or 0) for i in range(1, naxis + 1))
 
 
-def _check_declared_size(hdu, path: Path) -> None:
-    """Refuse an uncompressed HDU whose header declares more data than the file holds
-    (a corrupted NAXISn must not make astropy allocate terabytes)."""
-    try:
-        info = hdu.fileinfo()
-        if isinstance(hdu, fits.CompImageHDU) or getattr(info["file"], "compression", None):
-            return  # compressed: the decompressor reads only what is really there
-        bitpix = abs(int(hdu.header.get("BITPIX", 0)))
-        declared = math.prod(_header_shape(hdu.header)) * bitpix // 8
-        start = int(info["datLoc"])
-    except (TypeError, ValueError, KeyError, OverflowError, AttributeError):
-        return
-    available = path.stat().st_size - start
-    if declared > available:
-        raise DecorasError(f"the header declares {declared:,} bytes of data but the file holds only "
-                           f"{max(available, 0):,} (truncated, or NAXISn/BITPIX corrupted)", path)
-
-
 def _is_image(hdu: fits.hdu.base._BaseHDU) -> bool:
     if not isinstance(hdu, _IMAGE_HDU_TYPES):
         return False
@@ -276,6 +258,7 @@ def _pick_hdu(hdul: fits.HDUList, hdu: int | str | None, path: Path) -> int:
 def image_hdus(path: str | os.PathLike) -> list[tuple[int, str, tuple[int, ...]]]:
     """(index, name, FITS shape) of every HDU of ``path`` that holds an image."""
     path = Path(path)
+    _read_checked(path)
     with _open(path) as hdul:
         return [(i, h.name, _header_shape(h.header)) for i, h in enumerate(hdul) if _is_image(h)]
 
@@ -286,11 +269,18 @@ def _needs_scaling(header: fits.Header) -> bool:
     return "BLANK" in header or float(header.get("BSCALE", 1.0)) != 1.0 or float(header.get("BZERO", 0.0)) != 0.0
 
 
-def _open(path: Path, memmap: bool = True) -> fits.HDUList:
+def _read_checked(path: Path) -> list[HeaderUnit]:
+    """The raw headers of every HDU, their structure checked (see core/fits_header.py) before
+    astropy walks them: a nonsense NAXIS or NAXISn must not hang or exhaust it."""
     if not path.exists():
         raise DecorasError("no such file", path)
     if path.is_dir():
         raise DecorasError("is a folder, not a FITS file", path)
+    return read_headers(path)
+
+
+def _open(path: Path, memmap: bool = True) -> fits.HDUList:
+    """astropy's HDU list of a file whose headers :func:`_read_checked` has passed."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AstropyWarning)
@@ -329,7 +319,7 @@ def _celestial_axes(header: fits.Header, naxis: int) -> tuple[WCS | None, int, i
     return full, int(full.wcs.lng), int(full.wcs.lat), notes
 
 
-def _celestial_wcs(full: WCS, lng: int, lat: int, ny: int, nx: int) -> tuple[WCS | None, str | None]:
+def _celestial_wcs(full: WCS, lng: int, lat: int, ny: int, nx: int, path: Path) -> tuple[WCS | None, str | None]:
     wcs = full.sub([lng + 1, lat + 1])
     wcs.array_shape = (ny, nx)
     try:
@@ -338,8 +328,10 @@ def _celestial_wcs(full: WCS, lng: int, lat: int, ny: int, nx: int) -> tuple[WCS
             probe = wcs.pixel_to_world_values(np.array([nx / 2.0]), np.array([ny / 2.0]))
     except Exception as exc:
         return None, f"the celestial WCS cannot convert pixels ({_short(exc)}): pixel coordinates only"
-    if not np.all(np.isfinite(probe)):
-        return None, "the celestial WCS gives no position at the image centre: pixel coordinates only"
+    if not np.all(np.isfinite(probe)):  # each card passed core/fits_header.py, but together they are nonsense
+        cards = ", ".join(f"{k}{a + 1}" for k in ("CRPIX", "CRVAL", "CDELT") for a in (lng, lat))
+        raise DecorasError(f"the celestial WCS ({cards} or the CD/PC matrix, projection {full.wcs.ctype[lng][5:]}) "
+                           "puts the image centre off the sky", path)
     return wcs, None
 
 
@@ -376,6 +368,8 @@ def _select_plane(
                 index_fits[axis] + 1 - float(header.get(f"CRPIX{axis + 1}", 1.0))
             ) * float(header.get(f"CDELT{axis + 1}", 1.0))
         except (TypeError, ValueError):
+            value = None
+        if value is not None and not math.isfinite(value):  # finite cards, but their product overflows
             value = None
         axes.append(ExtraAxis(axis + 1, ctype, shape[axis], value))
     # numpy index: axes reversed; celestial axes kept as slices
@@ -417,11 +411,8 @@ def _plane_data(hdu, np_index: tuple, lng: int, lat: int, path: Path) -> tuple[n
     blank = header.get("BLANK")
     if plane.dtype.kind in "iu":
         values = plane.astype(np.float32 if plane.dtype.itemsize <= 2 else np.float64)
-        if blank is not None:
-            try:
-                values[plane == int(blank)] = np.nan
-            except (TypeError, ValueError):
-                notes.append(f"BLANK = {blank!r} is not an integer: ignored")
+        if blank is not None:  # an integer: core/fits_header.py refuses any other BLANK on integer data
+            values[plane == int(blank)] = np.nan
         plane = values
     elif blank is not None:
         notes.append("BLANK keyword on floating-point data is invalid FITS: ignored (NaN marks blanks)")
@@ -437,10 +428,14 @@ def load_fits(path: str | os.PathLike, hdu: int | str | None = None, plane=None)
     Raises :class:`DecorasError`, naming the file, for anything it cannot read.
     """
     path = Path(path)
+    units = _read_checked(path)
     hdul = _open(path)
     try:
+        if len(hdul) != len(units):
+            raise DecorasError(f"astropy reads {len(hdul)} HDUs where the headers chain {len(units)}: "
+                               "a damaged file", path)
         index = _pick_hdu(hdul, hdu, path)
-        _check_declared_size(hdul[index], path)
+        check_values(units[index], path)
         if _needs_scaling(hdul[index].header):  # astropy cannot memory-map scaled integers
             hdul.close()
             hdul = _open(path, memmap=False)
@@ -448,7 +443,8 @@ def load_fits(path: str | os.PathLike, hdu: int | str | None = None, plane=None)
         header = chosen.header.copy()
         shape = _header_shape(chosen.header)
         if any(n <= 0 for n in shape):
-            raise DecorasError(f"an image axis has length 0 (shape {shape})", path)
+            key = units[index].image_key("NAXIS") + str(shape.index(0) + 1)
+            raise DecorasError(f"{key} = 0: an image axis has length 0 (shape {shape})", path)
         full, lng, lat, notes = _celestial_axes(header, len(shape))
         if shape[lng] <= 1 or shape[lat] <= 1:
             raise DecorasError(f"the celestial axes have lengths {shape[lng]} x {shape[lat]}", path)
@@ -457,7 +453,7 @@ def load_fits(path: str | os.PathLike, hdu: int | str | None = None, plane=None)
         notes += data_notes
         wcs = None
         if full is not None:
-            wcs, note = _celestial_wcs(full, lng, lat, data.shape[0], data.shape[1])
+            wcs, note = _celestial_wcs(full, lng, lat, data.shape[0], data.shape[1], path)
             if note:
                 notes.append(note)
         stokes = _stokes_note(extra)
