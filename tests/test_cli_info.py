@@ -91,3 +91,12 @@ def test_info_on_observed_images(real_data, name, capsys):
     assert main(["info", str(real_data / name)]) == 0
     out = capsys.readouterr().out
     assert REAL_BEAMS[name] in out
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(files):
+    """`decoras info FILE | head -1`: the pipe closes before everything is written."""
+    proc = subprocess.Popen([sys.executable, "-m", "decoras_gui", "info", str(files["2d"])],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the first line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141 and "Traceback" not in err and "BrokenPipe" not in err, err
