@@ -353,7 +353,8 @@ def _select_plane(
     else:
         chosen = [int(p) for p in plane]
         if len(chosen) != len(movable):
-            raise DecorasError(f"plane {tuple(plane)} does not match the {len(movable)} non-degenerate extra axes", path)
+            raise DecorasError(f"plane {tuple(plane)} does not match the {len(movable)} non-degenerate extra axes",
+                               path)
     index_fits = [0] * len(shape)
     for axis, value in zip(movable, chosen):
         if not 0 <= value < shape[axis]:
