@@ -2,34 +2,30 @@
 
 Every change to the window's catalogue is one :class:`EditCommand` on the document's
 QUndoStack: ``redo`` applies the edit, ``undo`` applies its inverse (computed against the
-catalogue before the edit), both through the document, so the overlay, the table and
-the autosave journal see every do and undo, row for row.
+catalogue before the edit), both through the document's ``apply`` function, so the overlay,
+the table and the autosave journal see every do and undo, row for row.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from PySide6.QtGui import QUndoCommand
 
 from ..core.edits import CatalogueEdit
 
-if TYPE_CHECKING:
-    from .document import CatalogueDocument
-
 
 class EditCommand(QUndoCommand):
-    def __init__(self, doc: CatalogueDocument, edit: CatalogueEdit, parent: QUndoCommand | None = None):
+    def __init__(self, edit: CatalogueEdit, inverse: CatalogueEdit, apply: Callable[[CatalogueEdit], None],
+                 parent: QUndoCommand | None = None):
         super().__init__(edit.label, parent)
-        self.doc = doc
-        self.edit = edit
-        self.inverse = edit.inverse(doc.catalogue)
+        self.edit, self.inverse, self._apply = edit, inverse, apply
 
     def redo(self) -> None:
-        self.doc._apply_now(self.edit)
+        self._apply(self.edit)
 
     def undo(self) -> None:
-        self.doc._apply_now(self.inverse)
+        self._apply(self.inverse)
 
 
 __all__ = ["EditCommand"]

@@ -69,7 +69,7 @@ class CatalogueDocument(QObject):
         """Apply ``edit`` as one undo step (nothing happens for an empty edit)."""
         if not edit:
             return False
-        self.undo_stack.push(EditCommand(self, edit))
+        self.undo_stack.push(EditCommand(edit, edit.inverse(self._catalogue), self._apply_now))
         return True
 
     def _apply_now(self, edit: CatalogueEdit) -> None:

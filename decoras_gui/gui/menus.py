@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QComboBox, QLabel, QSlider, QStyle, QToolBar
+from PySide6.QtWidgets import QComboBox, QLabel, QMainWindow, QSlider, QStyle, QToolBar
 
 from ..core.catalogue import STATUSES
 from .actions import make_action
 from .style import STATUS_COLORS, app_icon, status_icon
 
-if TYPE_CHECKING:
-    from .main_window import MainWindow
-
 PROB_STEPS = 1000  # slider resolution: 0.001 in probability
 
 
-def build_actions(w: MainWindow) -> None:
+def build_actions(w: QMainWindow) -> None:
     """The window's own actions (file, view, detect, help, sessions): attributes ``act_*`` of ``w``."""
     st, SP = w.style(), QStyle.StandardPixmap
 
@@ -75,7 +70,7 @@ def _fill(menu, actions) -> None:
         menu.addSeparator() if a is None else menu.addAction(a)
 
 
-def build_menus(w: MainWindow) -> None:
+def build_menus(w: QMainWindow) -> None:
     mb = w.menuBar()
     vt, ex = w.vetting, w.exchange
     m = mb.addMenu("&File")
@@ -100,7 +95,7 @@ def build_menus(w: MainWindow) -> None:
     _fill(mb.addMenu("&Help"), (w.act_guide, w.act_about))
 
 
-def _device_combo(w: MainWindow) -> QComboBox:
+def _device_combo(w: QMainWindow) -> QComboBox:
     combo = QComboBox(w)
     combo.setToolTip("Where the networks run")
     combo.addItem("Auto", "auto")
@@ -115,7 +110,7 @@ def _device_combo(w: MainWindow) -> QComboBox:
     return combo
 
 
-def build_toolbars(w: MainWindow) -> None:
+def build_toolbars(w: QMainWindow) -> None:
     tb = QToolBar("Main", w)
     tb.setObjectName("mainToolbar")
     tb.setIconSize(QSize(20, 20))
