@@ -78,7 +78,7 @@ def ds9(tmp_path):
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         t0 = time.monotonic()
         while not Path(f"/tmp/.X11-unix/X{display}").exists() and xvfb.poll() is None \
-                and time.monotonic() - t0 < 15:
+                and time.monotonic() - t0 < 60:  # a hang detector, like the 60 s for DS9 below
             time.sleep(0.1)
         if xvfb.poll() is None and Path(f"/tmp/.X11-unix/X{display}").exists():
             break

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from decoras_gui.core.catalogue import Catalogue, Source
@@ -35,7 +35,11 @@ def edits(draw):
     return cat, CatalogueEdit("edit", remove=tuple(remove), upsert=tuple(zip(slots, rows)), meta=meta)
 
 
-@settings(max_examples=300, deadline=None)
+#: no wall-clock judgement: no deadline per case, no health check on how fast cases are drawn
+ANY_SPEED = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+
+
+@settings(max_examples=300, **ANY_SPEED)
 @given(edits())
 def test_inverse_restores_the_catalogue_row_for_row(case):
     cat, edit = case
@@ -49,7 +53,7 @@ def test_inverse_restores_the_catalogue_row_for_row(case):
     assert catalogue_digest(cat) == before_digest and cat.meta == before_meta
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, **ANY_SPEED)
 @given(edits())
 def test_json_round_trip_applies_the_same(case):
     cat, edit = case

@@ -6,7 +6,7 @@ import gzip
 import math
 import resource
 import shutil
-import time
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -146,13 +146,10 @@ def test_huge_image_is_memory_mapped_not_read(tmp_path):
         data_bytes = n * n * 4
         fh.truncate(len(hdu.header.tostring()) + data_bytes + (-data_bytes) % 2880)
     before = _rss_mb()
-    start = time.perf_counter()
-    image = load_fits(path)
-    elapsed = time.perf_counter() - start
+    image = load_fits(path)  # how long it takes: benchmarks/huge_image.py
     assert image.shape == (n, n)
     assert image.memory_mapped
     assert _rss_mb() - before < 100, "opening must not read the 1 GiB image"
-    assert elapsed < 3.0
 
 
 # ----------------------------------------------------------------------------- blanks
@@ -393,7 +390,12 @@ def test_header_declaring_more_data_than_the_file_holds(tmp_path, bscale):
     at = raw.index(b"NAXIS1  =")
     raw[at:at + 80] = f"NAXIS1  = {10**9:>20d}".ljust(80).encode()
     path.write_bytes(bytes(raw))
-    t0 = time.perf_counter()
-    with pytest.raises(DecorasError, match="declares 64,000,000,000 bytes") as err:
-        load_fits(path)
-    assert "liar.fits" in str(err.value) and time.perf_counter() - t0 < 2.0
+    tracemalloc.start()
+    try:
+        with pytest.raises(DecorasError, match="declares 64,000,000,000 bytes") as err:
+            load_fits(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "liar.fits" in str(err.value)
+    assert peak < 16 << 20, f"allocated {peak / 2**20:.0f} MiB before refusing"  # nothing data-sized

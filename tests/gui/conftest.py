@@ -4,6 +4,8 @@ with its settings in a temporary ini file (never the user's)."""
 from __future__ import annotations
 
 import os
+import re
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -100,12 +102,86 @@ def window(make_window):
 def open_and_wait(qtbot, window, path, timeout=30000, **kw):
     with qtbot.waitSignal(window.image_opened, timeout=timeout):
         window.open_path(path, **kw)
-    qtbot.wait(50)  # the canvas replaces the welcome page: let the layout settle before mapping points
+    wait_layout_settled(qtbot, window)
     return window.image
+
+
+def wait_layout_settled(qtbot, window, timeout=30000) -> None:
+    """The canvas has replaced the welcome page: process events until its mapping from image
+    pixels to the viewport is the same after a round of posted events (layout requests, resizes)
+    as before it, so points can be mapped."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtWidgets import QApplication
+
+    canvas = window.canvas
+
+    def mapping():
+        QApplication.sendPostedEvents()
+        QApplication.processEvents()
+        view = canvas.graphics
+        points = [view.mapFromScene(canvas.vb.mapViewToScene(QPointF(x, y))) for x, y in ((0, 0), (100, 100))]
+        return view.viewport().size(), [(p.x(), p.y()) for p in points]
+
+    before = [None]
+
+    def settled() -> bool:
+        now = mapping()
+        same, before[0] = now == before[0], now
+        return same and window.stack.currentWidget() is canvas and canvas.isVisible()
+
+    qtbot.waitUntil(settled, timeout=timeout)
+
+
+TILE = re.compile(r"tile (\d+)/(\d+)")
+#: a worker waiting in a test's hook gives up after this long (a hang, not a slow machine)
+HOLD_LIMIT_S = 120.0
+
+
+def network_tiles(worker, at_tile=None) -> list[tuple[int, int]]:
+    """Record the network tiles a detection worker reports, in the worker's own thread (a
+    direct connection to its progress signal, so the record does not wait for the UI thread):
+    (tiles done, total) in order. ``at_tile(done, total)``, when given, runs there too, while
+    the worker waits for it."""
+    from PySide6.QtCore import Qt
+
+    tiles = []
+
+    def on_progress(_fraction, message: str) -> None:
+        m = TILE.search(message)
+        if m:
+            tiles.append((int(m.group(1)), int(m.group(2))))
+            if at_tile is not None:
+                at_tile(*tiles[-1])
+
+    worker.progress.connect(on_progress, Qt.ConnectionType.DirectConnection)
+    return tiles
+
+
+def hold_until_cancelled(worker) -> tuple[threading.Event, list[tuple[int, int]]]:
+    """Make a detection worker wait, after its first batch of network tiles, until it is asked
+    to cancel (its ``cancel()`` called, by the Cancel button or by closing the window): the
+    request is then certain to come between two batches. Returns (set once it waits, the
+    tiles reported)."""
+    held, asked = threading.Event(), threading.Event()
+    cancel = worker.cancel
+
+    def cancel_then_release() -> None:
+        cancel()
+        asked.set()
+
+    worker.cancel = cancel_then_release
+
+    def at_tile(done: int, total: int) -> None:
+        if done >= 1 and not held.is_set():
+            assert threading.get_ident() != threading.main_thread().ident  # never the UI thread
+            held.set()
+            asked.wait(HOLD_LIMIT_S)
+
+    return held, network_tiles(worker, at_tile)
 
 
 def detect_and_wait(qtbot, window, timeout=180000, **kw):
     with qtbot.waitSignal(window.detection_finished, timeout=timeout):
         window.run_detection(**kw)
-    qtbot.waitUntil(lambda: not window.busy, timeout=10000)
+    qtbot.waitUntil(lambda: not window.busy, timeout=60000)
     return window.doc.catalogue

@@ -48,7 +48,7 @@ def test_huge_image_overview_and_detail(qtbot, window, tmp_path, monkeypatch):
     assert (rect.left(), rect.width()) == pytest.approx((-0.5, n))  # full-image coordinates
     assert not canvas.detail_item.isVisible()
     canvas.center_on(300.0, 1000.0, size=10.0)  # zoom onto the bright pixel
-    qtbot.waitUntil(lambda: canvas.detail_item.isVisible(), timeout=3000)
+    qtbot.waitUntil(lambda: canvas.detail_item.isVisible(), timeout=30000)
     x0, x1, y0, y1 = canvas.detail_region
     assert x0 <= 300 < x1 and y0 <= 1000 < y1 and x1 - x0 <= 400
     patch = canvas.detail_item.image
@@ -57,4 +57,4 @@ def test_huge_image_overview_and_detail(qtbot, window, tmp_path, monkeypatch):
     assert canvas.detail_item.lut is canvas.image_item.lut or np.array_equal(canvas.detail_item.lut,
                                                                                 canvas.image_item.lut)
     canvas.fit()  # zoomed out again: the overview alone
-    qtbot.waitUntil(lambda: not canvas.detail_item.isVisible(), timeout=3000)
+    qtbot.waitUntil(lambda: not canvas.detail_item.isVisible(), timeout=30000)

@@ -3,21 +3,21 @@ and table in step, selection both ways, threshold slider, cancel, errors, respon
 
 from __future__ import annotations
 
-import time
+import threading
 import warnings
 
 import numpy as np
 import pytest
 from astropy.io import fits
-from PySide6.QtCore import QItemSelectionModel, QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PySide6.QtCore import QItemSelectionModel, QMimeData, QObject, QPoint, QPointF, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from decoras_gui.core.edits import CatalogueEdit
 from decoras_gui.core.catalogue import ACCEPTED, REJECTED, Source
+from decoras_gui.core.edits import CatalogueEdit
 from tests.conftest import sky_header
 
-from .conftest import detect_and_wait, open_and_wait
+from .conftest import HOLD_LIMIT_S, detect_and_wait, hold_until_cancelled, network_tiles, open_and_wait
 
 
 def _view_point(window, x, y) -> QPoint:
@@ -51,7 +51,8 @@ def test_open_4d_detect_and_views_agree(qtbot, window, vlba_fits):
     # row -> ellipse (and the view centres on it)
     proxy = window.table.proxy
     sm = window.table.view.selectionModel()
-    sm.select(proxy.index(0, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+    flags = QItemSelectionModel.SelectionFlag
+    sm.select(proxy.index(0, 0), flags.ClearAndSelect | flags.Rows)
     sid = window.table.selected_ids()[0]
     assert window.doc.selected_ids == [sid]
     assert window.overlay.highlighted_ids == [sid]
@@ -65,7 +66,7 @@ def test_open_4d_detect_and_views_agree(qtbot, window, vlba_fits):
     other = next(s for s in cat if s.source_id != sid and window.overlay.source_at(s.x, s.y) == s.source_id)
     qtbot.mouseClick(window.canvas.graphics.viewport(), Qt.MouseButton.LeftButton,
                      pos=_view_point(window, other.x, other.y))
-    qtbot.waitUntil(lambda: window.doc.selected_ids == [other.source_id], timeout=3000)
+    qtbot.waitUntil(lambda: window.doc.selected_ids == [other.source_id], timeout=30000)
     assert window.table.selected_ids() == [other.source_id]
     assert window.overlay.highlighted_ids == [other.source_id]
 
@@ -117,41 +118,59 @@ def test_rerun_keeps_vetted_sources(qtbot, window, vlba_fits):
     assert window.overlay.ellipse_count() == window.table.row_count() == len(second)
 
 
-def test_cancel_stops_detection_promptly(qtbot, window, big_noise_fits):
+def test_cancel_is_acted_on_before_the_next_tile(qtbot, window, big_noise_fits):
+    """Cancel in the middle of the networks: no further tile is run, the catalogue is unchanged.
+    (How soon that is in seconds: benchmarks/gui_detect_responsiveness.py.)"""
     open_and_wait(qtbot, window, big_noise_fits)
     before = list(window.doc.catalogue)
-    started = []
     worker = window.run_detection()
-    worker.progress.connect(lambda f, m: started.append(m) if "tile" in m else None)
-    qtbot.waitUntil(lambda: bool(started), timeout=60000)
-    t0 = time.perf_counter()
-    with qtbot.waitSignal(window.detection_cancelled, timeout=20000):
+    held, tiles = hold_until_cancelled(worker)
+    qtbot.waitUntil(held.is_set, timeout=60000)  # the worker has finished a batch and waits
+    at_cancel = list(tiles)
+    with qtbot.waitSignal(window.detection_cancelled, timeout=60000):
         window.tasks.cancel_button.click()
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 15.0
-    qtbot.waitUntil(lambda: not window.busy, timeout=10000)
+    assert tiles == at_cancel, f"tiles run after the cancel: {tiles[len(at_cancel):]}"
+    done, total = tiles[-1]
+    assert 1 <= done < total  # stopped mid-run
+    qtbot.waitUntil(lambda: not window.busy, timeout=30000)
     assert list(window.doc.catalogue) == before
     assert not window.tasks.cancel_button.isVisible()
     assert window.act_detect.isEnabled()
 
 
+class UiPing(QObject):
+    """Lives in the UI thread: a ping emitted from another thread is answered by the UI
+    thread's event loop (a queued connection)."""
+
+    ping = Signal(object)
+
+    def __init__(self):
+        super().__init__()
+        self.ping.connect(self._answer)
+
+    @Slot(object)
+    def _answer(self, answered: threading.Event) -> None:
+        answered.set()
+
+
 def test_event_loop_keeps_running_during_detection(qtbot, window, big_noise_fits):
-    open_and_wait(qtbot, window, big_noise_fits)  # 1200 x 1200: a run of a second or more
-    ticks = []
-    timer = QTimer()
-    timer.setInterval(20)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
-    timer.start()
-    t0 = time.perf_counter()
+    """At every network tile the worker waits until the UI thread's event loop has answered it:
+    the networks run off the UI thread, and the UI thread is free while they do. (The longest
+    UI stall in seconds: benchmarks/gui_detect_responsiveness.py.)"""
+    open_and_wait(qtbot, window, big_noise_fits)  # 1200 x 1200: several batches of tiles
+    ui = UiPing()
+    answers = []  # (tiles done, worker thread is not the UI thread, UI answered)
+
+    def at_tile(done: int, total: int) -> None:
+        answered = threading.Event()
+        ui.ping.emit(answered)
+        answers.append((done, threading.get_ident() != threading.main_thread().ident,
+                        answered.wait(HOLD_LIMIT_S)))
+
     with qtbot.waitSignal(window.detection_finished, timeout=180000):
-        window.run_detection()
-    elapsed = time.perf_counter() - t0
-    timer.stop()
-    assert elapsed > 0.3
-    assert len(ticks) >= 5
-    # no gap in the UI thread longer than a second while the networks ran
-    gaps = np.diff([t0] + ticks)
-    assert gaps.max() < 1.0, f"longest UI stall {gaps.max():.2f} s"
+        tiles = network_tiles(window.run_detection(), at_tile)
+    assert len(tiles) >= 3 and tiles[-1][0] == tiles[-1][1]  # a run of several batches, to the end
+    assert answers and all(off_ui and answered for _, off_ui, answered in answers), answers
 
 
 @pytest.mark.parametrize("kind", ["text", "truncated"])
@@ -171,7 +190,7 @@ def test_bad_file_shows_error_and_keeps_image(qtbot, window, vlba_fits, tmp_path
     assert window.image.path == vlba_fits
     assert window.stack.currentWidget() is window.canvas
     box.accept()
-    qtbot.waitUntil(lambda: window.error_box is None, timeout=3000)
+    qtbot.waitUntil(lambda: window.error_box is None, timeout=30000)
     # still usable: the good file opens again
     open_and_wait(qtbot, window, vlba_fits)
 
@@ -232,7 +251,7 @@ def test_cursor_readout(qtbot, window, vlba_fits):
     image = open_and_wait(qtbot, window, vlba_fits)
     x, y = 100, 60
     qtbot.mouseMove(window.canvas.graphics.viewport(), _view_point(window, x, y))
-    qtbot.waitUntil(lambda: "0-based" in window.readout.text(), timeout=3000)
+    qtbot.waitUntil(lambda: "0-based" in window.readout.text(), timeout=30000)
     text = window.readout.text()
     assert f"x {x}  y {y}" in text
     assert "RA " in text and "Dec " in text and "σ" in text

@@ -57,8 +57,8 @@ def vet(qtbot, window, vlba_fits):
     image = open_and_wait(qtbot, window, vlba_fits)
     window.doc.set_catalogue(build_catalogue(image))
     window.activateWindow()
-    qtbot.waitActive(window, timeout=5000)
-    qtbot.waitUntil(lambda: window.canvas.vb.width() > 100)
+    qtbot.waitActive(window, timeout=30000)
+    qtbot.waitUntil(lambda: window.canvas.vb.width() > 100, timeout=30000)
     return window
 
 
@@ -204,7 +204,7 @@ def test_drag_ellipse_moves_it_and_remeasures(qtbot, vet):
     start = snapshot(w)
     w.doc.set_selection([3])
     w.canvas.center_on(float(px), float(py), size=7.0)
-    qtbot.waitUntil(lambda: w.vetting.edit.roi.isVisible())
+    qtbot.waitUntil(lambda: w.vetting.edit.roi.isVisible(), timeout=30000)
     old = w.doc.catalogue.get(3)
     old_peak_text = table_text(w, 3, "peak")
     drag(w, (old.x, old.y), (old.x + 8.0, old.y))
@@ -229,7 +229,7 @@ def test_rotate_and_resize_handles(qtbot, vet):
     w.doc.set_selection([1])
     s = w.doc.catalogue.get(1)
     w.canvas.center_on(s.x, s.y, size=7.0)
-    qtbot.waitUntil(lambda: w.vetting.edit.roi.isVisible())
+    qtbot.waitUntil(lambda: w.vetting.edit.roi.isVisible(), timeout=30000)
     roi = w.vetting.edit.roi
     rotate = [h for h in roi.getHandles() if h.typ == "r"][0]
     hp = roi.mapToParent(rotate.pos())

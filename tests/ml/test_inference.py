@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import replace
 
 import numpy as np
@@ -43,20 +42,23 @@ def test_tiling_matches_a_single_pass(bundled_model, field_image):
     assert_same_sources(image, single, tiled, pixels=0.2, rel=0.03)
 
 
-def test_cancel_stops_within_a_second(bundled_model):
+def test_cancel_is_honoured_before_the_next_batch(bundled_model):
+    """A cancel asked for while a batch runs stops the networks before the next batch: no
+    progress after it. (How soon in seconds: benchmarks/huge_image.py.)"""
     rng = np.random.default_rng(0)
     data = rng.normal(0, 1.0, (2048, 2048)).astype(np.float32)
     flag = threading.Event()
-    stopped = {}
+    reported = []
 
     def progress(done, total):
-        if done >= 1 and not flag.is_set():
+        reported.append((done, total))
+        if done >= 1:
             flag.set()
-            stopped["t"] = time.perf_counter()
 
     with pytest.raises(Cancelled):
         run_networks(data, 1.0, bundled_model, device="cpu", progress=progress, cancel=flag.is_set)
-    assert time.perf_counter() - stopped["t"] < 1.0
+    (_, total), (first, _) = reported
+    assert reported == [(0, total), (first, total)] and first < total  # one batch, of many
 
 
 def test_blank_pixels_stay_blank(bundled_model, field_image):
