@@ -41,7 +41,6 @@ class ScriptRunner(QObject):
         self.lines = [ln.strip() for ln in Path(path).read_text(encoding="utf-8").splitlines()]
         self.lines = [ln for ln in self.lines if ln and not ln.startswith("#")]
         self.i = 0
-        self._deadline: float | None = None
         self._step_ms = STEP_MS
         self._progress: Path | None = None
         self._actions = 0
