@@ -28,6 +28,7 @@ from decoras_gui.core.image import load_fits
 from decoras_gui.core.regions_io import read_regions, regions_to_sources
 from decoras_gui.core.session import Session, load_session, session_to_dict
 
+#: a hang detector, not a speed limit: cases take 1-100 ms (pytest --hypothesis-show-statistics)
 CASE_SECONDS = 10
 #: allowed allocation beyond a few times the file's real size
 SLACK_BYTES = 64 << 20
@@ -35,8 +36,9 @@ FUZZ = settings(max_examples=1200, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
-class CaseTimeout(Exception):
-    pass
+class CaseTimeout(BaseException):
+    """Not an Exception: the loaders turn every Exception astropy raises into a DecorasError,
+    which would report a hung case as a refused file (a pass, only on a machine slow enough)."""
 
 
 @contextlib.contextmanager
@@ -64,6 +66,10 @@ def run_case(path: Path, data: bytes, load) -> None:
             load(path)
     except DecorasError as exc:
         assert path.name in str(exc), f"error does not name the file: {exc}"
+    except CaseTimeout:  # no shrinking (every try would hang too): the case is kept for a look
+        kept = path.with_name(f"hung-{path.name}")
+        kept.write_bytes(data)
+        pytest.fail(f"reading a {size}-byte file hung (over {CASE_SECONDS} s); the file is kept as {kept}")
     finally:
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
