@@ -132,7 +132,10 @@ def install(tmp_path_factory) -> Iterator[Install]:
     # torch is pinned to the local CPU wheel for both installs: pip can never replace it
     constraints = tmp / "constraints.txt"
     constraints.write_text(f"torch=={torch_wheel.name.split('-')[1]}\n")
-    pip = [python, "-m", "pip", "install", "--find-links", str(torch_wheel.parent), "-c", str(constraints)]
+    # --no-compile: no byte-compiling of every installed file (torch's alone took 35 s); Python
+    # compiles what the commands below import, as it would for a user
+    pip = [python, "-m", "pip", "install", "--no-compile", "--find-links", str(torch_wheel.parent),
+           "-c", str(constraints)]
     proc = _timed(timings, "install CPU torch", [*pip, str(torch_wheel)], cwd=tmp, env=pip_env,
                   timeout=INSTALL_TIMEOUT_S)
     assert proc.returncode == 0, _output(proc)
