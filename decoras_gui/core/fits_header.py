@@ -237,6 +237,11 @@ def read_headers(path: str | Path) -> list[HeaderUnit]:
     return units
 
 
+#: keywords that say how the file is laid out: given twice, astropy may walk the file without end
+_STRUCTURAL = re.compile(r"SIMPLE|XTENSION|BITPIX|NAXIS\d*|PCOUNT|GCOUNT|EXTEND|GROUPS|THEAP|TFIELDS|"
+                         r"ZIMAGE|ZBITPIX|ZNAXIS\d*|ZTILE\d+|ZCMPTYPE|BSCALE|BZERO|BLANK")
+
+
 def _read_cards(fh: BinaryIO, first: bytes, index: int, path: Path) -> tuple[dict[str, str], int]:
     """The first card of each keyword of one header, and the number of blocks it takes."""
     where = f"HDU {index}: " if index else ""
@@ -257,6 +262,9 @@ def _read_cards(fh: BinaryIO, first: bytes, index: int, path: Path) -> tuple[dic
             key = card[:8].rstrip().upper()
             if key == "END":
                 return cards, blocks
+            if key in cards and _STRUCTURAL.fullmatch(key):
+                raise DecorasError(f"{where}{key} is given twice ({_value_text(cards[key])} and "
+                                   f"{_value_text(card)}): the header's structure is ambiguous", path)
             if key not in _COMMENTARY and key not in cards:
                 cards[key] = card
         if blocks >= MAX_HEADER_BLOCKS:

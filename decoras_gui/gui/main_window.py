@@ -210,7 +210,7 @@ class MainWindow(QMainWindow):
         self.sessions.close(keep=unsaved)  # unsaved work stays in the journal: offered at the next start
         self.save_settings()
         self.tasks.cancel_all()
-        self.tasks.wait_all(10000)
+        self.tasks.wait_all(120000)  # cancel is acted on between batches of tiles: seconds at most
         super().closeEvent(event)
 
     # ============================================================ models, state

@@ -16,11 +16,13 @@ import time
 
 import numpy as np
 import pytest
+from astropy.io import fits
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from decoras_gui.core.errors import DecorasError
 from decoras_gui.core.image import image_hdus, load_fits
+from tests.conftest import sky_header
 from tests.core.header_patch import NASTY, base_bytes, names_card, patch_card, write_case
 from tests.core.test_fuzz_inputs import CaseTimeout, time_limit
 
@@ -232,3 +234,17 @@ VALUES = st.one_of(
 def test_drawn_values_load_sanely_or_name_the_card(tmp_path, case, value):
     kind, key = case
     load_case(write_case(tmp_path, kind, key, value), key, group="load_fits (hypothesis)")
+
+
+def test_a_structural_card_given_twice_is_refused_naming_it(tmp_path):
+    """An image extension with a second NAXIS2 card (-32) made astropy re-read the HDUs without
+    end (found by tests/core/test_fuzz_inputs.py once its alarm could no longer be swallowed)."""
+    path = tmp_path / "twice.fits"
+    ext = fits.ImageHDU(np.zeros((16, 16), np.float32), sky_header(16, 16))
+    ext.header["COMMENT"] = "placeholder"
+    fits.HDUList([fits.PrimaryHDU(), ext]).writeto(path)
+    raw = path.read_bytes()
+    at = raw.index(b"COMMENT placeholder")
+    path.write_bytes(raw[:at] + b"NAXIS2  =                  -32".ljust(80) + raw[at + 80:])
+    with pytest.raises(DecorasError, match=r"twice\.fits.*NAXIS2 is given twice"):
+        load_fits(path)
