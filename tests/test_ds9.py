@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -69,8 +70,9 @@ def ds9(tmp_path):
     missing = [t for t in ("ds9", "xpaget", "xpaset", "xpaaccess", "Xvfb") if shutil.which(t) is None]
     if missing:
         pytest.fail(f"{', '.join(missing)} not found. {INSTALL_HINT}")
-    home = tmp_path / "ds9home"
-    home.mkdir()
+    # a short folder: XPA's local socket paths live in it and DS9 aborts ("buffer overflow
+    # detected") when they grow long, as under pytest-xdist's deeper temporary folders
+    home = Path(tempfile.mkdtemp(prefix="ds9-", dir="/tmp"))
     xvfb = ds9p = None
     for _ in range(5):  # another display may be taken between the check and the start
         display = _free_display()
@@ -108,6 +110,7 @@ def ds9(tmp_path):
         _stop(ds9p)
         _stop(xvfb)
         log.close()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 _SHAPE = re.compile(r"^\s*(ellipse|circle|point)\(([^)]*)\)")
