@@ -13,10 +13,8 @@ on this machine. The image is noise with a beam and a few point sources
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,11 +26,10 @@ def main() -> None:
     p.add_argument("--size", type=int, default=1536, help="image side in pixels, a multiple of 512")
     p.add_argument("--tick-ms", type=int, default=20, help="interval of the UI-thread timer that measures stalls")
     args = p.parse_args()
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    tmp = Path(tempfile.mkdtemp(prefix="decoras-gui-bench-"))
-    os.environ["DECORAS_GUI_SETTINGS"] = str(tmp / "bench.ini")
-    os.environ["DECORAS_JOURNAL_DIR"] = str(tmp / "journal")  # never the user's autosave folder
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from gui_bench_env import isolated_gui_env
+
+    tmp = isolated_gui_env()
     from huge_image import write_image
 
     path = tmp / f"noise_{args.size}.fits"

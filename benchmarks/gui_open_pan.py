@@ -11,9 +11,8 @@ with 5,000 ellipses overlaid (document -> overlay highlight + table row).
 from __future__ import annotations
 
 import argparse
-import os
 import resource
-import tempfile
+import sys
 import time
 from pathlib import Path
 
@@ -26,14 +25,10 @@ def main() -> None:
     p.add_argument("--sources", type=int, default=5000)
     p.add_argument("--frames", type=int, default=30)
     args = p.parse_args()
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    tmp = Path(tempfile.mkdtemp(prefix="decoras-gui-bench-"))
-    os.environ["DECORAS_GUI_SETTINGS"] = str(tmp / "bench.ini")
-    os.environ["DECORAS_JOURNAL_DIR"] = str(tmp / "journal")  # never the user's autosave folder
-
-    import sys
-
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from gui_bench_env import isolated_gui_env
+
+    tmp = isolated_gui_env()
     from huge_image import write_image  # written in row chunks: no whole-image array here
 
     n = args.size
