@@ -23,10 +23,10 @@ from typing import Any
 
 from .catalogue import COLUMN_BY_NAME, Catalogue, Source
 
-__all__ = ["CatalogueEdit", "source_to_json", "source_from_json"]
+__all__ = ["CatalogueEdit", "json_value", "source_to_json", "source_from_json"]
 
 
-def _json_value(v: Any) -> Any:
+def json_value(v: Any) -> Any:
     """A JSON-safe scalar: NaN -> None, +-inf -> "inf"/"-inf", numpy scalars -> Python."""
     if hasattr(v, "item"):
         v = v.item()
@@ -37,7 +37,7 @@ def _json_value(v: Any) -> Any:
 
 def source_to_json(s: Source) -> dict[str, Any]:
     """A Source as a JSON-safe dict (NaN -> null)."""
-    return {k: _json_value(v) for k, v in s.as_dict().items()}
+    return {k: json_value(v) for k, v in s.as_dict().items()}
 
 
 def source_from_json(d: Mapping[str, Any]) -> Source:
@@ -150,7 +150,7 @@ class CatalogueEdit:
         rec: dict[str, Any] = {"label": self.label, "upsert": [[i, source_to_json(s)] for i, s in self.upsert],
                                "remove": list(self.remove)}
         if self.meta is not None:
-            rec["meta"] = {k: _json_value(v) for k, v in self.meta.items()}
+            rec["meta"] = {k: json_value(v) for k, v in self.meta.items()}
         if self.whole:
             rec["whole"] = True
         return rec

@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalogue import COLUMN_BY_NAME, Catalogue
-from .edits import CatalogueEdit, _json_value
+from .edits import CatalogueEdit, json_value
 from .errors import DecorasError
 from .fileio import atomic_path, atomic_write_text, file_sha256
 
@@ -120,7 +120,7 @@ def session_to_dict(s: Session) -> dict[str, Any]:
         "image": {"path": s.image_path, "sha256": s.image_sha256, "hdu": s.hdu,
                   "plane": list(s.plane) if s.plane else None},
         "model": {"name": s.model or "", "version": s.model_version or ""},
-        "view": {k: _json_value(v) for k, v in (s.view or {}).items()},
+        "view": {k: json_value(v) for k, v in (s.view or {}).items()},
         "catalogue_ecsv": catalogue_to_ecsv(s.catalogue),
     }
 

@@ -23,6 +23,14 @@ from .image_view import ImageCanvas
 from .style import colormap
 
 
+def _render(image: SkyImage, overview: np.ndarray | None, settings: disp.DisplaySettings):
+    """(pixels 0..1, limits) of ``image``: a huge image is drawn from its block-mean ``overview``
+    with limits from the full-resolution pixels (detail is rendered on zooming in)."""
+    if overview is None:
+        return disp.render(image.data, settings)
+    return disp.render(overview, settings, limits=disp.compute_limits(image.data, settings))
+
+
 class DisplayPanel(QWidget):
     """Display controls of one window, over its :class:`ImageCanvas`."""
 
@@ -78,10 +86,7 @@ class DisplayPanel(QWidget):
         def job(image: SkyImage) -> dict:
             factor = disp.overview_factor(image.shape)
             overview = disp.overview(image.data, factor) if factor > 1 else None
-            if overview is not None:  # a huge image: shown from block means, detail on zooming in
-                display, limits = disp.render(overview, settings, limits=disp.compute_limits(image.data, settings))
-            else:
-                display, limits = disp.render(image.data, settings)
+            display, limits = _render(image, overview, settings)
             return {"display": display, "limits": limits, "settings": settings, "overview": overview,
                     "factor": factor}
 
@@ -104,11 +109,7 @@ class DisplayPanel(QWidget):
             return
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            if self.overview is not None:
-                limits = disp.compute_limits(self.image.data, self.settings)
-                display, self.limits = disp.render(self.overview, self.settings, limits=limits)
-            else:
-                display, self.limits = disp.render(self.image.data, self.settings)
+            display, self.limits = _render(self.image, self.overview, self.settings)
             self.canvas.set_image(display, keep_view=True, full_shape=self.image.shape,
                                   factor=self.canvas.overview_factor)
             self.hist.setLevels(0.0, 1.0)
