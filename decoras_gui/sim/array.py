@@ -20,6 +20,7 @@ from ..core.errors import DecorasError
 from .schedule_names import SCHEDULE_NAMES
 
 C_LIGHT = 299_792_458.0  # m/s
+OMEGA_EARTH = 7.2921159e-5  # rad/s, the Earth's sidereal rotation rate
 
 #: Geocentric ITRF positions (metres) of the ten VLBA antennas (VLBA station list / ITRF2008).
 STATIONS: dict[str, tuple[float, float, float]] = {
@@ -62,7 +63,13 @@ class Schedule:
     """Scans (start hour angle, length), time sampling, frequencies and stations used.
 
     ``scan_ha_h`` are the hour angles (hours, at ``REF_LONGITUDE``) of scan starts;
-    ``scan_len_min`` their lengths in minutes; ``freqs_hz`` the channel centres.
+    ``scan_len_min`` their lengths in minutes; ``freqs_hz`` the frequencies sampled and
+    ``integration_s`` the time step sampled: each sample stands for ``chan_width_hz`` x
+    ``integration_s`` of data (its thermal noise).  With ``smearing`` the visibilities are
+    averaged over the correlator's own channel width ``smear_width_hz`` and integration time
+    ``smear_time_s`` (bandwidth and time smearing; 0: the sampled width / step), so a 64-channel
+    12-hour track can be sampled coarsely and still smear as 64 channels of 2 s would.
+    ``sefd_scale`` multiplies each station's SEFD (empty: all 1; in ``stations`` order).
     """
 
     name: str
@@ -73,6 +80,10 @@ class Schedule:
     integration_s: float = 10.0
     stations: tuple[str, ...] = NAMES
     elevation_limit_deg: float = ELEVATION_LIMIT
+    smearing: bool = False
+    smear_width_hz: float = 0.0
+    smear_time_s: float = 0.0
+    sefd_scale: tuple[float, ...] = ()
 
     def hour_angles(self) -> tuple[np.ndarray, np.ndarray]:
         """Hour angles (rad, reference meridian) of every integration, and its scan index."""
@@ -151,6 +162,11 @@ class UVTracks:
     scan: np.ndarray
     freq: np.ndarray  # Hz
     sigma: np.ndarray  # thermal noise (Jy) on each of the real and imaginary parts
+    # smearing (None without): change of (u, v) over one correlator integration (wavelengths),
+    # and the correlator channel width over the frequency
+    smear_du: np.ndarray | None = None
+    smear_dv: np.ndarray | None = None
+    smear_bw: np.ndarray | None = None
 
 
 def uvw_tracks(schedule: Schedule, dec_deg: float) -> UVTracks:
@@ -189,11 +205,27 @@ def uvw_tracks(schedule: Schedule, dec_deg: float) -> UVTracks:
 
     sigma = SEFD_L / (ETA_Q * np.sqrt(2.0 * schedule.chan_width_hz * schedule.integration_s)) / np.sqrt(2.0)
     n = t_idx.size
+    if schedule.sefd_scale:
+        scale = np.asarray(schedule.sefd_scale, float)
+        if scale.size != len(idx):
+            raise DecorasError("sefd_scale needs one factor per station of the schedule")
+        sig = np.tile(sigma * np.sqrt(scale[i[b_idx]] * scale[j[b_idx]]), nf)
+    else:
+        sig = np.full(n * nf, sigma)
+    smear = {}
+    if schedule.smearing:
+        # d(u, v)/dt from TMS eq. 4.1: du/dH = cos H bx - sin H by, dv/dH = sin(dec) u
+        t_int = schedule.smear_time_s or schedule.integration_s
+        dh = OMEGA_EARTH * t_int
+        dum = ch * bx - sh * by
+        smear = {"smear_du": per_chan(dum * dh), "smear_dv": per_chan(sd * um * dh),
+                 "smear_bw": np.repeat((schedule.smear_width_hz or schedule.chan_width_hz)
+                                       / np.asarray(schedule.freqs_hz), n)}
     return UVTracks(
         u=per_chan(um), v=per_chan(vm), w=per_chan(wm),
         ant1=np.tile(idx[i[b_idx]], nf), ant2=np.tile(idx[j[b_idx]], nf),
         scan=np.tile(scan[t_idx], nf), freq=np.repeat(np.asarray(schedule.freqs_hz), n),
-        sigma=np.full(n * nf, sigma),
+        sigma=sig, **smear,
     )
 
 

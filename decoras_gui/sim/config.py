@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from ..core.errors import DecorasError
 from .schedule_names import SCHEDULE_NAMES
 
+GRIDDERS = ("nearest", "kernel")
+VARIETIES = ("none", "wide", "ood")
+
 
 @dataclass(frozen=True)
 class SimConfig:
@@ -24,6 +27,15 @@ class SimConfig:
     ``sep_range_beams`` x the beam FWHM along the pair's direction.
     Corruptions: ``noise``; antenna gain errors (``gain_amp_sigma`` fractional,
     ``gain_phase_deg`` rms per antenna and scan).
+    Imaging: ``weighting`` (natural, uniform, robust with ``robust``), a Gaussian uv ``taper``
+    (0.5 at that fraction of the longest baseline; 0: none), ``gridder`` ('nearest': cell-centre
+    gridding, :mod:`.imaging`; 'kernel': Kaiser-Bessel convolutional gridding, :mod:`.kernel_imaging`).
+    Variety (:mod:`.observations`): ``variety`` 'none' observes as configured; 'wide' draws each
+    field's schedule, channels, smearing, stations, sensitivities, weighting, gains and beam
+    sampling (``ppb_range`` pixels per beam minor axis, which then sets the cell size) from the
+    training families; 'ood' from the validation families training never samples.  With
+    ``crowded_fraction`` of fields holding up to ``crowded_max_sources``; groups at least
+    ``min_sep_beams`` x BMAJ apart.
     """
 
     size: int = 256
@@ -47,6 +59,13 @@ class SimConfig:
     gain_amp_sigma: float = 0.0
     gain_phase_deg: float = 0.0
     mask_level: float = 0.5
+    taper: float = 0.0
+    gridder: str = "nearest"
+    variety: str = "none"
+    ppb_range: tuple[float, float] = (3.0, 8.0)
+    crowded_fraction: float = 0.0
+    crowded_max_sources: int = 25
+    min_sep_beams: float = 3.0
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULE_NAMES:
@@ -59,6 +78,12 @@ class SimConfig:
             raise DecorasError("max_sources must be >= 0 and empty_fraction within 0..1")
         if 2 * self.margin_pix >= self.size:
             raise DecorasError("margin_pix leaves no room for sources")
+        if self.gridder not in GRIDDERS:
+            raise DecorasError(f"unknown gridder {self.gridder!r}; choose one of {', '.join(GRIDDERS)}")
+        if self.variety not in VARIETIES:
+            raise DecorasError(f"unknown variety {self.variety!r}; choose one of {', '.join(VARIETIES)}")
+        if not 0 < self.ppb_range[0] <= self.ppb_range[1]:
+            raise DecorasError("ppb_range must be (low, high) pixels per beam, 0 < low <= high")
 
     @classmethod
     def from_dict(cls, d: dict) -> "SimConfig":

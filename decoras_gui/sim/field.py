@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 
 import astropy.units as u
@@ -16,16 +16,15 @@ from .array import Schedule, get_schedule, uvw_tracks
 from .config import SimConfig
 from .imaging import (
     FWHM_SIGMA,
-    Coverage,
+    MAS,
     RestoringBeam,
-    dirty_image,
     gain_errors,
     gaussian_cov,
     make_coverage,
-    model_visibilities,
     restored_components,
     thermal_noise,
 )
+from .observations import draw_observation
 from .sky import SkyModel, random_sky
 
 SeedLike = int | tuple | list | np.random.SeedSequence | np.random.Generator
@@ -85,21 +84,56 @@ def make_rng(seed: SeedLike) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+def coverage_for(tracks, cfg: SimConfig):
+    """The coverage of ``tracks`` imaged as ``cfg`` says (cell, weighting, taper, gridder)."""
+    if cfg.gridder == "kernel":
+        from .kernel_imaging import make_kernel_coverage
+
+        return make_kernel_coverage(tracks, cfg.size, cfg.cell_mas, cfg.pad, cfg.weighting, cfg.robust, cfg.taper)
+    return make_coverage(tracks, cfg.size, cfg.cell_mas, cfg.pad, cfg.weighting, cfg.robust, cfg.taper)
+
+
 @lru_cache(maxsize=96)
 def cached_coverage(schedule: Schedule, dec_deg: float, size: int, cell_mas: float, pad: int,
-                    weighting: str, robust: float) -> Coverage:
+                    weighting: str, robust: float, taper: float = 0.0, gridder: str = "nearest"):
     """uv coverage, dirty beam and restoring beam of a (deterministic) schedule at one declination."""
-    return make_coverage(uvw_tracks(schedule, dec_deg), size, cell_mas, pad, weighting, robust)
+    cfg = SimConfig(size=size, cell_mas=cell_mas, pad=pad, weighting=weighting, robust=robust, taper=taper,
+                    gridder=gridder)
+    return coverage_for(uvw_tracks(schedule, dec_deg), cfg)
+
+
+def _observe_variety(rng: np.random.Generator, cfg: SimConfig):
+    """Draw an observation of ``cfg.variety``: the effective configuration (cell size from the
+    beam sampling drawn, weighting, gains, gridder), the schedule, declination and coverage."""
+    obs = draw_observation(rng, cfg.variety, cfg.ppb_range)
+    dec = float(cfg.dec_deg) if cfg.dec_deg is not None else float(rng.uniform(*cfg.dec_range))
+    tracks = uvw_tracks(obs.schedule, dec)
+    eff = replace(cfg, weighting=obs.weighting, robust=obs.robust, taper=obs.taper, gain_amp_sigma=obs.gain_amp,
+                  gain_phase_deg=obs.gain_phase_deg, gridder=obs.gridder)
+    if cfg.crowded_fraction > 0 and rng.random() < cfg.crowded_fraction:
+        eff = replace(eff, max_sources=cfg.crowded_max_sources, empty_fraction=0.0, min_sep_beams=1.5)
+    # the beam at a trial cell (nearest-cell gridding, a small grid) fixes the cell for the sampling drawn
+    trial = make_coverage(tracks, 128, _trial_cell(tracks), 2, eff.weighting, eff.robust, eff.taper)
+    eff = replace(eff, cell_mas=float(trial.beam.bmin / obs.pixels_per_beam))
+    return eff, obs.schedule, dec, coverage_for(tracks, eff)
+
+
+def _trial_cell(tracks) -> float:
+    """A cell (mas) that samples the longest baseline's fringe about four times."""
+    uv_max = float(np.sqrt(np.max(tracks.u**2 + tracks.v**2)))
+    return 1.0 / (4.0 * uv_max * MAS)
 
 
 def simulate_field(seed: SeedLike, config: SimConfig = SimConfig()) -> SimField:
     """Simulate one field: a pure function of ``(seed, config)`` (pass an int or (base, index))."""
     rng = make_rng(seed)
     cfg = config
-    if cfg.schedule == "random":
+    if cfg.variety != "none":
+        cfg, schedule, dec, cov = _observe_variety(rng, cfg)
+    elif cfg.schedule == "random":
         schedule = get_schedule("random", rng)
         dec = float(cfg.dec_deg) if cfg.dec_deg is not None else float(rng.uniform(*cfg.dec_range))
-        cov = make_coverage(uvw_tracks(schedule, dec), cfg.size, cfg.cell_mas, cfg.pad, cfg.weighting, cfg.robust)
+        cov = coverage_for(uvw_tracks(schedule, dec), cfg)
     else:
         schedule = get_schedule(cfg.schedule)
         if cfg.dec_deg is not None:
@@ -108,7 +142,8 @@ def simulate_field(seed: SeedLike, config: SimConfig = SimConfig()) -> SimField:
             dec = float(rng.uniform(*cfg.dec_range))
             if cfg.dec_step_deg > 0:
                 dec = float(np.round(dec / cfg.dec_step_deg) * cfg.dec_step_deg)
-        cov = cached_coverage(schedule, dec, cfg.size, cfg.cell_mas, cfg.pad, cfg.weighting, cfg.robust)
+        cov = cached_coverage(schedule, dec, cfg.size, cfg.cell_mas, cfg.pad, cfg.weighting, cfg.robust,
+                              cfg.taper, cfg.gridder)
     ra = float(rng.uniform(0.0, 360.0))
     sky = random_sky(rng, cfg, cov.beam, cov.rms)
     return render_field(rng, cfg, cov, schedule, ra, dec, sky)
@@ -121,22 +156,23 @@ def simulate_sky(sky: SkyModel, seed: SeedLike, config: SimConfig = SimConfig(),
     cfg = config
     schedule = schedule or get_schedule(cfg.schedule, rng)
     if schedule.name == "random":
-        cov = make_coverage(uvw_tracks(schedule, dec_deg), cfg.size, cfg.cell_mas, cfg.pad, cfg.weighting, cfg.robust)
+        cov = coverage_for(uvw_tracks(schedule, dec_deg), cfg)
     else:
-        cov = cached_coverage(schedule, float(dec_deg), cfg.size, cfg.cell_mas, cfg.pad, cfg.weighting, cfg.robust)
+        cov = cached_coverage(schedule, float(dec_deg), cfg.size, cfg.cell_mas, cfg.pad, cfg.weighting, cfg.robust,
+                              cfg.taper, cfg.gridder)
     return render_field(rng, cfg, cov, schedule, float(ra_deg), float(dec_deg), sky)
 
 
-def render_field(rng: np.random.Generator, cfg: SimConfig, cov: Coverage, schedule: Schedule,
+def render_field(rng: np.random.Generator, cfg: SimConfig, cov, schedule: Schedule,
                  ra: float, dec: float, sky: SkyModel) -> SimField:
     """Observe ``sky`` with coverage ``cov`` (gains, noise from ``rng``) and build the images."""
     l, m = sky.lm(cfg.size, cfg.cell_mas)
-    vis = model_visibilities(cov, l, m, sky.flux, sky.maj, sky.min, sky.pa)
+    vis = cov.visibilities(l, m, sky.flux, sky.maj, sky.min, sky.pa)
     if cfg.gain_amp_sigma > 0 or cfg.gain_phase_deg > 0:
         vis = vis * gain_errors(cov, rng, cfg.gain_amp_sigma, cfg.gain_phase_deg)
     if cfg.noise:
         vis = vis + thermal_noise(cov, rng)
-    dirty = dirty_image(cov, vis)
+    dirty = cov.image(vis)
     restored, mask, peaks = restored_components(cfg.size, cfg.cell_mas, cov.beam, sky.x, sky.y, sky.flux,
                                                 sky.maj, sky.min, sky.pa, cfg.mask_level)
     return SimField(dirty, cov.beam_image, restored, mask, peaks, cov.rms, cov.beam, sky, schedule,
@@ -176,9 +212,14 @@ def make_header(f: SimField) -> fits.Header:
     h.add_history(f"DECORAS SIM schedule={schedule.name} scans={len(schedule.scan_ha_h)} "
                   f"stations={''.join(schedule.stations)}")
     h.add_history("DECORAS SIM scan HA(h)=" + ",".join(f"{x:.3f}" for x in schedule.scan_ha_h))
-    h.add_history(f"DECORAS SIM nvis={f.n_vis} nchan={freqs.size} weighting={cfg.weighting}")
+    nchan = round(bw / schedule.smear_width_hz) if schedule.smearing and schedule.smear_width_hz else freqs.size
+    h.add_history(f"DECORAS SIM nvis={f.n_vis} nchan={nchan} weighting={cfg.weighting}")
+    h.add_history(f"DECORAS SIM robust={cfg.robust:.2f} taper={cfg.taper:.2f} gridder={cfg.gridder}")
+    if schedule.smearing:
+        h.add_history(f"DECORAS SIM smearing: channel {schedule.smear_width_hz / 1e6:g} MHz, "
+                      f"integration {schedule.smear_time_s or schedule.integration_s:g} s")
     h.add_history(f"DECORAS SIM dirty, no deconvolution; noise={cfg.noise} "
-                  f"rms={f.rms_predicted:.3e} gain={cfg.gain_amp_sigma:g},{cfg.gain_phase_deg:g}d")
+                  f"rms={f.rms_predicted:.3e} gain={cfg.gain_amp_sigma:.3g},{cfg.gain_phase_deg:.3g}d")
     return h
 
 

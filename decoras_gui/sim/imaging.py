@@ -77,12 +77,13 @@ def cov_to_fwhm(cov: np.ndarray) -> tuple[float, float, float]:
     return float(FWHM_SIGMA * np.sqrt(vals[1])), float(FWHM_SIGMA * np.sqrt(max(vals[0], 0.0))), float(pa)
 
 
-def component_visibilities(u, v, l, m, flux, maj, mn, pa) -> np.ndarray:
-    """Exact visibilities (n_uv,) of points / elliptical Gaussians, V = sum S exp(-2 pi i (ul+vm)) G(u,v).
+def component_terms(u, v, l, m, flux, maj, mn, pa) -> np.ndarray:
+    """Visibility of each component at each (u, v): (n_uv, n_components) complex.
 
     ``u, v`` in wavelengths; ``l, m`` offsets in radians (l east); ``maj, mn`` FWHM in mas
-    (0 for a point); ``pa`` degrees east of north.  G is the analytic transform of the
-    normalised elliptical Gaussian, exp(-2 pi^2 (s_maj^2 u_par^2 + s_min^2 u_perp^2)).
+    (0 for a point); ``pa`` degrees east of north.  A component contributes
+    S exp(-2 pi i (ul+vm)) G(u,v), G the analytic transform of the normalised elliptical
+    Gaussian, exp(-2 pi^2 (s_maj^2 u_par^2 + s_min^2 u_perp^2)).
     """
     u = np.asarray(u, float)[:, None]
     v = np.asarray(v, float)[:, None]
@@ -93,7 +94,50 @@ def component_visibilities(u, v, l, m, flux, maj, mn, pa) -> np.ndarray:
     u_perp = u * np.cos(pa) - v * np.sin(pa)
     amp = np.asarray(flux, float)[None, :] * np.exp(-2 * np.pi**2 * ((s_maj * u_par) ** 2 + (s_min * u_perp) ** 2))
     phase = -2 * np.pi * (u * np.asarray(l, float)[None, :] + v * np.asarray(m, float)[None, :])
-    return (amp * np.exp(1j * phase)).sum(axis=1)
+    return amp * np.exp(1j * phase)
+
+
+def component_visibilities(u, v, l, m, flux, maj, mn, pa) -> np.ndarray:
+    """Exact visibilities (n_uv,) of points / elliptical Gaussians, V = sum S exp(-2 pi i (ul+vm)) G(u,v)
+    (see :func:`component_terms`)."""
+    return component_terms(u, v, l, m, flux, maj, mn, pa).sum(axis=1)
+
+
+def smearing_factors(u, v, l, m, du, dv, bw) -> np.ndarray:
+    """Time and bandwidth smearing of each component at each sample: (n_uv, n_components).
+
+    Averaging exp(-2 pi i (u l + v m)) over an integration in which (u, v) moves by
+    (du, dv), and over a rectangular channel of fractional width ``bw`` (u, v scale with
+    frequency), multiplies each term by sinc(du l + dv m) sinc(bw (u l + v m)).
+    """
+    l = np.asarray(l, float)[None, :]
+    m = np.asarray(m, float)[None, :]
+    phase = np.asarray(u, float)[:, None] * l + np.asarray(v, float)[:, None] * m
+    drift = np.asarray(du, float)[:, None] * l + np.asarray(dv, float)[:, None] * m
+    return np.sinc(drift) * np.sinc(np.asarray(bw, float)[:, None] * phase)
+
+
+def smeared_visibilities(u, v, l, m, flux, maj, mn, pa, du, dv, bw, cell_index=None,
+                         chunk: int = 32768) -> np.ndarray:
+    """Visibilities of the components at samples, smeared (:func:`smearing_factors`).
+
+    ``u, v``: where the terms are evaluated; with ``cell_index`` the terms are computed once
+    per (u, v) and sample k takes row ``cell_index[k]`` (the samples' own du, dv, bw still
+    apply).  Done in chunks of samples to bound memory.
+    """
+    n = len(du)
+    out = np.empty(n, complex)
+    terms_all = component_terms(u, v, l, m, flux, maj, mn, pa) if cell_index is not None else None
+    uu, vv = np.asarray(u, float), np.asarray(v, float)
+    for a in range(0, n, chunk):
+        b = min(a + chunk, n)
+        if cell_index is None:
+            terms, us, vs = component_terms(uu[a:b], vv[a:b], l, m, flux, maj, mn, pa), uu[a:b], vv[a:b]
+        else:
+            k = cell_index[a:b]
+            terms, us, vs = terms_all[k], uu[k], vv[k]
+        out[a:b] = (terms * smearing_factors(us, vs, l, m, du[a:b], dv[a:b], bw[a:b])).sum(axis=1)
+    return out
 
 
 @dataclass(frozen=True)
@@ -125,6 +169,12 @@ class Coverage:
     rms: float  # predicted image rms (Jy/beam)
     beam_image: np.ndarray  # dirty beam, size x size float32, peak 1 at the phase centre
     beam: RestoringBeam
+    # smearing of each kept sample (None: none; see smearing_factors)
+    smear_du: np.ndarray | None = None
+    smear_dv: np.ndarray | None = None
+    smear_bw: np.ndarray | None = None
+
+    gridder = "nearest"
 
     @property
     def npad(self) -> int:
@@ -134,11 +184,53 @@ class Coverage:
     def n_vis(self) -> int:
         return int(self.weight.size)
 
+    def visibilities(self, l, m, flux, maj, mn, pa) -> np.ndarray:
+        """Model visibilities of components at the kept samples (:func:`model_visibilities`)."""
+        return model_visibilities(self, l, m, flux, maj, mn, pa)
+
+    def image(self, vis: np.ndarray) -> np.ndarray:
+        """Dirty image of visibilities at the kept samples (:func:`dirty_image`)."""
+        return dirty_image(self, vis)
+
+
+def imaging_weights(nx: np.ndarray, ny: np.ndarray, w: np.ndarray, npad: int, weighting: str,
+                    robust: float = 0.0) -> np.ndarray:
+    """Imaging weights from natural weights ``w`` of samples in grid cells (nx, ny) of an
+    ``npad`` grid: natural, uniform (divided by the cell's weight density, its Hermitian
+    mirror included) or Briggs robust (``robust`` -2..2, as in AIPS/CASA)."""
+    if weighting == "natural":
+        return w
+    full = (ny % npad) * npad + (nx % npad)
+    mirror = (-ny % npad) * npad + (-nx % npad)
+    dens = np.bincount(np.concatenate([full, mirror]), np.concatenate([w, w]), minlength=npad * npad)
+    dk = dens[full]
+    if weighting == "uniform":
+        return w / dk
+    if weighting in ("robust", "briggs"):
+        f2 = (5.0 * 10.0 ** (-robust)) ** 2 / (np.sum(dens**2) / np.sum(2 * w))
+        return w / (1.0 + dk * f2)
+    raise DecorasError(f"unknown weighting {weighting!r} (natural, uniform, robust)")
+
+
+def uv_taper(u: np.ndarray, v: np.ndarray, taper: float) -> np.ndarray:
+    """Gaussian uv taper falling to 0.5 at ``taper`` x the longest sampled baseline (1 when 0)."""
+    if taper <= 0:
+        return np.ones(np.shape(u))
+    r2 = np.asarray(u, float) ** 2 + np.asarray(v, float) ** 2
+    half = taper * np.sqrt(r2.max())
+    return np.exp(-np.log(2.0) * r2 / half**2)
+
+
+def _smear_of(tracks: UVTracks, keep: np.ndarray) -> dict:
+    if tracks.smear_du is None:
+        return {}
+    return {"smear_du": tracks.smear_du[keep], "smear_dv": tracks.smear_dv[keep], "smear_bw": tracks.smear_bw[keep]}
+
 
 def make_coverage(tracks: UVTracks, size: int, cell_mas: float, pad: int = 2,
-                  weighting: str = "natural", robust: float = 0.0) -> Coverage:
-    """Grid the samples of ``tracks`` (dropping any beyond the grid's Nyquist limit), weight them,
-    and compute the dirty beam and its fitted restoring beam."""
+                  weighting: str = "natural", robust: float = 0.0, taper: float = 0.0) -> Coverage:
+    """Grid the samples of ``tracks`` (dropping any beyond the grid's Nyquist limit), weight them
+    (``taper``: :func:`uv_taper`), and compute the dirty beam and its fitted restoring beam."""
     if size < 16 or size % 2:
         raise DecorasError(f"image size must be an even number >= 16, not {size}")
     npad = size * pad
@@ -150,19 +242,10 @@ def make_coverage(tracks: UVTracks, size: int, cell_mas: float, pad: int = 2,
         raise DecorasError("no visibilities fall on the uv grid (cell size too large?)")
     nx, ny = nx[keep], ny[keep]
     sigma = tracks.sigma[keep]
-    w = 1.0 / sigma**2
+    w = imaging_weights(nx, ny, 1.0 / sigma**2, npad, weighting, robust)
+    if taper > 0:
+        w = w * uv_taper(tracks.u[keep], tracks.v[keep], taper)
     full = (ny % npad) * npad + (nx % npad)
-    if weighting != "natural":
-        mirror = (-ny % npad) * npad + (-nx % npad)
-        dens = np.bincount(np.concatenate([full, mirror]), np.concatenate([w, w]), minlength=npad * npad)
-        dk = dens[full]
-        if weighting == "uniform":
-            w = w / dk
-        elif weighting in ("robust", "briggs"):
-            f2 = (5.0 * 10.0 ** (-robust)) ** 2 / (np.sum(dens**2) / np.sum(2 * w))
-            w = w / (1.0 + dk * f2)
-        else:
-            raise DecorasError(f"unknown weighting {weighting!r} (natural, uniform, robust)")
     # half-plane entries: the sample itself where nx >= 0, its mirror where nx <= 0
     s = np.arange(nx.size)
     pos, neg = nx >= 0, nx <= 0
@@ -181,7 +264,7 @@ def make_coverage(tracks: UVTracks, size: int, cell_mas: float, pad: int = 2,
     rms = float(np.sqrt(np.sum(w**2 * sigma**2)) / w.sum())
     cov = Coverage(size, cell_mas, pad, ncol, idx, src, conj, sign, ucell_u, ucell_v, uinv, w, sigma,
                    tracks.ant1[keep], tracks.ant2[keep], tracks.scan[keep], wsum, rms,
-                   np.zeros(0, np.float32), RestoringBeam(0.0, 0.0, 0.0))
+                   np.zeros(0, np.float32), RestoringBeam(0.0, 0.0, 0.0), **_smear_of(tracks, keep))
     beam_img = dirty_image(cov, np.ones(nx.size, complex))
     return replace(cov, beam_image=beam_img, beam=fit_beam(beam_img, cell_mas))
 
@@ -200,9 +283,13 @@ def dirty_image(cov: Coverage, vis: np.ndarray) -> np.ndarray:
 
 
 def model_visibilities(cov: Coverage, l, m, flux, maj, mn, pa) -> np.ndarray:
-    """Model visibilities at the cell centre of each kept sample (see module docstring)."""
+    """Model visibilities at the cell centre of each kept sample (see module docstring), smeared
+    when the coverage carries smearing."""
     if np.size(flux) == 0:
         return np.zeros(cov.n_vis, complex)
+    if cov.smear_du is not None:
+        return smeared_visibilities(cov.ucell_u, cov.ucell_v, l, m, flux, maj, mn, pa, cov.smear_du,
+                                    cov.smear_dv, cov.smear_bw, cell_index=cov.uinv)
     return component_visibilities(cov.ucell_u, cov.ucell_v, l, m, flux, maj, mn, pa)[cov.uinv]
 
 

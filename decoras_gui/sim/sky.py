@@ -56,7 +56,7 @@ def random_sky(rng: np.random.Generator, cfg: SimConfig, beam: RestoringBeam, rm
     """Draw a field's sources; peak SNR (restored peak / ``rms``) log-uniform in ``cfg.snr_range``."""
     n = 0 if (cfg.max_sources == 0 or rng.random() < cfg.empty_fraction) else int(rng.integers(1, cfg.max_sources + 1))
     beam_geo = float(np.sqrt(beam.bmaj * beam.bmin))
-    min_sep_pix = 3.0 * beam.bmaj / cfg.cell_mas
+    min_sep_pix = cfg.min_sep_beams * beam.bmaj / cfg.cell_mas
     cols: dict[str, list] = {k: [] for k in ("x", "y", "flux", "maj", "min", "pa", "kind", "group", "separable")}
     placed = np.zeros((0, 2))  # component positions of earlier groups
     lo, hi = cfg.margin_pix, cfg.size - cfg.margin_pix
