@@ -1,4 +1,12 @@
-"""`decoras detect IMAGE... `: find and measure sources with a bundled model, headless."""
+"""`decoras detect IMAGE... `: find and measure sources with a bundled model, headless.
+
+The dirty beam of each image (``--psf FILE``, else the one found beside it:
+:func:`decoras_gui.core.psf.find_psf`) gives every detection the sidelobe test
+(:mod:`decoras_gui.core.sidelobes`): ``sidelobe_of`` and ``p_sidelobe`` in the catalogue, and a
+note on the likely sidelobes (p_sidelobe > 0.5), which are kept, flagged, unless
+``--drop-sidelobes`` leaves them out of the catalogue and region files. Without a dirty beam
+the notes say the test was skipped.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +28,11 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threshold", type=float, default=None, help="detection probability threshold (model default)")
     p.add_argument("--catalog", help="output catalogue for a single image (format from the extension)")
     p.add_argument("--regions", help="output DS9 region file for a single image")
+    p.add_argument("--psf", metavar="FILE", help="dirty beam (PSF) FITS file for the sidelobe test (default: the "
+                   "one beside each image, NAME_psf.fits, NAME-psf.fits, NAME.psf.fits, NAME_beam.fits)")
+    p.add_argument("--drop-sidelobes", action="store_true",
+                   help="leave detections the sidelobe test calls likely sidelobes (p_sidelobe > 0.5) out of the "
+                   "outputs (default: kept, with a note)")
     p.add_argument("--out-dir", help="folder for one catalogue and region file per image (batch mode)")
     add_format_argument(p, default="ecsv", help="catalogue format in batch mode")
     add_frame_argument(p)
@@ -36,7 +49,9 @@ def _outputs(args: argparse.Namespace, image: Path) -> tuple[Path | None, Path |
 @command("detect", "Detect and measure sources in FITS images with a DECORAS model.")(_add_arguments)
 def run(args: argparse.Namespace) -> int:
     from ..core.image import load_fits
+    from ..core.psf import find_psf, load_psf
     from ..core.regions_io import write_regions
+    from ..core.sidelobes import is_flagged
     from ..ml.registry import DEFAULT_MODEL, load_model
     from ..ml.tasks import get_task
 
@@ -54,11 +69,21 @@ def run(args: argparse.Namespace) -> int:
         bar = ProgressBar(path.name[:24])
         try:
             image = load_fits(path)
-            output = task.run(image, model, device=args.device, threshold=args.threshold, progress=bar)
+            psf_path = Path(args.psf) if args.psf else find_psf(path)
+            psf = load_psf(psf_path, image) if psf_path is not None else None
+            output = task.run(image, model, device=args.device, threshold=args.threshold, progress=bar, psf=psf)
             catalogue = output.result
             bar.close()
+            if psf_path is not None and not args.psf:
+                print(f"decoras detect: {path.name}: note: dirty beam {psf_path.name} found beside the image",
+                      file=sys.stderr)
             for note in output.notes:
                 print(f"decoras detect: {path.name}: note: {note}", file=sys.stderr)
+            if args.drop_sidelobes:
+                dropped = catalogue.remove_many([s.source_id for s in catalogue if is_flagged(s.p_sidelobe)])
+                if dropped:
+                    print(f"decoras detect: {path.name}: note: {len(dropped)} likely sidelobes left out "
+                          "(--drop-sidelobes)", file=sys.stderr)
             catalog_path, regions_path = _outputs(args, path)
             written = []
             if catalog_path:

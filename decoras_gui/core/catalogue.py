@@ -15,8 +15,9 @@ kept in ECSV and, when simple scalars, in the other formats too):
 
 ``image`` (file name), ``image_path``, ``hdu``, ``plane`` (of a cube), ``model`` (name),
 ``model_version``, ``beam_maj``, ``beam_min`` (FWHM, arcsec), ``beam_pa`` (deg east of
-north), ``bunit``, ``radesys`` (frame of ra/dec, e.g. ``ICRS``/``FK5``), ``equinox`` (only
-when not the frame's default), ``creator``, ``creator_version``. They are written by
+north), ``bunit``, ``psf`` (the dirty beam file of the sidelobe test), ``radesys`` (frame of
+ra/dec, e.g. ``ICRS``/``FK5``), ``equinox`` (only when not the frame's default), ``creator``,
+``creator_version``. They are written by
 :func:`.provenance.stamp`, which says what each caller overwrites and what it keeps.
 """
 
@@ -106,6 +107,10 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("snr", _ONE, float, "Signal-to-noise ratio (peak / local rms)", "stat.snr"),
     ColumnSpec("local_rms", _JYB, float, "Local noise rms", "stat.stdev;phot.flux.density"),
     ColumnSpec("det_prob", _ONE, float, "Detection probability (0-1)", "stat.probability"),
+    ColumnSpec("sidelobe_of", None, int, "source_id of the brighter source whose dirty-beam sidelobe best "
+               "explains this one (-1: none)", "meta.id.assoc"),
+    ColumnSpec("p_sidelobe", _ONE, float, "Probability (0-1) that this is a sidelobe artefact of brighter sources "
+               "(NaN: not tested, no dirty beam)", "stat.probability;src.class"),
     ColumnSpec("status", None, str, "Vetting status: candidate / accepted / rejected", "meta.code.status"),
     ColumnSpec("origin", None, str, "Where the source came from: model / manual / imported", "meta.code"),
     ColumnSpec("model", None, str, "Name of the model that found the source", "meta.id;meta.software"),
@@ -130,6 +135,7 @@ META_KEYS: dict[str, tuple[str, u.UnitBase | None, str]] = {
     "beam_min": ("BEAMMIN", u.arcsec, "[arcsec] beam minor axis FWHM"),
     "beam_pa": ("BEAMPA", u.deg, "[deg] beam position angle, east of north"),
     "bunit": ("BUNIT", None, "image brightness unit"),
+    "psf": ("PSF", None, "dirty beam file of the sidelobe test"),
     "radesys": ("RADESYS", None, "frame of ra/dec"),
     "equinox": ("EQUINOX", None, "equinox of ra/dec (years)"),
     "creator": ("CREATOR", None, "program that wrote the catalogue"),
@@ -195,6 +201,8 @@ class Source:
     snr: float = math.nan
     local_rms: float = math.nan
     det_prob: float = math.nan
+    sidelobe_of: int = -1
+    p_sidelobe: float = math.nan
     status: str = CANDIDATE
     origin: str = "model"
     model: str = ""

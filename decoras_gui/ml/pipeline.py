@@ -4,10 +4,16 @@ Images larger than :data:`BLOCK` pixels on a side are processed block by block (
 with a :data:`MARGIN` of its neighbours, so sources near its edge are measured whole; a
 source belongs to the block its centre falls in), so memory stays bounded by the block,
 not the image: a 16k x 16k memory-mapped image is read one block at a time.
+
+With a dirty beam (``psf``: a :class:`~decoras_gui.core.psf.DirtyBeam` or its file), every
+detection is then tested against the sidelobes of the brighter ones
+(:func:`decoras_gui.core.sidelobes.sidelobe_test`: ``sidelobe_of``, ``p_sidelobe``, flagged
+notes) on the whole image, after the blocks; without one, the notes say the test was skipped.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import numpy as np
@@ -15,6 +21,7 @@ import numpy as np
 from ..core.catalogue import Catalogue
 from ..core.errors import Cancelled, DecorasError
 from ..core.image import SkyImage, release_pages
+from ..core.psf import DirtyBeam
 from .characterize import CharacterizeSettings, catalogue_meta, characterize
 from .inference import CancelFn, NetworkMaps, run_networks
 from .registry import DecorasModel
@@ -37,15 +44,31 @@ def detect(
     progress: StageProgress | None = None,
     cancel: CancelFn | None = None,
     rms_map: np.ndarray | None = None,
+    psf: DirtyBeam | str | os.PathLike | None = None,
 ) -> tuple[Catalogue, NetworkMaps]:
     """Detect and measure every source in ``image``; returns the catalogue and the maps.
 
     ``rms_map`` (the image's local rms, :meth:`SkyImage.rms_map`) is computed when not given.
     An image bigger than BLOCK + 2 MARGIN on a side is done in blocks; the maps returned
-    then carry the notes only (no whole-image arrays)."""
+    then carry the notes only (no whole-image arrays). ``psf``: the image's dirty beam, for
+    the sidelobe test (module docstring); its notes are added to the maps' notes."""
+    if psf is not None and not isinstance(psf, DirtyBeam):
+        from ..core.psf import load_psf
+
+        psf = load_psf(psf, image)
     if max(image.shape) > BLOCK + 2 * MARGIN:
-        return _detect_in_blocks(image, model, device=device, threshold=threshold, progress=progress,
-                                 cancel=cancel)
+        catalogue, maps = _detect_in_blocks(image, model, device=device, threshold=threshold, progress=progress,
+                                            cancel=cancel)
+    else:
+        catalogue, maps = _detect_whole(image, model, device=device, threshold=threshold, progress=progress,
+                                        cancel=cancel, rms_map=rms_map)
+    return _test_sidelobes(catalogue, maps, image, psf), maps
+
+
+def _detect_whole(image: SkyImage, model: DecorasModel, *, device: str, threshold: float | None,
+                  progress: StageProgress | None, cancel: CancelFn | None,
+                  rms_map: np.ndarray | None) -> tuple[Catalogue, NetworkMaps]:
+    """:func:`detect` on an image small enough to hold whole maps of, without the sidelobe test."""
     rms = image.rms
     if not rms > 0:
         raise DecorasError("the image has no usable noise level (all pixels blank or constant)", image.path)
@@ -69,6 +92,21 @@ def detect(
     if progress:
         progress(1.0, f"{len(catalogue)} sources")
     return catalogue, maps
+
+
+def _test_sidelobes(catalogue: Catalogue, maps: NetworkMaps, image: SkyImage, psf: DirtyBeam | None) -> Catalogue:
+    """The catalogue after the sidelobe test with ``psf``; what it found (or that there was no
+    PSF) goes into ``maps.notes``."""
+    if psf is None:
+        from ..core.sidelobes import no_psf_note
+
+        maps.notes.append(no_psf_note(image.name))
+        return catalogue
+    from ..core.sidelobes import sidelobe_test
+
+    result = sidelobe_test(catalogue, image, psf)
+    maps.notes.extend(n for n in result.notes if n not in maps.notes)
+    return result.catalogue
 
 
 def block_grid(shape: tuple[int, int], block: int = BLOCK, margin: int = MARGIN):
@@ -97,7 +135,8 @@ def _detect_in_blocks(image: SkyImage, model: DecorasModel, *, device: str, thre
         piece = image.cutout(Y0, Y1, X0, X1)
         if not piece.rms > 0:
             continue  # a blanked or constant block: nothing to find there
-        cat, maps = detect(piece, model, device=device, threshold=threshold, progress=block_progress, cancel=cancel)
+        cat, maps = _detect_whole(piece, model, device=device, threshold=threshold, progress=block_progress,
+                                  cancel=cancel, rms_map=None)
         release_pages(image.data)  # this block's pages of a memory map need not stay resident
         zoom, dev, precision = maps.zoom, maps.device, maps.precision
         notes.extend(n for n in maps.notes if n not in notes)
@@ -107,6 +146,4 @@ def _detect_in_blocks(image: SkyImage, model: DecorasModel, *, device: str, thre
                 sources.append(s.replace(x=gx, y=gy, source_id=-1))
     meta = dict(catalogue_meta(image, model.card.name, model.card.version))
     catalogue = Catalogue(sources, meta)
-    if progress:
-        progress(1.0, f"{len(catalogue)} sources")
     return catalogue, NetworkMaps(None, None, image.rms, zoom, dev, notes, precision)

@@ -25,11 +25,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # only for annotations: importing these loads torch
+    import os
+
     import numpy as np
     import torch
     from torch import nn
 
     from ...core.image import SkyImage
+    from ...core.psf import DirtyBeam
     from ...sim.config import SimConfig
     from ..networks import NetConfig
     from ..registry import DecorasModel, ModelCard
@@ -85,10 +88,13 @@ class Task(ABC):
     # --------------------------------------------------------------- inference
     @abstractmethod
     def run(self, image: SkyImage, model: DecorasModel, *, device: str = "auto", threshold: float | None = None,
-            progress: StageProgress | None = None, cancel: CancelFn | None = None) -> RunOutput:
+            progress: StageProgress | None = None, cancel: CancelFn | None = None,
+            psf: DirtyBeam | str | os.PathLike | None = None) -> RunOutput:
         """The task's result for an opened image with a loaded model of this task. ``threshold``
-        overrides the model's decision threshold (None: the card's). Raises Cancelled when
-        ``cancel()`` turns true, DecorasError for an image it cannot work on."""
+        overrides the model's decision threshold (None: the card's); ``psf`` is the image's dirty
+        beam (:func:`decoras_gui.core.psf.load_psf`, or its file), for the tasks that use it (None:
+        the task says in its notes what it did without). Raises Cancelled when ``cancel()`` turns
+        true, DecorasError for an image it cannot work on."""
 
     # -------------------------------------------------------------- evaluation
     @abstractmethod

@@ -17,12 +17,15 @@ from typing import TYPE_CHECKING
 from .base import CancelFn, RunOutput, StageProgress, Task
 
 if TYPE_CHECKING:
+    import os
+
     import numpy as np
     import torch
     from torch import nn
 
     from ...core.catalogue import Catalogue
     from ...core.image import SkyImage
+    from ...core.psf import DirtyBeam
     from ...sim.config import SimConfig
     from ..networks import NetConfig
     from ..registry import DecorasModel, ModelCard
@@ -82,11 +85,14 @@ class DetectTask(Task):
         return msle_loss(net(snr), batch["restored"], 1.0 + config.source_weight * mask)
 
     def run(self, image: SkyImage, model: DecorasModel, *, device: str = "auto", threshold: float | None = None,
-            progress: StageProgress | None = None, cancel: CancelFn | None = None) -> RunOutput:
-        """The sources of ``image`` (:func:`decoras_gui.ml.pipeline.detect`); ``result`` is the Catalogue."""
+            progress: StageProgress | None = None, cancel: CancelFn | None = None,
+            psf: DirtyBeam | str | os.PathLike | None = None) -> RunOutput:
+        """The sources of ``image`` (:func:`decoras_gui.ml.pipeline.detect`); ``result`` is the Catalogue.
+        With ``psf`` every detection gets the sidelobe test (:mod:`decoras_gui.core.sidelobes`)."""
         from ..pipeline import detect
 
-        catalogue, maps = detect(image, model, device=device, threshold=threshold, progress=progress, cancel=cancel)
+        catalogue, maps = detect(image, model, device=device, threshold=threshold, progress=progress, cancel=cancel,
+                                 psf=psf)
         return RunOutput(catalogue, list(maps.notes), maps)
 
     @property
