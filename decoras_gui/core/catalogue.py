@@ -87,6 +87,12 @@ _JYB, _JY, _ONE = u.Jy / u.beam, u.Jy, u.dimensionless_unscaled
 
 COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("source_id", None, int, "Source identifier, unique in the catalogue", "meta.id;meta.main"),
+    ColumnSpec("group", None, int, "Label shared by the components of one multi-component source (-1: a source "
+               "on its own; files write source_id/component_id instead)", "meta.id.parent"),
+    ColumnSpec("island", None, int, "Island: the connected region above the detection threshold the component "
+               "lies in (-1: unknown)", "meta.id.assoc"),
+    ColumnSpec("s_code", None, str, "PyBDSF source code: S single component alone in its island, C single "
+               "component sharing its island, M multi-component source", "meta.code.class"),
     ColumnSpec("ra", _DEG, float, "Right ascension (NaN when the image has no celestial WCS)", "pos.eq.ra;meta.main"),
     ColumnSpec("dec", _DEG, float, "Declination (NaN when the image has no celestial WCS)", "pos.eq.dec;meta.main"),
     ColumnSpec("ra_err", _ARCSEC, float, "Uncertainty of ra (on the sky)", "stat.error;pos.eq.ra"),
@@ -146,6 +152,7 @@ _FITS_TO_META = {fits_key: key for key, (fits_key, _, _) in META_KEYS.items()}
 # Other programs' column names (PyBDSF, Aegean), matched case-insensitively.
 _ALIASES: dict[str, tuple[str, ...]] = {
     "source_id": ("id", "source", "source_id", "src_id"),
+    "island": ("isl_id", "island_id"),
     "ra_err": ("e_ra", "err_ra"),
     "dec_err": ("e_dec", "err_dec"),
     "peak_flux_err": ("e_peak_flux", "err_peak_flux"),
@@ -181,6 +188,9 @@ class Source:
     """
 
     source_id: int = -1
+    group: int = -1
+    island: int = -1
+    s_code: str = ""
     ra: float = math.nan
     dec: float = math.nan
     ra_err: float = math.nan
@@ -355,9 +365,16 @@ class Catalogue:
         return new
 
     # -- tables
-    def to_table(self, statuses: Iterable[str] | str | None = None) -> Table:
+    def to_table(self, statuses: Iterable[str] | str | None = None, per: str | None = None) -> Table:
         """The catalogue as an astropy Table: one column per :data:`COLUMNS`, with units,
-        descriptions and UCDs (``col.meta['ucd']``); ``meta`` copied into ``table.meta``."""
+        descriptions and UCDs (``col.meta['ucd']``); ``meta`` copied into ``table.meta``.
+
+        ``per`` None gives the rows as held (sessions); ``"component"`` one row per component
+        with ``source_id`` naming its source (the id of the source's brightest component),
+        ``component_id`` its own id, islands numbered 1, 2, ...; ``"source"`` one row per
+        source (:func:`.components.per_source`) with ``n_components``."""
+        if per is not None:
+            return _grouped_table(self, statuses, per)
         sources = self.filter(statuses)._sources
         table = Table(meta=_plain_meta(self.meta))
         for spec in COLUMNS:
@@ -387,6 +404,7 @@ class Catalogue:
         ``path`` only serves to name the file in errors.
         """
         names = _match_columns(table.colnames)
+        component_col = _find_column(table.colnames, COMPONENT_ID.name, _COMPONENT_ALIASES)
         has_sky = "ra" in names and "dec" in names
         has_pix = "x" in names and "y" in names
         if not (has_sky or has_pix):
@@ -402,6 +420,8 @@ class Catalogue:
                 columns[spec.name] = _column_values(table[names[spec.name]], spec, path)
             else:
                 columns[spec.name] = [spec.default] * nrows
+        if component_col is not None:  # a per-component file: rows keyed by component, grouped by source
+            _component_rows(columns, table[component_col], path)
         meta = _meta_from_table(table.meta)
         cat = cls(meta=meta)
         for i in range(nrows):
@@ -422,15 +442,17 @@ class Catalogue:
         format: str | None = None,
         statuses: Iterable[str] | str | None = None,
         overwrite: bool = True,
+        per: str = "component",
     ) -> Path:
         """Write the catalogue, atomically; the format comes from the extension
         (:data:`.formats.CATALOGUE_FORMATS`) unless ``format`` (a key or alias) is given.
+        ``per``: one row per ``"component"`` (default) or per ``"source"`` (:meth:`to_table`).
         Returns the path written."""
         path = Path(path)
         fmt = _format(path, format)
         if path.exists() and not overwrite:
             raise DecorasError("the file exists and overwrite is off", path)
-        table = self.to_table(statuses)
+        table = self.to_table(statuses, per=per)
         writer = _WRITERS.get(fmt.key)
         try:
             with atomic_path(path) as tmp:
@@ -463,6 +485,75 @@ class Catalogue:
         except Exception as exc:  # astropy raises many kinds for a bad file
             raise DecorasError(f"cannot read the catalogue as {fmt.astropy}: {_short(exc)}", path) from exc
         return cls.from_table(table, path=path)
+
+
+# ------------------------------------------------------------------- grouped tables
+
+#: The column a per-component file adds: the component's own id (``source_id`` then names its source).
+COMPONENT_ID = ColumnSpec("component_id", None, int, "Component identifier, unique in the catalogue",
+                          "meta.id")
+N_COMPONENTS = ColumnSpec("n_components", None, int, "Number of components of the source", "meta.number")
+_COMPONENT_ALIASES = ("component_id", "gaus_id", "comp_id")
+PER_CHOICES = ("component", "source")
+
+
+def _find_column(colnames: list[str], name: str, aliases: tuple[str, ...]) -> str | None:
+    lower = {c.lower(): c for c in colnames}
+    for alias in (name, *aliases):
+        if alias in lower:
+            return lower[alias]
+    return None
+
+
+def _set_column(table: Table, index: int, spec: ColumnSpec, values: list[int]) -> None:
+    """Put ``spec``'s column at ``index`` (replacing the column there)."""
+    table.remove_column(table.colnames[index])
+    table.add_column(np.array(values, dtype=np.int64), name=spec.name, index=index)
+    col = table[spec.name]
+    col.description = spec.description
+    col.meta["ucd"] = spec.ucd
+
+
+def _grouped_table(cat: Catalogue, statuses, per: str) -> Table:
+    from . import components
+
+    if per not in PER_CHOICES:
+        raise ValueError(f"per must be one of {PER_CHOICES}, not {per!r}")
+    if per == "source":
+        sources, counts = components.per_source(cat, statuses)
+        table = sources.to_table()
+        _set_column(table, table.colnames.index("group"), N_COMPONENTS, counts)
+        return table
+    table = cat.to_table(statuses)
+    rows = cat.filter(statuses)._sources
+    sids, islands, codes = components.component_table_values(rows)
+    ids = [s.source_id for s in rows]
+    table["source_id"][:] = sids
+    _set_column(table, table.colnames.index("group"), COMPONENT_ID, ids)
+    table["island"][:] = islands
+    if len(table):  # a row never grouped (added by hand, read from a file without codes) keeps ''
+        codes = [code if s.s_code else "" for code, s in zip(codes, rows)]
+        table.replace_column("s_code", np.array(codes, dtype=str))
+    _describe(table, "s_code")
+    return table
+
+
+def _describe(table: Table, name: str) -> None:
+    spec = COLUMN_BY_NAME[name]
+    table[name].description = spec.description
+    table[name].meta["ucd"] = spec.ucd
+
+
+def _component_rows(columns: dict[str, list[Any]], component_col, path) -> None:
+    """Rows of a per-component file back to rows keyed by component: ``source_id`` <- the
+    component id, ``group`` <- the source id where the source has several components."""
+    comp = _column_values(component_col, COMPONENT_ID, path)
+    sids = columns["source_id"]
+    size: dict[int, int] = {}
+    for sid in sids:
+        size[sid] = size.get(sid, 0) + 1
+    columns["group"] = [sid if size[sid] > 1 and sid >= 0 else -1 for sid in sids]
+    columns["source_id"] = comp
 
 
 # -------------------------------------------------------------------------- helpers
@@ -573,18 +664,18 @@ def _write_fits(table: Table, tmp: Path) -> None:
     from astropy.io import fits
 
     plain = Table(table, meta={}, copy=True)
-    for spec in COLUMNS:  # FITS strings are bytes: keep non-ASCII notes as UTF-8
-        if spec.dtype is str and len(plain):
-            encoded = np.array([v.encode("utf-8") for v in plain[spec.name]])
-            plain.replace_column(spec.name, encoded, copy=False)
-            plain[spec.name].description = spec.description
-            plain[spec.name].meta["ucd"] = spec.ucd
+    for name in table.colnames:  # FITS strings are bytes: keep non-ASCII notes as UTF-8
+        if table[name].dtype.kind == "U" and len(plain):
+            encoded = np.array([v.encode("utf-8") for v in plain[name]])
+            plain.replace_column(name, encoded, copy=False)
+            plain[name].description = table[name].description
+            plain[name].meta["ucd"] = table[name].meta.get("ucd", "")
     hdu = fits.table_to_hdu(plain)
     hdu.name = "CATALOGUE"
     header = hdu.header
-    for i, spec in enumerate(COLUMNS, start=1):
-        header[f"TCOMM{i}"] = spec.description[:68]
-        header[f"TUCD{i}"] = spec.ucd
+    for i, name in enumerate(table.colnames, start=1):
+        header[f"TCOMM{i}"] = (table[name].description or "")[:68]
+        header[f"TUCD{i}"] = table[name].meta.get("ucd", "")
     for key, value in table.meta.items():
         value = _plain(value)
         if not isinstance(value, (str, int, float, bool)) or value is None:

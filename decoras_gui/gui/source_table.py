@@ -1,9 +1,14 @@
-"""The source table: a QAbstractTableModel over the document's catalogue, sortable and filterable.
+"""The source table: a tree model over the document's catalogue, sortable and filterable.
 
-Rows are the catalogue in its order; the proxy hides what the document's filter hides
-(statuses, probability threshold), so the rows match the ellipses on the image, plus a
-free-text search (id, status, origin, note). Selection goes both ways through the
-document.
+Top-level rows are sources (:func:`decoras_gui.core.components.source_groups`): a source of
+one component is that component's row; a source of several is a row of its aggregate
+(:func:`~decoras_gui.core.components.aggregate`, id ``N (k)``: the id of its brightest
+component and its number of components) that expands to its components. The proxy hides
+what the document's filter hides (statuses, probability threshold), so the component rows
+match the ellipses on the image, plus a free-text search (id, status, origin, note).
+Selection goes both ways through the document: selecting a source's row selects all its
+components (so accept / reject / delete act on them in one undo step); selecting a
+component on the image selects its row and opens its source.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import (
-    QAbstractTableModel,
+    QAbstractItemModel,
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
@@ -27,23 +32,26 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QTableView,
     QToolButton,
+    QTreeView,
     QVBoxLayout,
     QWidget,
 )
 
 from ..core.catalogue import COLUMN_BY_NAME, Source
+from ..core.components import aggregate, source_groups
 from ..core.regions_io import STATUS_COLORS
 from .display import format_sexagesimal
 from .document import CatalogueDocument
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
+IDS_ROLE = Qt.ItemDataRole.UserRole + 2  # the component ids of a row (a source's: all of them)
 
 #: (key, header, catalogue column for the tooltip)
 COLUMNS = (
     ("id", "ID", "source_id"),
+    ("code", "Code", "s_code"),
     ("ra", "RA (J2000)", "ra"),
     ("dec", "Dec (J2000)", "dec"),
     ("peak", "Peak\n(mJy/beam)", "peak_flux"),
@@ -54,6 +62,8 @@ COLUMNS = (
     ("r_eff", "R_eff\n({size})", "r_eff"),
     ("snr", "SNR", "snr"),
     ("prob", "P(det)", "det_prob"),
+    ("sidelobe_of", "Sidelobe\nof", "sidelobe_of"),
+    ("p_sidelobe", "P(side-\nlobe)", "p_sidelobe"),
     ("status", "Status", "status"),
     ("origin", "Origin", "origin"),
     ("edited", "Edited", "edited"),
@@ -70,13 +80,18 @@ def _key(value: float) -> float:
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else -math.inf
 
 
-class SourceTableModel(QAbstractTableModel):
+class SourceTableModel(QAbstractItemModel):
+    """Sources as top-level rows, the components of a multi-component source as its children
+    (an index's internal id: 0 for a top-level row, 1 + the parent's row for a child)."""
+
     def __init__(self, document: CatalogueDocument, parent=None):
         super().__init__(parent)
         self.doc = document
         self.size_unit = "mas"
-        self._rows: list[tuple[list[str], list]] = []
-        self._row_of: dict[int, int] = {}
+        self._top: list[tuple[list[str], list]] = []  # (texts, sort keys) of each top-level row
+        self._kids: list[list[tuple[list[str], list]]] = []  # of each top-level row's children
+        self._members: list[tuple[int, ...]] = []  # component ids of each top-level row
+        self._where: dict[int, tuple[int, int]] = {}  # component id -> (top row, child row or -1)
         self._rebuild()
         document.reset.connect(self._reset)
         document.added.connect(self._reset)
@@ -91,27 +106,55 @@ class SourceTableModel(QAbstractTableModel):
         f = self._size_factor()
         sfmt = ".2f" if self.size_unit == "mas" else ".3f"
         text = [
-            str(s.source_id), ra, dec,
+            str(s.source_id), s.s_code, ra, dec,
             _num(s.peak_flux * 1e3, ".3f"), _num(s.total_flux * 1e3, ".3f"),
             _num(s.maj * f, sfmt), _num(s.min * f, sfmt), _num(s.pa, ".1f"), _num(s.r_eff * f, sfmt),
-            _num(s.snr, ".1f"), _num(s.det_prob, ".3f"), s.status, s.origin, "✎" if s.edited else "", s.note,
+            _num(s.snr, ".1f"), _num(s.det_prob, ".3f"), str(s.sidelobe_of) if s.sidelobe_of >= 0 else "",
+            _num(s.p_sidelobe, ".2f"), s.status, s.origin, "✎" if s.edited else "", s.note,
         ]
         keys = [
-            s.source_id, _key(s.ra), _key(s.dec), _key(s.peak_flux), _key(s.total_flux), _key(s.maj),
-            _key(s.min), _key(s.pa), _key(s.r_eff), _key(s.snr), _key(s.det_prob), s.status, s.origin,
+            s.source_id, s.s_code, _key(s.ra), _key(s.dec), _key(s.peak_flux), _key(s.total_flux), _key(s.maj),
+            _key(s.min), _key(s.pa), _key(s.r_eff), _key(s.snr), _key(s.det_prob), s.sidelobe_of,
+            _key(s.p_sidelobe), s.status, s.origin,
             int(s.edited), s.note,
         ]
         return text, keys
 
+    def _one(self, s: Source) -> tuple[list[str], list]:
+        ras, decs = format_sexagesimal(np.array([s.ra], dtype=float), np.array([s.dec], dtype=float))
+        return self._row(s, ras[0], decs[0])
+
+    def _source_row(self, members: list[Source], code: str) -> tuple[list[str], list]:
+        """A multi-component source's row: its aggregate, its id and count, 'mixed' statuses."""
+        text, keys = self._one(aggregate(members, self.doc.catalogue.meta, code))
+        text[0] = f"{keys[0]} ({len(members)})"
+        statuses = {m.status for m in members}
+        if len(statuses) > 1:
+            text[COLUMN_INDEX["status"]] = keys[COLUMN_INDEX["status"]] = "mixed"
+        return text, keys
+
     def _rebuild(self) -> None:
-        sources = list(self.doc.catalogue)
+        cat = self.doc.catalogue
+        sources = list(cat)
         majs = np.array([s.maj for s in sources], dtype=float)
         majs = majs[np.isfinite(majs)]
         self.size_unit = "arcsec" if majs.size and float(np.median(majs)) >= 1.0 else "mas"
         ras, decs = format_sexagesimal(np.array([s.ra for s in sources], dtype=float),
                                        np.array([s.dec for s in sources], dtype=float))
-        self._rows = [self._row(s, r, d) for s, r, d in zip(sources, ras, decs)]
-        self._row_of = {s.source_id: i for i, s in enumerate(sources)}
+        rows = {s.source_id: self._row(s, r, d) for s, r, d in zip(sources, ras, decs)}
+        self._top, self._kids, self._members, self._where = [], [], [], {}
+        for g in source_groups(sources):
+            top = len(self._top)
+            self._members.append(g.component_ids)
+            if g.multi:
+                self._top.append(self._source_row([cat.get(c) for c in g.component_ids], g.s_code))
+                self._kids.append([rows[c] for c in g.component_ids])
+                for k, c in enumerate(g.component_ids):
+                    self._where[c] = (top, k)
+            else:
+                self._top.append(rows[g.component_ids[0]])
+                self._kids.append([])
+                self._where[g.component_ids[0]] = (top, -1)
 
     def _reset(self, *_) -> None:
         self.beginResetModel()
@@ -120,35 +163,87 @@ class SourceTableModel(QAbstractTableModel):
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(COLUMNS) - 1)
 
     def _changed(self, ids: list) -> None:
-        rows = []
+        cat = self.doc.catalogue
+        tops, kids = set(), {}
         for sid in ids:
-            row = self._row_of.get(int(sid))
-            if row is None:
+            where = self._where.get(int(sid))
+            if where is None:
                 return self._reset()
-            s = self.doc.catalogue.get(int(sid))
-            ras, decs = format_sexagesimal(np.array([s.ra]), np.array([s.dec]))
-            self._rows[row] = self._row(s, ras[0], decs[0])
-            rows.append(row)
-        if rows:
-            self.dataChanged.emit(self.index(min(rows), 0), self.index(max(rows), len(COLUMNS) - 1))
+            top, child = where
+            if child < 0:
+                self._top[top] = self._one(cat.get(int(sid)))
+                tops.add(top)
+            else:
+                self._kids[top][child] = self._one(cat.get(int(sid)))
+                kids.setdefault(top, []).append(child)
+        last = len(COLUMNS) - 1
+        for top, children in kids.items():
+            members = [cat.get(c) for c in self._members[top]]
+            code = self._top[top][1][COLUMN_INDEX["code"]]
+            self._top[top] = self._source_row(members, code)
+            tops.add(top)
+            parent = self.index(top, 0)
+            self.dataChanged.emit(self.index(min(children), 0, parent), self.index(max(children), last, parent))
+        if tops:
+            self.dataChanged.emit(self.index(min(tops), 0), self.index(max(tops), last))
 
     # ------------------------------------------------------------ Qt API
+    def index(self, row: int, column: int, parent=QModelIndex()) -> QModelIndex:
+        if not parent.isValid():
+            ok = 0 <= row < len(self._top)
+            return self.createIndex(row, column, 0) if ok and 0 <= column < len(COLUMNS) else QModelIndex()
+        if parent.internalId() == 0 and 0 <= row < len(self._kids[parent.row()]) and 0 <= column < len(COLUMNS):
+            return self.createIndex(row, column, parent.row() + 1)
+        return QModelIndex()
+
+    def parent(self, index: QModelIndex | None = None):  # noqa: A003 - Qt's name
+        if index is None:
+            return super().parent()
+        if not index.isValid() or index.internalId() == 0:
+            return QModelIndex()
+        return self.createIndex(int(index.internalId()) - 1, 0, 0)
+
     def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
+        if not parent.isValid():
+            return len(self._top)
+        return len(self._kids[parent.row()]) if parent.internalId() == 0 and parent.column() == 0 else 0
 
     def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
+        return len(COLUMNS)
 
     def source_id(self, row: int) -> int:
-        return int(self._rows[row][1][0])
+        """The id of top-level row ``row`` (a source's: its brightest component's)."""
+        return int(self._top[row][1][0])
+
+    def members(self, row: int) -> tuple[int, ...]:
+        """The component ids of top-level row ``row``."""
+        return self._members[row]
 
     def row_of(self, source_id: int) -> int | None:
-        return self._row_of.get(int(source_id))
+        """The row of a component: a top-level row for a source of one component, else the
+        row under its source (:meth:`index_of` gives the index)."""
+        where = self._where.get(int(source_id))
+        return None if where is None else (where[0] if where[1] < 0 else where[1])
+
+    def index_of(self, source_id: int, column: int = 0) -> QModelIndex:
+        """The index of a component's own row (invalid when absent)."""
+        where = self._where.get(int(source_id))
+        if where is None:
+            return QModelIndex()
+        top, child = where
+        return self.index(top, column) if child < 0 else self.index(child, column, self.index(top, 0))
+
+    def _entry(self, index: QModelIndex) -> tuple[list[str], list]:
+        if index.internalId() == 0:
+            return self._top[index.row()]
+        return self._kids[int(index.internalId()) - 1][index.row()]
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
-        text, keys = self._rows[index.row()]
+        text, keys = self._entry(index)
+        if role == IDS_ROLE:
+            return self._members[index.row()] if index.internalId() == 0 else (keys[0],)
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return text[col]
@@ -164,6 +259,10 @@ class SourceTableModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and col == COLUMN_INDEX["status"]:
             return QBrush(QColor(STATUS_COLORS.get(text[col], "#dddddd")))
+        if role == Qt.ItemDataRole.ToolTipRole and col == 0 and index.internalId() == 0 and self._kids[index.row()]:
+            return (f"Source of {len(self._kids[index.row()])} components, named after the brightest; its "
+                    "values are their aggregate (total flux summed, size from their moments). Selecting it "
+                    "selects them all: accept / reject act on the whole source.")
         if role == Qt.ItemDataRole.ToolTipRole and col == COLUMN_INDEX["edited"] and text[col]:
             return "Edited by hand: re-measured inside the ellipse you set"
         if role == Qt.ItemDataRole.ToolTipRole and col == COLUMN_INDEX["note"] and text[col]:
@@ -205,16 +304,23 @@ class SourceFilterProxy(QSortFilterProxyModel):
         self._text = text.strip().lower()
         self.refilter()
 
-    def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:
-        model: SourceTableModel = self.sourceModel()
-        sid = model.source_id(row)
-        s = self.doc.catalogue.get(sid)
-        if not self.doc.is_shown(s):
-            return False
-        if not self._text:
-            return True
+    def _matches(self, s: Source) -> bool:
         t = self._text
-        return t == str(sid) or t in s.status or t in s.origin or t in s.note.lower() or t in s.model.lower()
+        return (not t or t == str(s.source_id) or t in s.status or t in s.origin or t in s.note.lower()
+                or t in s.model.lower())
+
+    def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:
+        """A component shows when the document shows it and it (or its source) matches the
+        search; a source shows when one of its components does."""
+        model: SourceTableModel = self.sourceModel()
+        cat = self.doc.catalogue
+        if parent.isValid():
+            top = model.members(parent.row())
+            s = cat.get(top[row])
+            return self.doc.is_shown(s) and (self._matches(s) or self._text == str(top[0]))
+        members = [cat.get(c) for c in model.members(row)]
+        shown = [m for m in members if self.doc.is_shown(m)]
+        return bool(shown) and (self._text == str(members[0].source_id) or any(self._matches(m) for m in shown))
 
 
 class SourceTableWidget(QWidget):
@@ -228,19 +334,20 @@ class SourceTableWidget(QWidget):
         self.model = SourceTableModel(document, self)
         self.proxy = SourceFilterProxy(document, self)
         self.proxy.setSourceModel(self.model)
-        self.view = QTableView(self)
+        self.view = QTreeView(self)
         self.view.setModel(self.proxy)
+        self.view.setUniformRowHeights(True)
+        self.view.setRootIsDecorated(True)
+        self.view.setIndentation(14)
         self.view.setSortingEnabled(True)
         self.view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setAlternatingRowColors(True)
-        self.view.verticalHeader().setVisible(False)
-        self.view.verticalHeader().setDefaultSectionSize(22)
-        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.view.horizontalHeader().setStretchLastSection(True)
+        self.view.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.view.header().setStretchLastSection(True)
         self.view.setWordWrap(False)
-        widths = {"id": 52, "ra": 124, "dec": 116, "peak": 92, "total": 80, "status": 80, "origin": 70,
+        widths = {"id": 78, "code": 44, "ra": 124, "dec": 116, "peak": 92, "total": 80, "status": 80, "origin": 70,
                   "edited": 54}
         for i, (key, _, _) in enumerate(COLUMNS):
             self.view.setColumnWidth(i, widths.get(key, 72))
@@ -273,39 +380,76 @@ class SourceTableWidget(QWidget):
         self._update_count()
 
     def _update_count(self, *_) -> None:
-        self.count_label.setText(f"{self.proxy.rowCount()} / {self.model.rowCount()} sources")
+        n_sources, n_comp = self.proxy.rowCount(), self.model.rowCount()
+        shown = self.row_count()
+        if shown == n_sources and len(self.doc) == n_comp:
+            self.count_label.setText(f"{n_sources} / {n_comp} sources")
+        else:
+            self.count_label.setText(f"{n_sources} sources, {shown} / {len(self.doc)} components")
+
+    def _ids_of(self, pidx: QModelIndex) -> list[int]:
+        """The shown component ids of a proxy row (a source's: its shown components)."""
+        n = self.proxy.rowCount(pidx) if not pidx.parent().isValid() else 0
+        if n == 0:
+            return [int(pidx.data(ID_ROLE))]
+        return [int(self.proxy.index(k, 0, pidx).data(ID_ROLE)) for k in range(n)]
 
     def row_count(self) -> int:
-        return self.proxy.rowCount()
+        """Component rows shown (one per ellipse on the image)."""
+        return sum(max(1, self.proxy.rowCount(self.proxy.index(r, 0))) for r in range(self.proxy.rowCount()))
 
     def shown_ids(self) -> list[int]:
-        return [int(self.proxy.index(r, 0).data(ID_ROLE)) for r in range(self.proxy.rowCount())]
+        """The component ids shown, in the table's order (a source's components in its place)."""
+        return [i for r in range(self.proxy.rowCount()) for i in self._ids_of(self.proxy.index(r, 0))]
 
     def has_row(self, source_id: int) -> bool:
         """True when ``source_id`` is a row of the table as filtered now."""
-        row = self.model.row_of(int(source_id))
-        return row is not None and self.proxy.mapFromSource(self.model.index(row, 0)).isValid()
+        return self.proxy.mapFromSource(self.model.index_of(int(source_id))).isValid()
+
+    def _visible_rows(self) -> list[QModelIndex]:
+        """Proxy rows as the user sees them: sources, and the components of the open ones."""
+        out = []
+        for r in range(self.proxy.rowCount()):
+            pidx = self.proxy.index(r, 0)
+            out.append(pidx)
+            if self.view.isExpanded(pidx):
+                out.extend(self.proxy.index(k, 0, pidx) for k in range(self.proxy.rowCount(pidx)))
+        return out
+
+    def neighbour_ids(self, ids: list[int] | None, step: int) -> list[int] | None:
+        """The ids of the row ``step`` rows below (above, if negative) the row of ``ids`` (the
+        selection: a source's components are its row) as sorted, filtered and opened now; the
+        first (last) row when ``ids`` is not shown; None past either end or for an empty table."""
+        rows = self._visible_rows()
+        if not rows:
+            return None
+        keys = [self._ids_of(p) for p in rows]
+        here = None
+        if ids:
+            wanted = set(int(i) for i in ids)
+            here = next((k for k, key in enumerate(keys) if set(key) == wanted), None)
+            if here is None:
+                here = next((k for k, key in enumerate(keys) if int(ids[-1]) in key), None)
+        if here is None:
+            return keys[0 if step > 0 else -1]
+        target = here + step
+        return keys[target] if 0 <= target < len(keys) else None
 
     def neighbour_id(self, source_id: int | None, step: int) -> int | None:
-        """The id ``step`` rows below (above, if negative) ``source_id`` in the table as
-        sorted and filtered now; the first (last) row when ``source_id`` is not shown;
-        None past either end or for an empty table."""
-        n = self.proxy.rowCount()
-        if n == 0:
-            return None
-        row = self.model.row_of(int(source_id)) if source_id is not None else None
-        pidx = self.proxy.mapFromSource(self.model.index(row, 0)) if row is not None else None
-        if pidx is None or not pidx.isValid():
-            target = 0 if step > 0 else n - 1
-        else:
-            target = pidx.row() + step
-            if not 0 <= target < n:
-                return None
-        return int(self.proxy.index(target, 0).data(ID_ROLE))
+        """The first id of :meth:`neighbour_ids` for the row of ``source_id``."""
+        ids = self.neighbour_ids([source_id] if source_id is not None else None, step)
+        return ids[0] if ids else None
 
     def selected_ids(self) -> list[int]:
+        """The selected component ids (a selected source's row: all its shown components)."""
         rows = self.view.selectionModel().selectedRows()
-        return [int(i.data(ID_ROLE)) for i in sorted(rows, key=lambda i: i.row())]
+        order = {(p.parent().row(), p.row()) if p.parent().isValid() else (p.row(), -1): p for p in rows}
+        out: list[int] = []
+        for key in sorted(order):
+            for i in self._ids_of(order[key]):
+                if i not in out:
+                    out.append(i)
+        return out
 
     def _on_view_selection(self, *_) -> None:
         if self._syncing:
@@ -327,16 +471,24 @@ class SourceTableWidget(QWidget):
             selection = QItemSelection()
             last = self.proxy.columnCount() - 1
             first = None
+            wanted = {int(i) for i in ids}
+            parents = {}
             for sid in ids:
-                row = self.model.row_of(int(sid))
-                if row is None:
-                    continue
-                pidx = self.proxy.mapFromSource(self.model.index(row, 0))
+                pidx = self.proxy.mapFromSource(self.model.index_of(int(sid)))
                 if not pidx.isValid():
                     continue
-                selection.select(pidx, self.proxy.index(pidx.row(), last))
+                parent = pidx.parent()
+                if parent.isValid():
+                    parents[parent.row()] = parent
+                selection.select(pidx, self.proxy.index(pidx.row(), last, parent))
                 if first is None:
                     first = pidx
+            for parent in parents.values():  # a source whose shown components are all selected: its row too
+                if set(self._ids_of(parent)) <= wanted:
+                    selection.select(parent, self.proxy.index(parent.row(), last))
+                    first = parent if first is not None and first.parent() == parent else first
+                elif not self.view.isExpanded(parent):
+                    self.view.expand(parent)  # a component picked on the image: open its source
             sm = self.view.selectionModel()
             sm.select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
             if first is not None:

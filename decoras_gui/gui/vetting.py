@@ -8,6 +8,10 @@ Add Source tool (:mod:`.tools`). It is handed what it works with: the document, 
 image canvas, the source table (for the table's order in next / previous), a function
 giving the open image, and one to show status messages.
 
+A source of several components is vetted whole: selecting its row (in the table, or with
+N / P) selects all its components, and accept / reject / back to candidate / delete act on
+them in one undo step.
+
 Shortcuts: A accept, R reject, U back to candidate, N / Tab next, P / Shift+Tab
 previous, T note, M add-source tool, Delete delete, Ctrl+Z undo, Ctrl+Shift+Z redo.
 """
@@ -22,6 +26,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QInputDialog, QStyle, QWidget
 
 from ..core.catalogue import ACCEPTED, CANDIDATE, REJECTED, Source
+from ..core.components import source_groups
 from ..core.edits import CatalogueEdit
 from ..core.image import SkyImage
 from ..core.measure import measure_ellipse
@@ -138,7 +143,8 @@ class VettingController(QObject):
         ids = self._ids(ids)
         edit = status_edit(self.doc.catalogue, ids, status)
         self.doc.apply(edit)
-        if self.auto_advance and len(ids) == 1:
+        cat = self.doc.catalogue
+        if self.auto_advance and len(source_groups(cat.get(i) for i in ids if i in cat)) == 1:  # one row
             self.next_source()
         return len(edit.upsert)
 
@@ -189,16 +195,18 @@ class VettingController(QObject):
 
     # -------------------------------------------------------------- navigation
     def _go(self, step: int) -> int | None:
+        """Select the next (previous) row of the table: a source's row selects all its
+        components, so the next accept / reject vets the whole source in one step."""
         sel = self.doc.selected_ids
         current = sel[-1] if sel else None
-        sid = self.table.neighbour_id(current, step)
-        if sid is None:
+        ids = self.table.neighbour_ids(sel, step)
+        if not ids:
             if current is not None:
                 self.notify("Last source." if step > 0 else "First source.", 3000)
             return current
-        self.doc.set_selection([sid])
-        self.centre_on(sid)
-        return sid
+        self.doc.set_selection(ids)
+        self.centre_on(ids[0])
+        return ids[0]
 
     def next_source(self) -> int | None:
         return self._go(+1)

@@ -24,6 +24,7 @@ from photutils.segmentation import SourceCatalog, deblend_sources, detect_source
 from photutils.utils.exceptions import NoDetectionsWarning
 
 from ..core.catalogue import Catalogue, Source
+from ..core.components import assign_groups
 from ..core.geometry import (
     FWHM_PER_SIGMA,
     condon_errors,
@@ -215,7 +216,7 @@ def characterize(
     measured = measure_components(restored, islands, sources, bmaj_px, bmin_px, settings.fit)
     if settings.refine:
         measured = refine_positions(image.data, measured, bmin_px)
-    found = []
+    found, in_island = [], []
     for label, values in measured:
         sl = sources.slices[sources.get_index(label)]
         det_prob = float(np.max(prob[sl][sources.data[sl] == label]))
@@ -223,6 +224,9 @@ def characterize(
                          model_name)
         if not source.snr < settings.min_snr:  # NaN SNR (no noise estimate) is kept
             found.append(source)
+            in_island.append(int(np.max(islands.data[sl][sources.data[sl] == label])))
+    found = assign_groups(found, in_island, restored=restored, rms_map=rms_map,
+                          beam_px=math.sqrt(bmaj_px * bmin_px))  # sources of components (core.components)
     return Catalogue(found, meta)
 
 

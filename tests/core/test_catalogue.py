@@ -69,7 +69,7 @@ def make_catalogue() -> Catalogue:
 
 
 def test_column_spec_matches_source_fields():
-    assert COLUMN_NAMES[:3] == ("source_id", "ra", "dec")
+    assert COLUMN_NAMES[:6] == ("source_id", "group", "island", "s_code", "ra", "dec")  # grouping after the id
     assert "maj_img" in COLUMN_NAMES and "theta_img" in COLUMN_NAMES
     for spec in COLUMNS:
         assert spec.ucd and spec.description
@@ -171,7 +171,7 @@ def test_csv_is_plain_and_reads_with_spec_units(tmp_path):
     path = tmp_path / "cat.csv"
     make_catalogue().write(path)
     header = path.read_text().splitlines()[0]
-    assert header.split(",")[:3] == ["source_id", "ra", "dec"]
+    assert header.split(",")[:6] == ["source_id", "component_id", "island", "s_code", "ra", "dec"]
     table = Catalogue.read(path).to_table()
     assert table["maj"].unit == u.arcsec
 
@@ -184,7 +184,7 @@ def test_fits_header_keywords(tmp_path):
         assert header["MODEL"] == "decoras-unet"
         assert header["BEAMMAJ"] == pytest.approx(0.0021)
         assert header["IMAGE"] == "J1234+4000_X.fits"
-        assert header["TUNIT2"] == "deg"
+        assert header["TTYPE5"] == "ra" and header["TUNIT5"] == "deg"
 
 
 def test_votable_validates_and_carries_ucds(tmp_path):
