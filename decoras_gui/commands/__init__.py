@@ -2,7 +2,7 @@
 
 from importlib import import_module
 
-COMMAND_MODULES = ("info", "simulate", "train", "detect", "evaluate", "export", "tasks")
+COMMAND_MODULES = ("info", "simulate", "train", "detect", "evaluate", "export", "tasks", "automl")
 
 
 def register_all() -> None:

@@ -38,16 +38,20 @@ def above_floor(cat: Catalogue, floor: float) -> Catalogue:
 
 
 def sweep(model: DecorasModel, fields: Iterable[SimField], thresholds: Sequence[float], floors: Sequence[float],
-          progress: Callable[[int], None] | None = None) -> dict[tuple[float, float], MethodRecords]:
+          progress: Callable[[int], None] | None = None,
+          with_psf: bool = True) -> dict[tuple[float, float], MethodRecords]:
     """Score every (threshold, SNR floor) pair on ``fields``: the networks run once per field, the
-    characterization once per threshold, the floor filters its result. ``progress(done)`` after each field."""
+    characterization once per threshold, the floor filters its result. ``progress(done)`` after each field.
+    A model that reads the dirty beam gets each field's (unless ``with_psf`` is False)."""
     records = {(float(t), float(f)): MethodRecords() for t in thresholds for f in floors}
     with tempfile.TemporaryDirectory(prefix="decoras-cal-") as tmp:
         for i, f in enumerate(fields):
             image = load_fits(write_field(f, tmp, "val")[0])
             rms_map = image.rms_map()
             beam = image.beam_pixels
-            maps = run_networks(image.data, image.rms, model, beam_minor_px=beam[1] if beam else None, device="cpu")
+            psf = f.beam_image if model.card.uses_psf and with_psf else None
+            maps = run_networks(image.data, image.rms, model, beam_minor_px=beam[1] if beam else None, device="cpu",
+                                psf=psf)
             for t in thresholds:
                 cat = characterize(image, maps, settings=CharacterizeSettings(threshold=float(t), min_snr=0.0),
                                    rms_map=rms_map)

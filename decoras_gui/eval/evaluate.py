@@ -165,24 +165,27 @@ def score_field(truth, cat: Catalogue, image: SkyImage, rms_map: np.ndarray, cel
 
 
 def evaluate(model: DecorasModel, seed: int, n_fields: int, sim: SimConfig | None = None,
-             device: str = "auto", progress: Callable[[int, int], None] | None = None) -> dict:
-    """Simulate ``n_fields`` test fields with seeds (seed, i), detect, match, summarise."""
+             device: str = "auto", progress: Callable[[int, int], None] | None = None,
+             with_psf: bool = True) -> dict:
+    """Simulate ``n_fields`` test fields with seeds (seed, i), detect, match, summarise; each field's
+    dirty beam is given to the detection (its sidelobe test and dirty-beam channel) unless ``with_psf``
+    is False."""
     base = sim or sim_config_for(model)
     records = {model.card.name: MethodRecords(), BASELINE_NAME: MethodRecords()}
     with tempfile.TemporaryDirectory(prefix="decoras-eval-") as tmp:
         for i in range(n_fields):
             f = simulate_field((seed, i), base)
-            path = write_field(f, tmp, f"field_{i:05d}")[0]
+            path, beam_path, _ = write_field(f, tmp, f"field_{i:05d}")
             image = load_fits(path)
             rms_map = image.rms_map()
             t0 = time.perf_counter()
-            cat, _ = detect(image, model, device=device, rms_map=rms_map)
+            cat, _ = detect(image, model, device=device, rms_map=rms_map, psf=beam_path if with_psf else None)
             t1 = time.perf_counter()
             base_cat = photutils_baseline(image, rms_map=rms_map)
             t2 = time.perf_counter()
             for name, c, dt in ((model.card.name, cat, t1 - t0), (BASELINE_NAME, base_cat, t2 - t1)):
                 rec = records[name]
-                score_field(f.truth, c, image, rms_map, base.cell_mas, f.beam, rec)
+                score_field(f.truth, c, image, rms_map, f.config.cell_mas, f.beam, rec)
                 rec.seconds += dt
                 rec.pixels += image.data.size
             for p in Path(tmp).glob(f"field_{i:05d}*"):

@@ -9,6 +9,10 @@ On a CPU with native bfloat16 (AVX512-BF16 or AMX; :func:`pick_precision`) the n
 under bfloat16 autocast with channels-last tensors: 2.3x faster on this project's CI machine,
 probabilities within 0.01 and restored peaks within 0.5 % of float32 (``benchmarks/RESULTS.md``).
 ``DECORAS_PRECISION=fp32`` forces float32 everywhere.
+
+torch is imported when the networks run, not with this module: :class:`NetworkMaps` is read
+by processes that never run a network (``decoras detect``'s, whose networks run in a worker
+process: :mod:`decoras_gui.ml.network_worker`).
 """
 
 from __future__ import annotations
@@ -19,13 +23,17 @@ import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from scipy import ndimage
 
 from ..core.errors import Cancelled, DecorasError
-from .registry import DecorasModel
+
+if TYPE_CHECKING:
+    import torch
+
+    from .registry import DecorasModel
 
 ProgressFn = Callable[[int, int], None]
 CancelFn = Callable[[], bool]
@@ -52,6 +60,8 @@ def pick_precision(device: torch.device) -> str:
     """'bf16' on a CPU with native bfloat16 support, else 'fp32' ($DECORAS_PRECISION=fp32 forces it)."""
     if os.environ.get("DECORAS_PRECISION", "").lower() == "fp32" or device.type != "cpu":
         return "fp32"
+    import torch
+
     supported = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
     try:
         return "bf16" if supported is not None and supported() else "fp32"
@@ -61,6 +71,8 @@ def pick_precision(device: torch.device) -> str:
 
 def pick_device(choice: str = "auto") -> torch.device:
     """'auto' (CUDA when available), 'cpu' or 'cuda'; a clear error when CUDA is absent."""
+    import torch
+
     choice = (choice or "auto").lower()
     if choice == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -75,6 +87,9 @@ def zoom_factor(model: DecorasModel, beam_minor_px: float | None) -> float:
     """Model pixels per image pixel so the beam is sampled as in training (1 if unknown)."""
     if not beam_minor_px or not math.isfinite(beam_minor_px):
         return 1.0
+    span = model.card.pixels_per_beam_range
+    if span is not None:  # trained on a range of samplings: resample only from outside it
+        return float(np.clip(beam_minor_px, *span) / beam_minor_px)
     factor = model.card.pixels_per_beam_minor / beam_minor_px
     return 1.0 if abs(factor - 1.0) <= RESAMPLE_TOLERANCE else factor
 
@@ -109,10 +124,23 @@ def run_networks(
     batch: int = 2,
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
+    psf: np.ndarray | None = None,
 ) -> NetworkMaps:
-    """Source probability and restored brightness maps for a 2-D image ``data`` [y, x]."""
+    """Source probability and restored brightness maps for a 2-D image ``data`` [y, x].
+
+    ``psf``: the image's dirty beam on its pixel grid (peak 1), for a model that reads the
+    predicted-sidelobe channel (:mod:`.sidelobe_map`); without it that channel says "no PSF".
+
+    A model whose networks run in another process (one with a ``run_networks`` method:
+    :class:`decoras_gui.ml.network_worker.RemoteModel`) is handed the call as it is."""
+    remote = getattr(model, "run_networks", None)
+    if remote is not None:
+        return remote(data, rms, beam_minor_px=beam_minor_px, device=device, tile=tile, overlap=overlap,
+                      batch=batch, progress=progress, cancel=cancel, psf=psf)
     if not (rms > 0 and math.isfinite(rms)):
         raise DecorasError("the image has no usable noise level (rms is 0 or undefined)")
+    import torch
+
     dev = pick_device(device)
     zoom = zoom_factor(model, beam_minor_px)
     work = np.array(data, dtype=np.float32)  # a native-endian copy; the input may be a memory map
@@ -121,8 +149,13 @@ def run_networks(
     work /= np.float32(rms)
     if zoom != 1.0:
         work = ndimage.zoom(work, zoom, order=1, prefilter=False)
+    uses_psf = model.card.uses_psf
+    if uses_psf:
+        work = _with_psf_channels(work, psf, zoom)
+    else:
+        work = work[None]
     multiple = 2 ** max(model.detection.config.depth, model.characterization.config.depth)
-    ny, nx = work.shape
+    ny, nx = work.shape[1:]
     # a small image is one tile of its own size (rounded up to the networks' multiple), padded by
     # reflection: zero padding would show the networks a noise-free border they never saw in training
     fit = -(-max(ny, nx) // multiple) * multiple
@@ -130,8 +163,8 @@ def run_networks(
     overlap = min(overlap, tile // 2)
     py, px = max(0, tile - ny), max(0, tile - nx)
     if py or px:
-        work = np.pad(work, ((0, py), (0, px)), mode="symmetric")
-    h, w = work.shape
+        work = np.pad(work, ((0, 0), (0, py), (0, px)), mode="symmetric")
+    h, w = work.shape[1:]
     step = tile - overlap
     corners = [(y, x) for y in _starts(h, tile, step) for x in _starts(w, tile, step)]
     weight = np.outer(_taper(tile, overlap), _taper(tile, overlap))
@@ -154,7 +187,7 @@ def run_networks(
             if cancel and cancel():
                 raise Cancelled("detection cancelled")
             group = corners[first:first + batch]
-            stack = np.stack([work[y:y + tile, x:x + tile] for y, x in group])[:, None]
+            stack = np.stack([work[:, y:y + tile, x:x + tile] for y, x in group])
             inp = torch.from_numpy(stack).to(dev)
             if precision == "bf16":
                 inp = inp.contiguous(memory_format=torch.channels_last)
@@ -179,6 +212,9 @@ def run_networks(
     prob[blank] = np.nan
     rest[blank] = np.nan
     notes = []
+    if uses_psf and psf is None:
+        notes.append("no dirty beam was given: the networks ran without their sidelobe channel "
+                     "(give the PSF for fewer sidelobe false detections)")
     if beam_minor_px is None:
         notes.append("the image has no beam in its header: assumed sampled like the model's training images "
                      f"({model.card.pixels_per_beam_minor:.1f} pixels per beam minor axis)")
@@ -187,6 +223,19 @@ def run_networks(
                      f"({beam_minor_px:.2f} -> {model.card.pixels_per_beam_minor:.2f} pixels per beam minor axis)")
     return NetworkMaps(prob.astype(np.float32), rest.astype(np.float32), float(rms), zoom, str(dev), notes,
                        precision)
+
+
+def _with_psf_channels(work: np.ndarray, psf: np.ndarray | None, zoom: float) -> np.ndarray:
+    """(3, H, W): the image in rms units, the predicted sidelobes, the has-a-PSF flag."""
+    from .sidelobe_map import predicted_sidelobes
+
+    if psf is None:
+        return np.stack([work, np.zeros_like(work), np.zeros_like(work)])
+    beam = np.nan_to_num(np.asarray(psf, np.float32))
+    if zoom != 1.0:
+        beam = ndimage.zoom(beam, zoom, order=1, prefilter=False)
+    side = predicted_sidelobes(work, beam)
+    return np.stack([work, side, np.ones_like(work)])
 
 
 def _resize(array: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -10,6 +10,12 @@ units of its robust rms (signal-to-noise, not Jy):
 
 Both are fully convolutional, so they run on any image whose sides are multiples of
 ``2**depth``; inference tiles large images.
+
+The input tensor is (N, C, H, W): channel 0 the image in rms units; a network with
+``psf_channel`` also reads channel 1, the bright sources' sidelobes predicted from the dirty
+beam (:mod:`.sidelobe_map`), and channel 2, 1 where a dirty beam was given (a one-channel
+input means no dirty beam).  ``block`` 'residual' adds identity shortcuts to the conv blocks,
+``attention`` a squeeze-and-excitation gate per block: shapes the AutoML search chooses among.
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ class NetConfig:
     widths: tuple[int, ...] = (16, 32, 64)
     convs_per_level: int = 2
     stem_stride: int = 1  # 2: work at half resolution (the maps are beam-smooth), upsample at the end
+    block: str = "plain"  # or "residual"
+    attention: bool = False  # squeeze-and-excitation after each block
+    psf_channel: bool = False  # reads the predicted-sidelobe channel and the has-a-PSF flag
 
     @property
     def depth(self) -> int:
@@ -35,27 +44,48 @@ class NetConfig:
         return len(self.widths) - 1 + (self.stem_stride == 2)
 
     def to_dict(self) -> dict:
-        return {"widths": list(self.widths), "convs_per_level": self.convs_per_level,
-                "stem_stride": self.stem_stride}
+        """Plain data; the options added after version 1 only when not at their default (so the
+        cards of older models read and compare as they were written)."""
+        out = {"widths": list(self.widths), "convs_per_level": self.convs_per_level, "stem_stride": self.stem_stride}
+        for key, default in (("block", "plain"), ("attention", False), ("psf_channel", False)):
+            if getattr(self, key) != default:
+                out[key] = getattr(self, key)
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> "NetConfig":
+        block = str(d.get("block", "plain"))
+        if block not in ("plain", "residual"):
+            raise ValueError(f"unknown block {block!r} (plain, residual)")
         return cls(widths=tuple(int(w) for w in d["widths"]), convs_per_level=int(d.get("convs_per_level", 2)),
-                   stem_stride=int(d.get("stem_stride", 1)))
+                   stem_stride=int(d.get("stem_stride", 1)), block=block, attention=bool(d.get("attention", False)),
+                   psf_channel=bool(d.get("psf_channel", False)))
+
+    @property
+    def in_channels(self) -> int:
+        return IN_CHANNELS + (2 if self.psf_channel else 0)
 
 
-def input_features(snr: torch.Tensor) -> torch.Tensor:
-    """Network input channels from an image in rms units, shape (N, 1, H, W) -> (N, 2, H, W).
+def input_features(x: torch.Tensor, psf_channel: bool = False) -> torch.Tensor:
+    """Network input channels from an image in rms units, (N, C, H, W) -> (N, 2 or 4, H, W).
 
     One channel keeps the faint regime linear (clipped at +/-10 sigma), the other
     compresses the bright regime logarithmically (asinh), so a 3-sigma source and a
-    1000-sigma source are both seen.
+    1000-sigma source are both seen.  With ``psf_channel``: the predicted sidelobes (asinh)
+    and the has-a-PSF flag, zeros when ``x`` has one channel only.
     """
-    snr = torch.nan_to_num(snr, nan=0.0, posinf=0.0, neginf=0.0)
-    return torch.cat([snr.clamp(-10.0, 10.0) / 5.0, torch.asinh(snr) / 3.0], dim=1)
+    x = torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+    snr = x[:, :1]
+    feats = [snr.clamp(-10.0, 10.0) / 5.0, torch.asinh(snr) / 3.0]
+    if psf_channel:
+        if x.shape[1] >= 3:
+            feats += [torch.asinh(x[:, 1:2]) / 3.0, x[:, 2:3]]
+        else:
+            feats += [torch.zeros_like(snr), torch.zeros_like(snr)]
+    return torch.cat(feats, dim=1)
 
 
-IN_CHANNELS = 2
+IN_CHANNELS = 2  # channels made from the image itself
 
 
 class _Block(nn.Sequential):
@@ -67,27 +97,62 @@ class _Block(nn.Sequential):
         super().__init__(*layers)
 
 
+class _SqueezeExcite(nn.Module):
+    """Channel attention: a gate per channel from the block's global average."""
+
+    def __init__(self, c: int, reduction: int = 4):
+        super().__init__()
+        self.fc = nn.Sequential(nn.Linear(c, max(4, c // reduction)), nn.ReLU(inplace=True),
+                                nn.Linear(max(4, c // reduction), c), nn.Sigmoid())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.fc(x.mean(dim=(2, 3)))[:, :, None, None]
+
+
+class _ResBlock(nn.Module):
+    """Conv block with an identity (or 1x1) shortcut, optionally gated by channel attention."""
+
+    def __init__(self, c_in: int, c_out: int, n: int, residual: bool, attention: bool):
+        super().__init__()
+        self.body = _Block(c_in, c_out, n)
+        self.gate = _SqueezeExcite(c_out) if attention else nn.Identity()
+        self.short = ((nn.Identity() if c_in == c_out else nn.Conv2d(c_in, c_out, 1, bias=False))
+                      if residual else None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.gate(self.body(x))
+        return y if self.short is None else y + self.short(x)
+
+
+def _block(c_in: int, c_out: int, config: NetConfig) -> nn.Module:
+    """The plain block of version 1 (same parameter names), or the residual / attention one."""
+    if config.block == "plain" and not config.attention:
+        return _Block(c_in, c_out, config.convs_per_level)
+    return _ResBlock(c_in, c_out, config.convs_per_level, config.block == "residual", config.attention)
+
+
 class EncoderDecoder(nn.Module):
     """A compact U-Net: conv blocks, max-pool down, bilinear up, skip concatenation."""
 
     def __init__(self, config: NetConfig, out_channels: int = 1):
         super().__init__()
         self.config = config
-        w, n = config.widths, config.convs_per_level
+        w = config.widths
         if config.stem_stride not in (1, 2):
             raise ValueError("stem_stride must be 1 or 2")
         # kernel 4, stride 2, padding 1: half-resolution pixel i is centred on input 2i + 0.5,
         # exactly where the final bilinear upsampling (align_corners=False) puts it back.
-        self.stem = (nn.Sequential(nn.Conv2d(IN_CHANNELS, w[0], 4, stride=2, padding=1, bias=False),
+        c_in = config.in_channels
+        self.stem = (nn.Sequential(nn.Conv2d(c_in, w[0], 4, stride=2, padding=1, bias=False),
                                    nn.BatchNorm2d(w[0]), nn.ReLU(inplace=True))
                      if config.stem_stride == 2 else nn.Identity())
-        first_in = w[0] if config.stem_stride == 2 else IN_CHANNELS
-        self.down = nn.ModuleList([_Block(first_in if i == 0 else w[i - 1], w[i], n) for i in range(len(w))])
-        self.up = nn.ModuleList([_Block(w[i + 1] + w[i], w[i], n) for i in reversed(range(len(w) - 1))])
+        first_in = w[0] if config.stem_stride == 2 else c_in
+        self.down = nn.ModuleList([_block(first_in if i == 0 else w[i - 1], w[i], config) for i in range(len(w))])
+        self.up = nn.ModuleList([_block(w[i + 1] + w[i], w[i], config) for i in reversed(range(len(w) - 1))])
         self.head = nn.Conv2d(w[0], out_channels, 1)
 
     def forward(self, snr: torch.Tensor) -> torch.Tensor:
-        x = self.stem(input_features(snr))
+        x = self.stem(input_features(snr, self.config.psf_channel))
         skips = []
         for i, block in enumerate(self.down):
             if i:
@@ -120,7 +185,7 @@ class CharacterizationNet(EncoderDecoder):
         self.skip_gain = nn.Parameter(torch.ones(1))
 
     def forward(self, snr: torch.Tensor) -> torch.Tensor:
-        dirty = torch.nan_to_num(snr, nan=0.0, posinf=0.0, neginf=0.0)
+        dirty = torch.nan_to_num(snr[:, :1], nan=0.0, posinf=0.0, neginf=0.0)
         return F.softplus(super().forward(snr) + self.skip_gain * dirty)
 
 

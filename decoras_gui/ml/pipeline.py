@@ -58,17 +58,18 @@ def detect(
         psf = load_psf(psf, image)
     if max(image.shape) > BLOCK + 2 * MARGIN:
         catalogue, maps = _detect_in_blocks(image, model, device=device, threshold=threshold, progress=progress,
-                                            cancel=cancel)
+                                            cancel=cancel, psf=psf)
     else:
         catalogue, maps = _detect_whole(image, model, device=device, threshold=threshold, progress=progress,
-                                        cancel=cancel, rms_map=rms_map)
+                                        cancel=cancel, rms_map=rms_map, psf=psf)
     return _test_sidelobes(catalogue, maps, image, psf), maps
 
 
 def _detect_whole(image: SkyImage, model: DecorasModel, *, device: str, threshold: float | None,
                   progress: StageProgress | None, cancel: CancelFn | None,
-                  rms_map: np.ndarray | None) -> tuple[Catalogue, NetworkMaps]:
-    """:func:`detect` on an image small enough to hold whole maps of, without the sidelobe test."""
+                  rms_map: np.ndarray | None, psf: DirtyBeam | None = None) -> tuple[Catalogue, NetworkMaps]:
+    """:func:`detect` on an image small enough to hold whole maps of, without the sidelobe test
+    (the networks read ``psf`` when the model has a dirty-beam channel)."""
     rms = image.rms
     if not rms > 0:
         raise DecorasError("the image has no usable noise level (all pixels blank or constant)", image.path)
@@ -79,7 +80,7 @@ def _detect_whole(image: SkyImage, model: DecorasModel, *, device: str, threshol
             progress(NETWORK_SHARE * done / max(total, 1), f"networks: tile {done}/{total}")
 
     maps = run_networks(image.data, rms, model, beam_minor_px=beam[1] if beam else None, device=device,
-                        progress=net_progress, cancel=cancel)
+                        progress=net_progress, cancel=cancel, psf=psf.data if psf is not None else None)
     if cancel and cancel():
         raise Cancelled("detection cancelled")
     if progress:
@@ -121,7 +122,8 @@ def block_grid(shape: tuple[int, int], block: int = BLOCK, margin: int = MARGIN)
 
 
 def _detect_in_blocks(image: SkyImage, model: DecorasModel, *, device: str, threshold: float | None,
-                      progress: StageProgress | None, cancel: CancelFn | None) -> tuple[Catalogue, NetworkMaps]:
+                      progress: StageProgress | None, cancel: CancelFn | None,
+                      psf: DirtyBeam | None = None) -> tuple[Catalogue, NetworkMaps]:
     blocks = list(block_grid(image.shape, BLOCK, MARGIN))
     sources, notes, zoom, dev, precision = [], [], 1.0, device, "fp32"
     for k, ((y0, y1, x0, x1), (Y0, Y1, X0, X1)) in enumerate(blocks):
@@ -136,7 +138,7 @@ def _detect_in_blocks(image: SkyImage, model: DecorasModel, *, device: str, thre
         if not piece.rms > 0:
             continue  # a blanked or constant block: nothing to find there
         cat, maps = _detect_whole(piece, model, device=device, threshold=threshold, progress=block_progress,
-                                  cancel=cancel, rms_map=None)
+                                  cancel=cancel, rms_map=None, psf=psf)
         release_pages(image.data)  # this block's pages of a memory map need not stay resident
         zoom, dev, precision = maps.zoom, maps.device, maps.precision
         notes.extend(n for n in maps.notes if n not in notes)

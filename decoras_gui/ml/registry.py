@@ -37,7 +37,8 @@ class ModelCard:
 
     ``domain``: ``instrument``, ``band``, ``image_kind`` (one of :data:`IMAGE_KINDS`),
     ``cell_mas`` (pixel size of the training images) and ``pixels_per_beam_minor`` (their beam
-    sampling). ``networks``: the :class:`~decoras_gui.ml.networks.NetConfig` of each of the
+    sampling; with ``pixels_per_beam_range`` [low, high] for a model trained on a range of them).
+    ``networks``: the :class:`~decoras_gui.ml.networks.NetConfig` of each of the
     task's networks, as a dict (also reachable as an attribute: ``card.detection``).
     """
 
@@ -106,6 +107,18 @@ class ModelCard:
     @property
     def pixels_per_beam_minor(self) -> float:
         return float(self.domain["pixels_per_beam_minor"])
+
+    @property
+    def pixels_per_beam_range(self) -> tuple[float, float] | None:
+        """(low, high) pixels per beam minor axis the model was trained on, for a model trained
+        on a range of beam samplings (``domain.pixels_per_beam_range``); None for one sampling."""
+        r = self.domain.get("pixels_per_beam_range")
+        return (float(r[0]), float(r[1])) if r else None
+
+    @property
+    def uses_psf(self) -> bool:
+        """True when one of its networks reads the dirty beam (the predicted-sidelobe channel)."""
+        return any(bool(n.get("psf_channel")) for n in self.networks.values() if isinstance(n, dict))
 
 
 def _task_of(name: Any, path: Path | None) -> Task:

@@ -60,6 +60,9 @@ class TrainConfig:
     weight_decay: float = 1e-4
     pos_weight: float = 2.0
     source_weight: float = 4.0  # extra MSLE weight on pixels inside sources (the mask)
+    msle_weight: float = 1.0  # the characterization loss's weight against the detection loss
+    augment: float = 0.0  # probability of the extra augmentations (a diagonal mirror)
+    psf_dropout: float = 0.25  # fraction of examples shown without their dirty beam
     data_seed: int = 1
     torch_seed: int = 1
     threads: int = 2
@@ -154,7 +157,8 @@ class SimulatedFields(IterableDataset):
         worker, n_workers = (info.id, info.num_workers) if info else (0, 1)
         index = self.start_index + worker
         while True:
-            yield task.training_pair((self.config.data_seed, index), self.config.sim, self.config.crop)
+            yield task.training_pair((self.config.data_seed, index), self.config.sim, self.config.crop,
+                                     {"augment": self.config.augment, "psf_dropout": self.config.psf_dropout})
             index += n_workers
 
 
@@ -171,8 +175,13 @@ class TrainResult:
 
 def train(config: TrainConfig, out_dir: str | os.PathLike, run_dir: str | os.PathLike | None = None,
           log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
-          resume: bool = True) -> TrainResult:
-    """Train the task's networks; write ``<out_dir>/<name>.pt`` and ``<out_dir>/<name>.json``."""
+          resume: bool = True, callback: Callable[[int, dict[str, nn.Module]], None] | None = None,
+          callback_every: int = 0) -> TrainResult:
+    """Train the task's networks; write ``<out_dir>/<name>.pt`` and ``<out_dir>/<name>.json``.
+
+    ``callback(step, networks)`` runs every ``callback_every`` steps (networks in eval mode
+    meanwhile, back in training mode after): an AutoML trial scores its networks there and may
+    raise to stop (a pruned trial) -- the exception propagates and nothing is written."""
     out_dir = Path(out_dir)
     run_dir = Path(run_dir) if run_dir else Path("runs") / config.name
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -240,6 +249,12 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, run_dir: str | os.Pat
                     + f"  {seconds / 60:.1f} min")
                 final = avg
                 running = {k: 0.0 for k in running}
+            if callback is not None and callback_every and step % callback_every == 0:
+                for net in nets.values():
+                    net.eval()
+                callback(step, nets)
+                for name, net in nets.items():
+                    net.train(name in config.train_networks)
             if step % config.checkpoint_every == 0 or step == config.steps:
                 with atomic_path(checkpoint) as tmp:
                     torch.save({**{name: net.state_dict() for name, net in nets.items()},
@@ -277,8 +292,7 @@ def save_model(config: TrainConfig, nets: dict[str, nn.Module], out_dir: Path, s
         version=config.version,
         task=config.task,
         description=config.description,
-        domain={"instrument": config.instrument, "band": config.band, "image_kind": config.image_kind,
-                "cell_mas": config.sim.cell_mas, "pixels_per_beam_minor": _typical_beam_minor_pixels(config.sim)},
+        domain=model_domain(config),
         weights=weights.name,
         sha256=file_sha256(weights),
         networks={name: net.to_dict() for name, net in config.networks.items()},
@@ -292,6 +306,18 @@ def save_model(config: TrainConfig, nets: dict[str, nn.Module], out_dir: Path, s
     card_path = out_dir / f"{config.name}.json"
     write_card(card, card_path)
     return weights, card_path
+
+
+def model_domain(config: TrainConfig) -> dict:
+    """The card's ``domain``: instrument, band, image kind and the beam sampling trained on (a
+    model trained on a range of samplings, ``sim.variety``, carries the range)."""
+    domain = {"instrument": config.instrument, "band": config.band, "image_kind": config.image_kind,
+              "cell_mas": config.sim.cell_mas}
+    if config.sim.variety != "none":
+        lo, hi = config.sim.ppb_range
+        return {**domain, "pixels_per_beam_minor": round(float(np.sqrt(lo * hi)), 3),
+                "pixels_per_beam_range": [float(lo), float(hi)]}
+    return {**domain, "pixels_per_beam_minor": _typical_beam_minor_pixels(config.sim)}
 
 
 def _typical_beam_minor_pixels(sim: SimConfig) -> float:

@@ -77,9 +77,11 @@ class Task(ABC):
         """The untrained network ``name`` (one of :attr:`networks`) of shape ``config``."""
 
     @abstractmethod
-    def training_pair(self, field_seed: tuple[int, int], sim: SimConfig, crop: int) -> dict[str, np.ndarray]:
+    def training_pair(self, field_seed: tuple[int, int], sim: SimConfig, crop: int,
+                      options: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
         """One training example from the simulated field ``field_seed``: named float32 arrays,
-        each (1, crop, crop), that :meth:`loss` reads (batched) again."""
+        each (1, crop, crop), that :meth:`loss` reads (batched) again. ``options``: the training
+        configuration's augmentation settings (``augment``, ``psf_dropout``)."""
 
     @abstractmethod
     def loss(self, name: str, net: nn.Module, batch: Mapping[str, torch.Tensor], config: TrainConfig) -> torch.Tensor:

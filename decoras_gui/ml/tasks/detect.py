@@ -32,28 +32,66 @@ if TYPE_CHECKING:
     from ..train import TrainConfig
 
 
-def training_pair(field_seed: tuple[int, int], sim: SimConfig, crop: int) -> dict[str, np.ndarray]:
+#: components fainter than this (restored peak over the dirty image's measured robust rms) are left
+#: out of the detection target: under a bright source's sidelobes they cannot be told from noise
+DETECTABLE_SNR = 2.0
+
+
+def training_pair(field_seed: tuple[int, int], sim: SimConfig, crop: int,
+                  options: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
     """One training example: the dirty image in rms units (``snr``), the source ``mask`` and the
-    restored model in rms units (``restored``), cropped at random and mirrored half the time."""
+    restored model in rms units (``restored``), cropped at random and mirrored half the time;
+    ``sidelobes`` (the bright sources' sidelobes predicted from the field's dirty beam,
+    :mod:`..sidelobe_map`) and ``has_psf`` (1, or 0 with probability ``options['psf_dropout']``,
+    when the sidelobe channel is zeroed: the model must work without a dirty beam too).
+    With probability ``options['augment']`` the crop is also transposed (a valid image of the
+    sky mirrored about a diagonal, with its beam mirrored the same way)."""
     import numpy as np
 
     from ...core.image import robust_rms
     from ...sim.field import simulate_field
+    from ...sim.imaging import restored_components
+    from ..sidelobe_map import predicted_sidelobes
 
+    options = options or {}
     rng = np.random.default_rng(list(field_seed) + [7])
     f = simulate_field(field_seed, sim)
     rms = robust_rms(f.dirty)
     snr = f.dirty / rms
     restored = f.restored / rms
-    mask = f.mask.astype(np.float32)
+    faint = f.peaks < DETECTABLE_SNR * rms
+    if faint.any():
+        keep = ~faint
+        sky, cfg = f.sky, f.config
+        mask = restored_components(cfg.size, cfg.cell_mas, f.beam, sky.x[keep], sky.y[keep], sky.flux[keep],
+                                   sky.maj[keep], sky.min[keep], sky.pa[keep], cfg.mask_level)[1]
+    else:
+        mask = f.mask
+    mask = mask.astype(np.float32)
+    has_psf = float(rng.random() >= float(options.get("psf_dropout", 0.0)))
+    sidelobes = predicted_sidelobes(snr, f.beam_image) if has_psf else np.zeros_like(snr)
     y0, x0 = (rng.integers(0, sim.size - crop + 1, size=2) if crop < sim.size else (0, 0))
-    views = [a[y0:y0 + crop, x0:x0 + crop] for a in (snr, mask, restored)]
+    views = [a[y0:y0 + crop, x0:x0 + crop] for a in (snr, mask, restored, sidelobes)]
     if rng.random() < 0.5:  # a mirrored field is another valid interferometric image
         views = [a[:, ::-1] for a in views]
     if rng.random() < 0.5:
         views = [a[::-1, :] for a in views]
-    return {key: np.ascontiguousarray(a, dtype=np.float32)[None]
-            for key, a in zip(("snr", "mask", "restored"), views)}
+    if rng.random() < float(options.get("augment", 0.0)):
+        views = [a.T for a in views]
+    out = {key: np.ascontiguousarray(a, dtype=np.float32)[None]
+           for key, a in zip(("snr", "mask", "restored", "sidelobes"), views)}
+    out["has_psf"] = np.full_like(out["snr"], has_psf)
+    return out
+
+
+def network_input(batch: Mapping[str, torch.Tensor], net: nn.Module) -> torch.Tensor:
+    """What ``net`` reads from a batch: the image, plus the sidelobe and PSF-flag channels when its
+    configuration asks for them."""
+    import torch
+
+    if getattr(net.config, "psf_channel", False):
+        return torch.cat([batch["snr"], batch["sidelobes"], batch["has_psf"]], dim=1)
+    return batch["snr"]
 
 
 class DetectTask(Task):
@@ -70,8 +108,9 @@ class DetectTask(Task):
 
         return {"detection": DetectionNet, "characterization": CharacterizationNet}[name](config)
 
-    def training_pair(self, field_seed: tuple[int, int], sim: SimConfig, crop: int) -> dict[str, np.ndarray]:
-        return training_pair(field_seed, sim, crop)
+    def training_pair(self, field_seed: tuple[int, int], sim: SimConfig, crop: int,
+                      options: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
+        return training_pair(field_seed, sim, crop, options)
 
     def loss(self, name: str, net: nn.Module, batch: Mapping[str, torch.Tensor], config: TrainConfig) -> torch.Tensor:
         import torch
@@ -79,10 +118,10 @@ class DetectTask(Task):
 
         from ..networks import msle_loss
 
-        snr, mask = batch["snr"], batch["mask"]
+        x, mask = network_input(batch, net), batch["mask"]
         if name == "detection":
-            return F.binary_cross_entropy_with_logits(net(snr), mask, pos_weight=torch.tensor(config.pos_weight))
-        return msle_loss(net(snr), batch["restored"], 1.0 + config.source_weight * mask)
+            return F.binary_cross_entropy_with_logits(net(x), mask, pos_weight=torch.tensor(config.pos_weight))
+        return config.msle_weight * msle_loss(net(x), batch["restored"], 1.0 + config.source_weight * mask)
 
     def run(self, image: SkyImage, model: DecorasModel, *, device: str = "auto", threshold: float | None = None,
             progress: StageProgress | None = None, cancel: CancelFn | None = None,

@@ -1,0 +1,99 @@
+"""`decoras automl --task detect --instrument VLBA --band L`: an Optuna study that builds a model.
+
+Runs (or resumes) the study until it holds ``--trials`` finished trials, printing one line per
+trial; ``--finalize`` then retrains the best trial for ``--final-steps`` on full-size fields,
+calibrates it and writes the model and its card (with the study's summary) to ``--out``.
+Ctrl+C stops at once: the study file keeps every finished trial, and the same command resumes.
+Watch a study live with ``optuna-dashboard sqlite:///runs/automl/NAME.db`` (docs/models.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..cli import command
+from .progress import ProgressBar
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--task", default="detect", help="the task the model is for (decoras tasks)")
+    p.add_argument("--instrument", required=True, help="e.g. VLBA")
+    p.add_argument("--band", required=True, help="e.g. L")
+    p.add_argument("--base", default=None, help="base training configuration (TOML; default: the instrument's)")
+    p.add_argument("--study", default=None, help="study name (default: the base model's name)")
+    p.add_argument("--storage", default=None,
+                   help="study file: NAME.db (SQLite) or NAME.log (Optuna journal), or an Optuna storage URL "
+                   "(default: runs/automl/STUDY.db)")
+    p.add_argument("--trials", type=int, default=12, help="run until the study holds this many finished trials")
+    p.add_argument("--timeout", type=float, default=None, help="stop starting trials after this many seconds")
+    p.add_argument("--trial-steps", type=int, default=600, help="training steps of a trial that is not pruned")
+    p.add_argument("--report-every", type=int, default=200, help="steps between OOD-validation scores (pruning)")
+    p.add_argument("--crop", type=int, default=64, help="training crop of the trials (pixels)")
+    p.add_argument("--val-fields", type=int, default=16, help="OOD validation fields of the study")
+    p.add_argument("--val-size", type=int, default=128, help="side of the validation fields (pixels)")
+    p.add_argument("--seed", type=int, default=1, help="sampler seed")
+    p.add_argument("--work-dir", default="runs/automl", help="trial checkpoints and logs")
+    p.add_argument("--finalize", action="store_true",
+                   help="retrain the best trial longer, calibrate it, write the model and its card")
+    p.add_argument("--final-steps", type=int, default=None, help="training steps of the final model (default: base)")
+    p.add_argument("--version", default=None, help="version of the final model (default: the base's)")
+    p.add_argument("--out", default=None, help="folder for the final model (default: beside the base)")
+    p.add_argument("--calibration-fields", type=int, default=80, help="validation fields of the final calibration")
+
+
+@command("automl", "Search network shapes and training settings with Optuna, then build the best model.")(
+    _add_arguments)
+def run(args: argparse.Namespace) -> int:
+
+    from ..core.errors import DecorasError
+    from ..ml.automl import StudySettings, base_config, best_params, config_for, run_study, study_summary
+    from ..ml.registry import load_model, read_card, write_card
+    from ..ml.tasks import get_task
+    from ..ml.train import TrainConfig, train
+
+    task = get_task(args.task)
+    base = TrainConfig.from_toml(args.base) if args.base else base_config(args.instrument, args.band)
+    if base.task != task.name:
+        raise DecorasError(f"the base configuration is for the task {base.task!r}, not {task.name!r}")
+    name = args.study or base.name
+    storage = args.storage or str(Path(args.work_dir) / f"{name}.db")
+    settings = StudySettings(base=base, trial_steps=args.trial_steps, report_every=args.report_every, crop=args.crop,
+                             val_fields=args.val_fields, val_size=args.val_size, seed=args.seed)
+    if args.trial_steps % args.report_every:
+        raise DecorasError("--trial-steps must be a multiple of --report-every")
+    bar = ProgressBar("automl")
+    try:
+        study = run_study(settings, storage, name, args.trials, Path(args.work_dir) / name, timeout=args.timeout,
+                          log=lambda s: (bar.close(), print(s, flush=True)), progress=bar)
+    finally:
+        bar.close()
+    summary = study_summary(study)
+    print(json.dumps({k: v for k, v in summary.items() if k != "best"}, default=str))
+    if "best" in summary:
+        print(f"best trial {summary['best']['number']}: value {summary['best']['value']:.3f}, "
+              f"{json.dumps(summary['best']['params'], default=str)}")
+    if not args.finalize:
+        return 0
+    params = best_params(study)
+    final = config_for(base, params, **({"steps": args.final_steps} if args.final_steps else {}),
+                       **({"version": args.version} if args.version else {}))
+    out = Path(args.out) if args.out else (Path(args.base).parent if args.base else Path("models"))
+    result = train(final, out, Path(args.work_dir) / name / "final", resume=True)
+    card = read_card(result.card)
+    card.training["automl"] = {**summary, "storage": str(storage), "trial_steps": args.trial_steps,
+                               "trial_crop": args.crop, "report_every": args.report_every,
+                               "validation": f"{args.val_fields} OOD fields of {args.val_size}^2"}
+    write_card(card, result.card)
+    if args.calibration_fields > 0:
+        bar = ProgressBar("calibrate")
+        try:
+            line = task.calibrate(load_model(final.name, out, task=task.name), card, final.data_seed,
+                                  args.calibration_fields, progress=bar.counter)
+        finally:
+            bar.close()
+        write_card(card, result.card)
+        print(line)
+    print(f"wrote {result.weights} and {result.card} ({final.name} {final.version})")
+    return 0
