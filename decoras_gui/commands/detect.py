@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..cli import EXIT_USER_ERROR, command
 from ..core.errors import DecorasError
@@ -34,6 +36,9 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    help="leave detections the sidelobe test calls likely sidelobes (p_sidelobe > 0.5) out of the "
                    "outputs (default: kept, with a note)")
     p.add_argument("--out-dir", help="folder for one catalogue and region file per image (batch mode)")
+    p.add_argument("--per", choices=("component", "source"), default="component",
+                   help="catalogue rows: one per component (source_id names its source, component_id the row; "
+                   "default) or one per source (its components aggregated)")
     add_format_argument(p, default="ecsv", help="catalogue format in batch mode")
     add_frame_argument(p)
 
@@ -48,12 +53,8 @@ def _outputs(args: argparse.Namespace, image: Path) -> tuple[Path | None, Path |
 
 @command("detect", "Detect and measure sources in FITS images with a DECORAS model.")(_add_arguments)
 def run(args: argparse.Namespace) -> int:
-    from ..core.image import load_fits
-    from ..core.psf import find_psf, load_psf
-    from ..core.regions_io import write_regions
-    from ..core.sidelobes import is_flagged
-    from ..ml.registry import DEFAULT_MODEL, load_model
-    from ..ml.tasks import get_task
+    from ..ml.network_worker import NetworkWorker, worker_pays
+    from ..ml.registry import DEFAULT_MODEL
 
     if len(args.images) > 1 and not args.out_dir:
         raise DecorasError("several images need --out-dir (one catalogue and region file per image)")
@@ -61,17 +62,76 @@ def run(args: argparse.Namespace) -> int:
         Path(args.out_dir).mkdir(parents=True, exist_ok=True)
     elif not (args.catalog or args.regions):
         raise DecorasError("say where to write the results: --catalog and/or --regions, or --out-dir")
+    # the networks' process starts first: it imports torch and loads the model while this one
+    # imports the rest and reads the first image (ml.network_worker)
+    worker = NetworkWorker(args.model or DEFAULT_MODEL, task="detect") if worker_pays() else None
+    try:
+        return _detect_all(args, worker)
+    finally:
+        if worker is not None:
+            worker.close()
+
+
+@dataclass
+class _Loaded:
+    """One image read, with its dirty beam, or the error that stopped it."""
+
+    path: Path
+    image: Any = None
+    psf_path: Path | None = None
+    psf: Any = None
+    error: DecorasError | None = None
+
+
+def _load(args: argparse.Namespace, path: Path, model: Any) -> _Loaded:
+    """Read ``path`` and its dirty beam; with a worker, start the networks on it at once."""
+    from ..core.image import load_fits
+    from ..core.psf import find_psf, load_psf
+    from ..ml.network_worker import ModelUnavailable, RemoteModel
+    from ..ml.pipeline import BLOCK, MARGIN
+
+    try:
+        image = load_fits(path)
+        psf_path = Path(args.psf) if args.psf else find_psf(path)
+        psf = load_psf(psf_path, image) if psf_path is not None else None
+        if isinstance(model, RemoteModel) and max(image.shape) <= BLOCK + 2 * MARGIN and image.rms > 0:
+            beam = image.beam_pixels  # the arguments pipeline.detect will run the networks with
+            model.prefetch(image.data, image.rms, beam_minor_px=beam[1] if beam else None, device=args.device,
+                           psf=psf.data if psf is not None else None)
+        return _Loaded(path, image, psf_path, psf)
+    except ModelUnavailable:
+        raise
+    except DecorasError as exc:
+        return _Loaded(path, error=exc)
+
+
+def _detect_all(args: argparse.Namespace, worker: Any) -> int:
+    from ..core.regions_io import write_regions
+    from ..core.sidelobes import is_flagged
+    from ..ml.network_worker import ModelUnavailable, RemoteModel
+    from ..ml.registry import DEFAULT_MODEL, load_model
+    from ..ml.tasks import get_task
+
     task = get_task("detect")
-    model = load_model(args.model or DEFAULT_MODEL, task=task.name)  # refuses a model made for another task
+    if worker is not None:
+        model = RemoteModel(worker)  # the model is checked and loaded in the worker
+    else:
+        model = load_model(args.model or DEFAULT_MODEL, task=task.name)  # refuses a model made for another task
     failures = 0
-    for name in args.images:
-        path = Path(name)
+    paths = [Path(name) for name in args.images]
+    # one image ahead: its networks run in the worker while this one's sources are measured
+    ahead = _load(args, paths[0], model)
+    for k in range(len(paths)):
+        current = ahead
+        if k + 1 < len(paths):
+            ahead = _load(args, paths[k + 1], model)
+        path, image, psf_path = current.path, current.image, current.psf_path
         bar = ProgressBar(path.name[:24])
         try:
-            image = load_fits(path)
-            psf_path = Path(args.psf) if args.psf else find_psf(path)
-            psf = load_psf(psf_path, image) if psf_path is not None else None
-            output = task.run(image, model, device=args.device, threshold=args.threshold, progress=bar, psf=psf)
+            if current.error is not None:
+                raise current.error
+            output = task.run(image, model, device=args.device, threshold=args.threshold, progress=bar,
+                              psf=current.psf)
             catalogue = output.result
             bar.close()
             if psf_path is not None and not args.psf:
@@ -87,17 +147,24 @@ def run(args: argparse.Namespace) -> int:
             catalog_path, regions_path = _outputs(args, path)
             written = []
             if catalog_path:
-                catalogue.write(catalog_path)
+                catalogue.write(catalog_path, per=args.per)
                 written.append(str(catalog_path))
             if regions_path:
                 frame = args.frame if image.wcs is not None else "image"
                 write_regions(catalogue, regions_path, wcs=image.wcs, frame=frame)
                 written.append(str(regions_path))
             print(f"{path}: {len(catalogue)} sources -> {', '.join(written)}")
+        except ModelUnavailable:
+            bar.close()
+            raise
         except DecorasError as exc:
             bar.close()
             failures += 1
             print(f"decoras detect: error: {exc}", file=sys.stderr)
+        finally:
+            current.image = current.psf = None  # the next image is read; this one need not stay
+    if worker is not None:
+        worker.card  # noqa: B018  a model the worker could not load is the error, even if no image reached it
     if failures:
         print(f"decoras detect: {failures} of {len(args.images)} images failed", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -6,12 +6,13 @@ import argparse
 import sys
 
 from ..cli import command
-from ..core.catalogue import STATUSES
 from ..core.errors import DecorasError
 from .options import add_format_argument, add_frame_argument
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..core.catalogue import STATUSES  # astropy.table: only when this command's options are read
+
     p.add_argument("session", help="session file saved by decoras-gui (.decoras)")
     p.add_argument("--regions", help="output DS9 region file (.reg)")
     p.add_argument("--catalog", "--catalogue", dest="catalog",
@@ -21,11 +22,16 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"comma-separated statuses to export ({', '.join(STATUSES)}; default: all)")
     add_frame_argument(p)
     p.add_argument("--no-labels", action="store_true", help="no source-id text labels in the region file")
+    p.add_argument("--per", choices=("component", "source"), default="component",
+                   help="catalogue rows: one per component (source_id names its source; default) or one per "
+                   "source (its components aggregated)")
 
 
 def parse_statuses(text: str | None) -> list[str] | None:
     if not text:
         return None
+    from ..core.catalogue import STATUSES
+
     out = [t.strip().lower() for t in text.split(",") if t.strip()]
     bad = [t for t in out if t not in STATUSES]
     if bad:
@@ -68,6 +74,6 @@ def run(args: argparse.Namespace) -> int:
                              labels=not args.no_labels)
         print(f"{args.regions}: {len(selected)} regions ({used})")
     if args.catalog:
-        cat.write(args.catalog, format=args.format, statuses=statuses)
+        cat.write(args.catalog, format=args.format, statuses=statuses, per=args.per)
         print(f"{args.catalog}: {len(selected)} sources")
     return 0

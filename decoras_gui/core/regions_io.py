@@ -7,6 +7,11 @@ are the full FWHM ``maj``/``min`` -- and in sky frames its angle is PA + 90 deg
 frame the pixel ellipse of the catalogue (``maj_img``, ``min_img``, ``theta_img``)
 is written as is. Pixel centres are 0-based here; ``regions`` converts to and from
 DS9's 1-based image coordinates.
+
+Sources made of several components are grouped by a DS9 tag: each component's ellipse
+carries ``tag={source N}`` (N: the id of the source's brightest component) besides its
+status tag, so DS9's Region > Groups selects a source whole; reading the file back groups
+the components again.
 """
 
 from __future__ import annotations
@@ -160,9 +165,14 @@ def _build(
         kept = sources
         centers = _sky_centers(kept, celestial, cat_frame, frame)
 
+    from .components import source_groups
+
+    source_of = {c: g.source_id for g in source_groups(sources) if g.multi for c in g.component_ids}
     out = []
     for i, s in enumerate(kept):
         meta = RegionMeta(tag=[s.status])
+        if s.source_id in source_of:  # a component of a multi-component source: grouped by a DS9 tag
+            meta["tag"].append(f"{SOURCE_TAG} {source_of[s.source_id]}")
         if labels:
             meta["text"] = str(s.source_id)
         visual = RegionVisual(color=palette.get(s.status, STATUS_COLORS["candidate"]))
@@ -347,6 +357,20 @@ def read_regions(path: str | os.PathLike) -> RegionList:
     return RegionList(kept, skipped)
 
 
+#: The DS9 tag naming the source a component belongs to: ``tag={source 12}``.
+SOURCE_TAG = "source"
+
+
+def _tag_source(meta) -> int | None:
+    """The source number of a ``tag={source N}`` region tag, or None."""
+    tags = meta.get("tag") or []
+    for tag in [tags] if isinstance(tags, str) else tags:
+        words = str(tag).split()
+        if len(words) == 2 and words[0].lower() == SOURCE_TAG and words[1].lstrip("-").isdigit():
+            return int(words[1])
+    return None
+
+
 def _tag_status(meta) -> str:
     tags = meta.get("tag") or []
     if isinstance(tags, str):
@@ -373,13 +397,14 @@ def regions_to_sources(regs: Iterable, wcs: WCS | None = None, frame=None) -> li
     pixel description are filled (x/y 0-based, pixel ellipse through the WCS), and
     ra/dec are in the WCS frame; without one, sky regions keep their own frame
     (or ``frame`` when given) and pixel regions get NaN ra/dec. ``tag={status}``
-    sets the status and ``text`` goes to the note.
+    sets the status and ``text`` goes to the note; regions sharing a ``tag={source N}`` are
+    the components of one source (their ``group``).
     """
     celestial = _celestial(wcs)
     target = frame if frame is not None else (
         wcs_to_celestial_frame(celestial) if celestial is not None else None
     )
-    sources = []
+    sources, tagged = [], []
     for reg in regs:
         if not isinstance(reg, _SUPPORTED):
             continue
@@ -390,7 +415,9 @@ def regions_to_sources(regs: Iterable, wcs: WCS | None = None, frame=None) -> li
             continue
         if source is not None:
             sources.append(source)
-    return sources
+            tagged.append(_tag_source(reg.meta))
+    counts = {n: tagged.count(n) for n in set(tagged) if n is not None}
+    return [s.replace(group=n) if n is not None and counts[n] > 1 else s for s, n in zip(sources, tagged)]
 
 
 def _region_to_source(reg, celestial: WCS | None, target) -> Source | None:

@@ -87,8 +87,9 @@ class ExchangeController(QObject):
         self.exported.emit(str(path))
         return used
 
-    def export_catalogue(self, path, statuses=None, format: str | None = None) -> Path:
-        out = self.export_catalogue_object().write(path, format=format, statuses=statuses)
+    def export_catalogue(self, path, statuses=None, format: str | None = None, per: str = "component") -> Path:
+        """Write the catalogue: one row per ``per`` ('component' or 'source', core.catalogue.to_table)."""
+        out = self.export_catalogue_object().write(path, format=format, statuses=statuses, per=per)
         self.exported.emit(str(path))
         return out
 
@@ -126,7 +127,7 @@ class ExchangeController(QObject):
                 used = self.export_regions(path, d.frame.currentData(), d.statuses(), d.labels.isChecked(), d.colors)
                 msg = f"Wrote {path} ({used} coordinates)."
             elif d.kind == "catalogue":
-                self.export_catalogue(path, d.statuses(), d.format.currentData())
+                self.export_catalogue(path, d.statuses(), d.format.currentData(), per=d.per.currentData())
                 msg = f"Wrote {path}."
             else:
                 self.export_png(path)

@@ -97,6 +97,13 @@ class ExportDialog(QDialog):
                 self.format.addItem(f.label, f.key)
             self.format.currentIndexChanged.connect(self._format_changed)
             form.addRow("Format", self.format)
+            self.per = QComboBox(self)
+            self.per.addItem("One row per component (source_id names its source)", "component")
+            self.per.addItem("One row per source (components aggregated)", "source")
+            self.per.setToolTip("Per component: every fitted component, with source_id, component_id, island "
+                                "and s_code. Per source: one row per source, total flux summed, size from the "
+                                "moments of its components (PyBDSF's source list)")
+            form.addRow("Rows", self.per)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
         buttons.accepted.connect(self.accept)
