@@ -56,16 +56,41 @@ class Group:
     max_sources: int
     empty_fraction: float
     size: int = 256
+    variety: str = "none"  # sim/observations.py: 'wide' (the training families) or 'ood' (never trained on)
+    snr_range: tuple[float, float] = (3.0, 200.0)
+    crowded_fraction: float = 0.0
 
 
-#: The test set at --scale 1: 320 fields, 1/8 empty.
-GROUPS = (
-    Group("empty", 40, 910001, "random", 0, 1.0),
-    Group("sparse", 100, 910002, "random", 3, 0.0),
-    Group("typical", 60, 910003, "random", 6, 0.1),
-    Group("crowded", 50, 910004, "random", 14, 0.0),
-    Group("mjive20", 70, 910005, "mjive20", 8, 0.1),
-)
+#: The test sets at --scale 1.  ``snapshot``: the 320 fields (1/8 empty) of the version-1 benchmark
+#: (random snapshot schedules, mJIVE-20, 1 mas cells).  ``ood``: 240 fields of the validation
+#: families no model is trained on (split tracks, cadence surveys, snapshot pairs; 3-128 channels
+#: with smearing; |R| > 1.2 or tapered weights; bad stations; Kaiser-Bessel gridding; 3-8 pixels
+#: per beam), 1/6 empty, a quarter bright (SNR to 1000) and crowded.  ``wide``: the same shape drawn
+#: from the training families (in distribution for a model trained on them; other seeds).
+SETS = {
+    "snapshot": (
+        Group("empty", 40, 910001, "random", 0, 1.0),
+        Group("sparse", 100, 910002, "random", 3, 0.0),
+        Group("typical", 60, 910003, "random", 6, 0.1),
+        Group("crowded", 50, 910004, "random", 14, 0.0),
+        Group("mjive20", 70, 910005, "mjive20", 8, 0.1),
+    ),
+    "ood": (
+        Group("ood-empty", 40, 920001, "random", 0, 1.0, variety="ood"),
+        Group("ood-sparse", 80, 920002, "random", 3, 0.0, variety="ood"),
+        Group("ood-typical", 60, 920003, "random", 6, 0.0, variety="ood"),
+        Group("ood-bright", 60, 920004, "random", 8, 0.0, variety="ood", snr_range=(3.0, 1000.0),
+              crowded_fraction=0.3),
+    ),
+    "wide": (
+        Group("wide-empty", 40, 930001, "random", 0, 1.0, variety="wide"),
+        Group("wide-sparse", 80, 930002, "random", 3, 0.0, variety="wide"),
+        Group("wide-typical", 60, 930003, "random", 6, 0.0, variety="wide"),
+        Group("wide-bright", 60, 930004, "random", 8, 0.0, variety="wide", snr_range=(3.0, 1000.0),
+              crowded_fraction=0.3),
+    ),
+}
+GROUPS = SETS["snapshot"]
 
 #: Finer SNR bins for the plot.
 PLOT_EDGES = (3.0, 4.0, 5.0, 6.0, 7.5, 10.0, 15.0, 25.0, 50.0, 200.0)
@@ -83,7 +108,11 @@ def simulate_groups(groups, folder: Path, scale: float) -> list[tuple[str, Path]
         out = folder / g.name
         argv = ["simulate", "--n-fields", str(n), "--seed", str(g.seed), "--size", str(g.size), "--out", str(out),
                 "--schedule", g.schedule, "--max-sources", str(g.max_sources),
-                "--empty-fraction", str(g.empty_fraction), "--gain-errors", *map(str, GAIN_ERRORS)]
+                "--empty-fraction", str(g.empty_fraction), "--snr-range", *map(str, g.snr_range)]
+        if g.variety != "none":  # the families draw their own gains, schedules and imaging
+            argv += ["--variety", g.variety, "--crowded-fraction", str(g.crowded_fraction)]
+        else:
+            argv += ["--gain-errors", *map(str, GAIN_ERRORS)]
         if decoras(argv) != 0:
             raise SystemExit(f"decoras simulate failed for group {g.name}")
         fields += [(g.name, out / f"field_{i:05d}.fits") for i in range(n)]
@@ -163,19 +192,17 @@ def plot(curves: dict[str, dict], path: Path) -> None:
     plt.close(fig)
 
 
-TARGETS = (
-    ("C x P at SNR 5-7.5 >= 2x the best classical", lambda d, b: d["completeness_x_purity"]["5-7.5"]
-     >= 2 * max(m["completeness_x_purity"]["5-7.5"] for m in b)),
-    ("C x P above every classical finder in every SNR bin", lambda d, b: all(
-        d["completeness_x_purity"][_bin_label(lo, hi)] > max(m["completeness_x_purity"][_bin_label(lo, hi)]
-                                                            for m in b) for lo, hi in SNR_BINS)),
-    ("purity SNR >= 5.5 >= 0.97", lambda d, b: d["purity_snr_ge_5.5"] >= 0.97),
+TARGETS = (  # issue 15's, judged on the set run (the OOD set is the one that counts)
+    ("purity SNR >= 5 >= 0.97", lambda d, b: d["purity_snr_ge_5"] >= 0.97),
+    ("false detections per empty field <= 0.03", lambda d, b: d["false_per_empty_field"] <= 0.03),
     ("completeness SNR 5-7.5 >= 0.85", lambda d, b: d["completeness_snr_5_7.5"] >= 0.85),
+    ("C x P at SNR 5-7.5 >= 3x the best classical", lambda d, b: d["completeness_x_purity"]["5-7.5"]
+     >= 3 * max(m["completeness_x_purity"]["5-7.5"] for m in b)),
+    ("peak within 20 % >= photutils'", lambda d, b: d["peak_within_20pc"] >= b[-1]["peak_within_20pc"]),
+    ("peak within 20 % >= 0.95 of the noise limit", lambda d, b: d["peak_within_20pc"]
+     >= 0.95 * d["peak_within_20pc_noise_limit"]),
+    ("r_eff within 20 % >= 0.90 for resolved sources", lambda d, b: d["r_eff_within_20pc_resolved"] >= 0.90),
     ("completeness SNR >= 7.5 >= 0.97", lambda d, b: d["completeness_snr_ge_7.5"] >= 0.97),
-    ("false detections per empty field < 0.03", lambda d, b: d["false_per_empty_field"] < 0.03),
-    ("position error mean < 0.45 mas", lambda d, b: d["position_error_mas"]["mean"] < 0.45),
-    ("peak within 20 % >= 0.96", lambda d, b: d["peak_within_20pc"] >= 0.96),
-    ("r_eff within 20 % >= 0.95", lambda d, b: d["r_eff_within_20pc"] >= 0.95),
 )
 
 
@@ -183,7 +210,7 @@ def verdicts(methods: dict) -> list[tuple[str, bool | None]]:
     """Each target with True / False, or None where it cannot be judged (a comparison with the
     classical finders when none ran)."""
     d = methods.get("decoras")
-    others = [m for name, m in methods.items() if name != "decoras"]
+    others = [m for name, m in methods.items() if not name.startswith("decoras")]
     if d is None:
         return []
     out = []
@@ -205,8 +232,8 @@ def report(result: dict, previous: dict | None = None) -> str:
     d = methods.get("decoras")
     if d:
         for label in (_bin_label(lo, hi) for lo, hi in SNR_BINS):
-            best = max((m["completeness_x_purity"][label] for n, m in methods.items() if n != "decoras"),
-                       default=float("nan"))
+            best = max((m["completeness_x_purity"][label] for n, m in methods.items()
+                        if not n.startswith("decoras")), default=float("nan"))
             ratio = d["completeness_x_purity"][label] / best if best and best > 0 else float("inf")
             lines.append(f"C x P at SNR {label}: decoras {d['completeness_x_purity'][label]:.3f}, best other "
                          f"{best:.3f} ({ratio:.1f}x)")
@@ -241,6 +268,9 @@ def versions() -> dict[str, str]:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scale", type=float, default=1.0, help="fraction of each group's fields (1: 320 fields)")
+    p.add_argument("--set", default="ood", choices=sorted(SETS),
+                   help="test set: ood (families no model trains on: the figure that counts), wide (the training "
+                   "families, other seeds), snapshot (the version-1 benchmark)")
     p.add_argument("--model", default="vlba-l-band", help="model to run: a bundled name or a card's path")
     p.add_argument("--finders", help="comma-separated subset of decoras,pybdsf,aegean,photutils")
     p.add_argument("--out", default="benchmarks/out/compare", help="folder for compare.json and compare.png")
@@ -263,8 +293,9 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="decoras-compare-") as tmp:
-        fields = simulate_groups(GROUPS, Path(tmp), args.scale)
-        print(f"test set: {len(fields)} fields ({', '.join(g.name for g in GROUPS)}); finders: "
+        groups = SETS[args.set]
+        fields = simulate_groups(groups, Path(tmp), args.scale)
+        print(f"test set {args.set}: {len(fields)} fields ({', '.join(g.name for g in groups)}); finders: "
               f"{', '.join(finders)}", file=sys.stderr)
         try:
             records, failures = run_all(fields, finders)
@@ -272,8 +303,9 @@ def main(argv=None) -> int:
             for finder in finders.values():
                 if hasattr(finder, "close"):
                     finder.close()
-    result = {"model": model.label, "n_fields": len(fields), "seed": "910001-910005",
-              "groups": [g.__dict__ for g in GROUPS], "scale": args.scale, "versions": versions(),
+    result = {"model": model.label, "n_fields": len(fields), "set": args.set,
+              "seed": f"{groups[0].seed}-{groups[-1].seed}", "groups": [g.__dict__ for g in groups],
+              "scale": args.scale, "versions": versions(),
               "failures": failures, "methods": {name: summarise(rec) for name, rec in records.items()},
               "curves": {name: {"completeness": curve(rec.truth_snr, rec.truth_found),
                                 "purity": curve(rec.det_snr, rec.det_true)} for name, rec in records.items()}}

@@ -6,7 +6,9 @@ from the image's own WCS, peak and integrated flux, convolved FWHM sizes (arcsec
 ``r_eff = sqrt(maj * min) / 2`` -- what ``decoras`` reports -- so that one matcher and one
 scorer (``decoras_gui.eval.evaluate.score_field``) judge them all alike.
 
-* ``decoras``: the bundled networks, ``load_fits`` + ``detect`` as ``decoras detect`` runs them.
+* ``decoras``: the bundled networks, ``load_fits`` + ``detect`` as ``decoras detect`` runs them, with
+  the dirty beam found beside the image (``NAME_beam.fits``, as ``decoras detect`` finds it);
+  ``decoras-nopsf``: the same without it, for a model that reads the dirty beam.
 * ``pybdsf``: ``bdsf.process_image`` with its documented defaults for radio images
   (``thresh_isl=3``, ``thresh_pix=5``); sources (``srl``), centroid positions, ``peak_flux_max``.
 * ``aegean``: BANE background and noise maps, then Aegean with its default seed and flood
@@ -68,12 +70,14 @@ def with_snr(cat: Catalogue, rms_map: np.ndarray) -> Catalogue:
     return cat
 
 
-def decoras_finder(model, device: str = "cpu") -> Finder:
-    """The bundled DECORAS networks, as ``decoras detect`` runs them."""
+def decoras_finder(model, device: str = "cpu", use_psf: bool = True) -> Finder:
+    """The bundled DECORAS networks, as ``decoras detect`` runs them (with the PSF beside the image
+    when ``use_psf``)."""
+    from decoras_gui.core.psf import find_psf
     from decoras_gui.ml.pipeline import detect
 
     def run(path: Path) -> Catalogue:
-        cat, _ = detect(load_fits(path), model, device=device)
+        cat, _ = detect(load_fits(path), model, device=device, psf=find_psf(path) if use_psf else None)
         return cat
 
     return run
@@ -164,6 +168,8 @@ def available(model=None, device: str = "cpu", timeout: float = 900.0) -> dict[s
     finders: dict[str, Finder] = {}
     if model is not None:
         finders["decoras"] = decoras_finder(model, device)
+        if model.card.uses_psf:
+            finders["decoras-nopsf"] = decoras_finder(model, device, use_psf=False)
     for name, (module, _) in CLASSICAL.items():
         try:
             __import__(module)

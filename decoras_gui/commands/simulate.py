@@ -25,6 +25,14 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gain-errors", type=float, nargs=2, metavar=("AMP", "PHASE_DEG"),
                    help="residual antenna gain errors per antenna and scan: fractional amplitude and phase rms "
                    "(default: none)")
+    p.add_argument("--variety", choices=("none", "wide", "ood"),
+                   help="draw each field's observation from the training families (wide) or the validation "
+                   "families training never samples (ood): schedule, channels and smearing, stations, weighting, "
+                   "gains, imaging route, 3-8 pixels per beam (default: none, observe as the other options say)")
+    p.add_argument("--snr-range", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                   help="peak signal-to-noise of the sources, drawn log-uniform (default 3 200)")
+    p.add_argument("--crowded-fraction", type=float,
+                   help="fraction of fields crowded with up to 25 sources (default 0)")
 
 
 def sim_config_from_args(args: argparse.Namespace):
@@ -38,7 +46,9 @@ def sim_config_from_args(args: argparse.Namespace):
         cfg = sim_config_for(load_model(args.like_model))
     else:
         cfg = SimConfig()
-    changes = {"max_sources": args.max_sources, "empty_fraction": args.empty_fraction, "dec_deg": args.dec}
+    changes = {"max_sources": args.max_sources, "empty_fraction": args.empty_fraction, "dec_deg": args.dec,
+               "variety": args.variety, "crowded_fraction": args.crowded_fraction,
+               "snr_range": tuple(args.snr_range) if args.snr_range else None}
     if args.gain_errors:
         changes["gain_amp_sigma"], changes["gain_phase_deg"] = args.gain_errors
     return replace(cfg, **{k: v for k, v in changes.items() if v is not None})

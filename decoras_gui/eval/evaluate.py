@@ -95,6 +95,8 @@ def summarise(rec: MethodRecords) -> dict:
         out[name] = float(tf[t].mean()) if t.any() else float("nan")
     d = ds >= 5.5
     out["purity_snr_ge_5.5"] = float(dt[d].mean()) if d.any() else float("nan")
+    d5 = ds >= 5.0
+    out["purity_snr_ge_5"] = float(dt[d5].mean()) if d5.any() else float("nan")
     out["n_detections_snr_ge_5.5"] = int(d.sum())
     doubles = (kinds == "double") & (ts >= 5.0)
     out["double_completeness_snr_ge_5"] = float(tf[doubles].mean()) if doubles.any() else float("nan")

@@ -50,11 +50,12 @@ def test_each_finder_finds_a_bright_point_where_it_is(name, one_bright_point, bu
 
 @pytest.mark.slow
 def test_compare_runs_every_finder_and_writes_json_and_plot(tmp_path, capsys):
-    assert compare.main(["--scale", "0.02", "--out", str(tmp_path)]) == 0
+    assert compare.main(["--scale", "0.02", "--set", "ood", "--out", str(tmp_path)]) == 0
     text = capsys.readouterr().out
     result = json.loads((tmp_path / "compare.json").read_text())
-    assert set(result["methods"]) == {"decoras", "pybdsf", "aegean", "photutils"}
-    assert result["n_fields"] == sum(max(1, round(g.n_fields * 0.02)) for g in compare.GROUPS)
+    assert set(result["methods"]) >= {"decoras", "pybdsf", "aegean", "photutils"}
+    assert result["set"] == "ood"
+    assert result["n_fields"] == sum(max(1, round(g.n_fields * 0.02)) for g in compare.SETS["ood"])
     for figures in result["methods"].values():
         assert figures["seconds_per_megapixel"] > 0
         assert 0.0 <= figures["completeness_snr_ge_7.5"] <= 1.0
@@ -69,16 +70,18 @@ def test_compare_runs_every_finder_and_writes_json_and_plot(tmp_path, capsys):
 
 def test_targets_are_judged_against_the_figures():
     good = {"completeness_x_purity": {compare._bin_label(lo, hi): 0.9 for lo, hi in compare.SNR_BINS},
-            "purity_snr_ge_5.5": 0.99, "completeness_snr_5_7.5": 0.9, "completeness_snr_ge_7.5": 0.99,
+            "purity_snr_ge_5": 0.99, "completeness_snr_5_7.5": 0.9, "completeness_snr_ge_7.5": 0.99,
             "false_per_empty_field": 0.0, "position_error_mas": {"mean": 0.4}, "peak_within_20pc": 0.97,
-            "r_eff_within_20pc": 0.96}
-    weak = {**good, "completeness_x_purity": {k: 0.3 for k in good["completeness_x_purity"]}}
-    assert all(ok for _, ok in compare.verdicts({"decoras": good, "pybdsf": weak}))
-    worse = {**good, "completeness_snr_5_7.5": 0.7}
-    verdict = dict(compare.verdicts({"decoras": worse, "pybdsf": weak}))
+            "peak_within_20pc_noise_limit": 0.98, "r_eff_within_20pc_resolved": 0.96}
+    weak = {**good, "completeness_x_purity": {k: 0.25 for k in good["completeness_x_purity"]},
+            "peak_within_20pc": 0.9}
+    assert all(ok for _, ok in compare.verdicts({"decoras": good, "decoras-nopsf": weak, "photutils": weak}))
+    worse = {**good, "completeness_snr_5_7.5": 0.7, "peak_within_20pc": 0.8}
+    verdict = dict(compare.verdicts({"decoras": worse, "photutils": weak}))
     assert verdict["completeness SNR 5-7.5 >= 0.85"] is False
-    assert verdict["C x P at SNR 5-7.5 >= 2x the best classical"] is True
-    assert not dict(compare.verdicts({"decoras": good, "pybdsf": good}))["C x P at SNR 5-7.5 >= 2x the best classical"]
+    assert verdict["peak within 20 % >= photutils'"] is False
+    assert verdict["C x P at SNR 5-7.5 >= 3x the best classical"] is True
+    assert not dict(compare.verdicts({"decoras": good, "pybdsf": good}))["C x P at SNR 5-7.5 >= 3x the best classical"]
 
 
 @pytest.mark.slow

@@ -1,0 +1,81 @@
+"""decoras automl: a real (tiny) Optuna study that trains, scores on OOD fields, prunes, resumes."""
+
+from __future__ import annotations
+
+import json
+
+import optuna
+import pytest
+
+from decoras_gui.cli import main as decoras
+from decoras_gui.core.errors import DecorasError
+from decoras_gui.ml.automl import (
+    StudySettings,
+    base_config,
+    best_params,
+    config_for,
+    open_study,
+    run_study,
+    study_summary,
+    validation_fields,
+)
+from decoras_gui.ml.registry import load_model
+
+
+def _settings(**changes) -> StudySettings:
+    base = base_config("VLBA", "L (1.4 GHz)")
+    kw = dict(base=base, trial_steps=4, report_every=2, crop=32, sim_size=64, batch_size=2, workers=0, threads=1,
+              val_fields=4, val_size=64)
+    kw.update(changes)
+    return StudySettings(**kw)
+
+
+def test_validation_fields_are_of_the_family_training_never_samples():
+    fields = validation_fields(_settings(val_fields=8))
+    assert all(f.config.gridder == "kernel" and f.schedule.name in {"split-track", "cadence", "pair"} for f in fields)
+    assert [len(f.sky) == 0 for f in fields][3::4] == [True, True]
+    assert base_config("vlba", "L").sim.variety == "wide"
+    with pytest.raises(DecorasError, match="no AutoML base configuration"):
+        base_config("ALMA", "7")
+
+
+@pytest.mark.parametrize("suffix", [".db", ".log"])
+def test_a_study_resumes_from_its_file_and_summarises_itself(tmp_path, suffix):
+    settings = _settings()
+    storage = str(tmp_path / f"study{suffix}")
+    lines: list[str] = []
+    study = run_study(settings, storage, "s", 2, tmp_path / "work", log=lines.append)
+    assert len(study.trials) == 2 and len(lines) == 2
+    again = run_study(settings, storage, "s", 3, tmp_path / "work", log=lines.append)  # a new process would do this
+    assert len(again.trials) == 3
+    finished = [t for t in again.trials if t.state in (optuna.trial.TrialState.COMPLETE,
+                                                      optuna.trial.TrialState.PRUNED)]
+    assert len(finished) == 3
+    for t in finished:
+        assert set(t.constraints) == {"purity_snr_ge_5", "peak_within_20pc"}
+        assert t.intermediate_values  # scored on the OOD fields while training
+    summary = study_summary(again)
+    assert summary["trials"] == 3 and summary["complete"] + summary["pruned"] == 3
+    json.dumps(summary)
+    if summary["complete"]:
+        params = best_params(again)
+        config = config_for(settings.base, params)
+        assert list(config.networks["detection"].widths) == params["widths"]
+        assert config.pos_weight == params["pos_weight"]
+    assert open_study(storage, "s").trials[0].params == again.trials[0].params
+
+
+def test_the_command_runs_a_study_and_finalizes_a_model(tmp_path, capsys):
+    args = ["automl", "--task", "detect", "--instrument", "VLBA", "--band", "L", "--trials", "1",
+            "--trial-steps", "2", "--report-every", "1", "--crop", "32", "--val-fields", "2", "--val-size", "64",
+            "--work-dir", str(tmp_path / "runs"), "--storage", str(tmp_path / "s.db")]
+    assert decoras(args) == 0
+    out = capsys.readouterr().out
+    assert '"trials": 1' in out
+    assert decoras([*args, "--finalize", "--final-steps", "2", "--calibration-fields", "0", "--version", "9.9.9",
+                    "--out", str(tmp_path / "models")]) == 0
+    model = load_model("vlba-l-band", tmp_path / "models")
+    assert model.card.version == "9.9.9" and model.card.training["automl"]["trials"] == 1
+    assert model.card.domain["pixels_per_beam_range"] == [3.0, 8.0]
+    assert decoras(["automl", "--task", "detect", "--instrument", "LOFAR", "--band", "HBA"]) == 2
+    assert "no AutoML base configuration" in capsys.readouterr().err
