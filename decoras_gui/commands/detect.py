@@ -87,14 +87,13 @@ def _load(args: argparse.Namespace, path: Path, model: Any) -> _Loaded:
     """Read ``path`` and its dirty beam; with a worker, start the networks on it at once."""
     from ..core.image import load_fits
     from ..core.psf import find_psf, load_psf
-    from ..ml.network_worker import ModelUnavailable, RemoteModel
-    from ..ml.pipeline import BLOCK, MARGIN
+    from ..ml.network_worker import WHOLE_IMAGE_MAX, ModelUnavailable, RemoteModel
 
     try:
         image = load_fits(path)
         psf_path = Path(args.psf) if args.psf else find_psf(path)
         psf = load_psf(psf_path, image) if psf_path is not None else None
-        if isinstance(model, RemoteModel) and max(image.shape) <= BLOCK + 2 * MARGIN and image.rms > 0:
+        if isinstance(model, RemoteModel) and max(image.shape) <= WHOLE_IMAGE_MAX and image.rms > 0:
             beam = image.beam_pixels  # the arguments pipeline.detect will run the networks with
             model.prefetch(image.data, image.rms, beam_minor_px=beam[1] if beam else None, device=args.device,
                            psf=psf.data if psf is not None else None)
@@ -106,8 +105,6 @@ def _load(args: argparse.Namespace, path: Path, model: Any) -> _Loaded:
 
 
 def _detect_all(args: argparse.Namespace, worker: Any) -> int:
-    from ..core.regions_io import write_regions
-    from ..core.sidelobes import is_flagged
     from ..ml.network_worker import ModelUnavailable, RemoteModel
     from ..ml.registry import DEFAULT_MODEL, load_model
     from ..ml.tasks import get_task
@@ -119,8 +116,10 @@ def _detect_all(args: argparse.Namespace, worker: Any) -> int:
         model = load_model(args.model or DEFAULT_MODEL, task=task.name)  # refuses a model made for another task
     failures = 0
     paths = [Path(name) for name in args.images]
-    # one image ahead: its networks run in the worker while this one's sources are measured
+    # one image ahead: its networks run in the worker while this one's sources are measured; the
+    # first is handed over before the measuring side (photutils, astropy.table, regions) is imported
     ahead = _load(args, paths[0], model)
+    from ..core.sidelobes import is_flagged
     for k in range(len(paths)):
         current = ahead
         if k + 1 < len(paths):
@@ -150,6 +149,8 @@ def _detect_all(args: argparse.Namespace, worker: Any) -> int:
                 catalogue.write(catalog_path, per=args.per)
                 written.append(str(catalog_path))
             if regions_path:
+                from ..core.regions_io import write_regions
+
                 frame = args.frame if image.wcs is not None else "image"
                 write_regions(catalogue, regions_path, wcs=image.wcs, frame=frame)
                 written.append(str(regions_path))

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import math
+from typing import TYPE_CHECKING
 
 from ..cli import command
-from ..core.image import SkyImage, load_fits
+
+if TYPE_CHECKING:  # astropy is imported when an image is opened, not when the command line is read
+    from ..core.image import SkyImage
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
@@ -66,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     hdu = args.hdu
     if hdu is not None and hdu.isdigit():
         hdu = int(hdu)
+    from ..core.image import load_fits
+
     image = load_fits(args.file, hdu=hdu, plane=args.plane)
     print("\n".join(describe(image)))
     return 0

@@ -134,9 +134,8 @@ def run_networks(
     A model whose networks run in another process (one with a ``run_networks`` method:
     :class:`decoras_gui.ml.network_worker.RemoteModel`) is handed the call as it is."""
     remote = getattr(model, "run_networks", None)
-    if remote is not None:
-        return remote(data, rms, beam_minor_px=beam_minor_px, device=device, tile=tile, overlap=overlap,
-                      batch=batch, progress=progress, cancel=cancel, psf=psf)
+    if remote is not None:  # every keyword argument of this call, as it was given
+        return remote(data, rms, **{k: v for k, v in locals().items() if k not in ("data", "rms", "model", "remote")})
     if not (rms > 0 and math.isfinite(rms)):
         raise DecorasError("the image has no usable noise level (rms is 0 or undefined)")
     import torch
