@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,8 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    "default) or one per source (its components aggregated)")
     add_format_argument(p, default="ecsv", help="catalogue format in batch mode")
     add_frame_argument(p)
+    p.add_argument("--timing", action="store_true",
+                   help="say on stderr where the time went: the networks (in their worker process) and the rest")
 
 
 def _outputs(args: argparse.Namespace, image: Path) -> tuple[Path | None, Path | None]:
@@ -64,12 +67,25 @@ def run(args: argparse.Namespace) -> int:
         raise DecorasError("say where to write the results: --catalog and/or --regions, or --out-dir")
     # the networks' process starts first: it imports torch and loads the model while this one
     # imports the rest and reads the first image (ml.network_worker)
+    started = time.perf_counter()
     worker = NetworkWorker(args.model or DEFAULT_MODEL, task="detect") if worker_pays() else None
     try:
         return _detect_all(args, worker)
     finally:
         if worker is not None:
             worker.close()
+        if args.timing:
+            print(_timing(len(args.images), time.perf_counter() - started, worker), file=sys.stderr)
+
+
+def _timing(n_images: int, seconds: float, worker: Any) -> str:
+    """The ``--timing`` line: the command's seconds (after the interpreter's start and the command
+    line), and with a worker its start-up, the networks' own time and the time waited for them."""
+    text = f"decoras detect: timing: {n_images} images in {seconds:.2f} s"
+    if worker is None:
+        return text + " (networks in this process)"
+    return (text + f"; networks' worker ready after {worker.ready_seconds:.2f} s, networks "
+            f"{worker.network_seconds:.2f} s ({worker.requests} runs), waited for them {worker.wait_seconds:.2f} s")
 
 
 @dataclass

@@ -16,8 +16,9 @@ Protocol, pickled messages on the worker's stdin and stdout:
 
 * to the worker: ``{"model": name, "task": task, "threads": n}``, then ``("run", id, data, rms, kwargs)``
   for each request; end of input ends it.
-* from the worker: ``("ready", card)`` or ``("fatal", problem, path)``; then for each request
-  ``("progress", id, done, total)`` messages and one of ``("maps", id, NetworkMaps)``,
+* from the worker: ``("ready", card, time)`` (its ``time.time()`` then) or ``("fatal", problem, path)``;
+  then for each request ``("progress", id, done, total)`` messages and one of
+  ``("maps", id, NetworkMaps, seconds)`` (seconds: the networks' own time),
   ``("error", id, problem, path)`` (a :class:`DecorasError`) or ``("crash", id, traceback)``.
 """
 
@@ -28,6 +29,7 @@ import os
 import pickle
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -113,6 +115,10 @@ class NetworkWorker:
     Requests are answered in the order they were made. Use as a context manager, or :meth:`close`."""
 
     def __init__(self, model_name: str, task: str | None = None, threads: int | None = None):
+        self.started = time.time()
+        self.ready_seconds = float("nan")  # from the start to the model loaded in the worker
+        self.network_seconds = 0.0  # the worker's time in run_networks, all requests answered
+        self.wait_seconds = 0.0  # this process's time waiting for answers
         self._proc = subprocess.Popen([sys.executable, "-c", _BOOT.format(path=list(sys.path))],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self._card: ModelCard | None = None
@@ -155,6 +161,7 @@ class NetworkWorker:
             self._fatal = ModelUnavailable(message[1], message[2])
             raise self._fatal
         self._card = message[1]
+        self.ready_seconds = message[2] - self.started
 
     # ------------------------------------------------------------------ the model
     @property
@@ -175,9 +182,20 @@ class NetworkWorker:
     def result(self, ticket: int, progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> NetworkMaps:
         """The maps of ``ticket``, reporting the worker's progress; answers to dropped tickets are
         skipped, answers to other live ones kept for their turn."""
-        self._ready()
+        t0 = time.perf_counter()
+        try:
+            self._ready()
+            return self._answer(ticket, progress, cancel)
+        finally:
+            self.wait_seconds += time.perf_counter() - t0
+
+    def _answer(self, ticket: int, progress: ProgressFn | None, cancel: CancelFn | None) -> NetworkMaps:
         while True:
-            message = self._stash.pop(ticket, None) or self._receive()
+            message = self._stash.pop(ticket, None)
+            if message is None:
+                message = self._receive()
+                if message[0] == "maps":
+                    self.network_seconds += message[3]
             kind, got = message[0], message[1]
             final = kind != "progress"
             if got != ticket:
@@ -321,7 +339,7 @@ def serve() -> int:
         except DecorasError as exc:
             send(("fatal", exc.problem, exc.path))
             return 0
-        send(("ready", model.card))
+        send(("ready", model.card, time.time()))
         from .inference import run_networks
 
         while (request := messages.get()) is not None:
@@ -330,6 +348,7 @@ def serve() -> int:
             def progress(done: int, total: int, ticket: int = ticket) -> None:
                 send(("progress", ticket, done, total))
 
+            t0 = time.perf_counter()
             try:
                 maps = run_networks(data, rms, model, progress=progress, **kwargs)
             except DecorasError as exc:
@@ -337,7 +356,7 @@ def serve() -> int:
             except Exception:  # a bug: the command shows the traceback
                 send(("crash", ticket, traceback.format_exc()))
             else:
-                send(("maps", ticket, maps))
+                send(("maps", ticket, maps, time.perf_counter() - t0))
     except (BrokenPipeError, OSError):  # the command is gone
         pass
     # done: skip the interpreter's tear-down of torch (half a second the command would wait for)
