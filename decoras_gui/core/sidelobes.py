@@ -60,7 +60,8 @@ from .image import SkyImage
 from .psf import DirtyBeam
 
 __all__ = ["SidelobeResult", "sidelobe_test", "FLAG_LEVEL", "SIDELOBE_UNCERTAINTY", "MAIN_LOBE_LEVEL",
-           "CONTRADICTION_Z", "FLAG_NOTE", "RESIDUAL_MAX_PIXELS", "no_psf_note", "is_flagged", "residual_rms"]
+           "CONTRADICTION_Z", "FLAG_NOTE", "RESIDUAL_MAX_PIXELS", "no_psf_note", "is_flagged", "residual_rms",
+           "renumber_sidelobe_of"]
 
 #: p_sidelobe above which a detection is flagged as a likely sidelobe
 FLAG_LEVEL = 0.5
@@ -211,3 +212,34 @@ def sidelobe_test(catalogue: Catalogue, image: SkyImage, beam: DirtyBeam, *,
                             "detections: it looks deconvolved (CLEANed), or the dirty beam "
                             f"{beam.name} is not this image's; the sidelobe test does not apply to it")
     return result
+
+
+def renumber_sidelobe_of(merged: Catalogue, detections: Catalogue) -> int:
+    """After :func:`~.vetting.merge_detections` gave ``detections`` new ids in ``merged``, point
+    their ``sidelobe_of`` at the new ids, in place: a detection kept under a new id by its
+    position, one dropped for falling in a kept source's ellipse at that kept source, else -1.
+    Returns the number of sources changed."""
+    from .vetting import ellipse_r2, pixel_ellipses
+
+    by_position = {(s.x, s.y): s.source_id for s in merged}
+    sources = list(merged)
+    ellipses = pixel_ellipses(sources)
+    new_id: dict[int, int] = {}
+    for s in detections:
+        target = by_position.get((s.x, s.y))
+        if target is None and sources:
+            inside = np.nonzero(ellipse_r2(s.x, s.y, *ellipses, min_semi_axis=1.0) <= 1.0)[0]
+            if inside.size:
+                d = np.hypot(ellipses[0][inside] - s.x, ellipses[1][inside] - s.y)
+                target = sources[int(inside[np.argmin(d)])].source_id
+        new_id[s.source_id] = -1 if target is None else int(target)
+    changed = 0
+    for s in detections:
+        mine = by_position.get((s.x, s.y))
+        if mine is None or s.sidelobe_of < 0:
+            continue
+        target = new_id.get(s.sidelobe_of, -1)
+        if merged.get(mine).sidelobe_of != target:
+            merged.update(mine, sidelobe_of=target)
+            changed += 1
+    return changed

@@ -92,7 +92,7 @@ class MainWindow(QMainWindow):
         self.vetting = VettingController(self.doc, self.canvas, self.table, image, notify, self)
         self.exchange = ExchangeController(self.doc, self.canvas, image, self.current_model, notify,
                                            self.show_error, self.settings.last_folder, self)
-        self.detection = DetectionController(self.doc, self.tasks, image, self.model_dir, notify, self)
+        self.detection = DetectionController(self.doc, self.tasks, image, self.model_dir, notify, self, self.show_error)
         self.sessions = SessionManager(self.doc, image=image, current_model=self.current_model,
                                        view=self.view_state, apply_view=self.apply_view, open_image=self.open_path,
                                        notify=notify, error=self.show_error, last_folder=self.settings.last_folder,
@@ -150,6 +150,7 @@ class MainWindow(QMainWindow):
         self.detection.cancelled.connect(self.detection_cancelled)
         self.image_closing.connect(self.sessions.image_closing)
         self.image_opened.connect(self.sessions.image_opened)
+        self.image_opened.connect(self.detection.image_opened)
         self.prob_slider.valueChanged.connect(self._prob_changed)
         self.model_combo.currentIndexChanged.connect(self._update_actions)
 
@@ -260,7 +261,7 @@ class MainWindow(QMainWindow):
     def _update_actions(self, *_) -> None:
         has_image = self.image is not None
         for a in (self.act_fit, self.act_one, self.act_zoom_in, self.act_zoom_out, self.act_rect, self.act_header,
-                  self.act_save_session, self.act_save_session_as):
+                  self.act_save_session, self.act_save_session_as, self.act_open_beam):
             a.setEnabled(has_image)
         self.act_detect.setEnabled(has_image and self.detection.running is None
                                    and bool(self.model_combo.currentData()))

@@ -24,6 +24,9 @@ def build_actions(w: QMainWindow) -> None:
                      "Open a FITS image (Ctrl+O)")
     w.act_sample = act("Open &Sample", w.open_sample, (), ("sample", SP.SP_FileDialogContentsView),
                        "Open the bundled simulated VLBA dirty image")
+    w.act_open_beam = act("Open Dirty &Beam…", lambda: w.detection.open_beam_dialog(), (), None,
+                          "Open the image's dirty beam (PSF): Detect then tests every detection against its "
+                          "sidelobes", name="open_dirty_beam")
     w.act_quit = act("&Quit", w.close, QKeySequence.StandardKey.Quit)
     w.act_fit = act("&Fit", w.canvas.fit, "F", ("fit", SP.SP_TitleBarMaxButton),
                     "Fit the whole image in the view (F)")
@@ -77,7 +80,7 @@ def build_menus(w: QMainWindow) -> None:
     m.addAction(w.act_open)
     w.recent_menu = m.addMenu("Open &Recent")
     w.recent_menu.aboutToShow.connect(w.fill_recent_menu)
-    _fill(m, (w.act_sample, None, w.act_open_session, w.act_save_session, w.act_save_session_as, None))
+    _fill(m, (w.act_sample, w.act_open_beam, None, w.act_open_session, w.act_save_session, w.act_save_session_as, None))
     _fill(m.addMenu("&Import"), (ex.act_import_sources, ex.act_import_reference))
     _fill(m.addMenu("&Export"), (ex.act_export_regions, ex.act_export_catalogue, ex.act_export_png))
     _fill(m, (None, w.act_header, None, w.act_quit))
