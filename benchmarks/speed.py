@@ -101,11 +101,15 @@ def decoras_command() -> list[str]:
 
 def _timing(stderr: str) -> dict:
     """The figures of ``decoras detect --timing``'s line (empty when the networks ran in-process)."""
-    m = re.search(r"ready after ([\d.]+) s, networks ([\d.]+) s \((\d+) runs\), waited for them ([\d.]+) s", stderr)
-    if not m:
-        return {}
-    return {"worker_ready_s": float(m[1]), "network_s": float(m[2]), "network_runs": int(m[3]),
-            "waited_s": float(m[4])}
+    line = next((ln for ln in stderr.splitlines() if "timing:" in ln), "")
+    out: dict = {}
+    for key, pattern in (("workers", r"(\d+) worker processes"), ("worker_ready_s", r"ready after ([\d.]+) s"),
+                         ("network_s", r"networks ([\d.]+) s"), ("network_runs", r"\((\d+) runs\)"),
+                         ("waited_s", r"waited for them ([\d.]+) s"), ("busy_s", r"of their ([\d.]+) s")):
+        m = re.search(pattern, line)
+        if m:
+            out[key] = float(m[1]) if "." in m[1] else int(m[1])
+    return out if "network_s" in out else {}
 
 
 def run_detect_cli(paths: list[Path], out: Path, timeout: float) -> dict:
@@ -141,12 +145,15 @@ def median_run(runs: list[dict]) -> dict:
 
 
 def network_line(r: dict) -> str:
-    """How long the networks took and how long the command waited for them, from ``--timing``."""
+    """How long the networks took, and what that was of the command, from ``--timing``."""
     if "network_s" not in r:
         return "networks ran in the command's own process (no --timing figures)"
-    return (f"networks {r['network_s']:.2f} s in their worker ({r['network_runs']} runs, "
-            f"{100 * r['network_s'] / r['seconds']:.0f} % of the command's time), worker ready after "
-            f"{r['worker_ready_s']:.2f} s, the command waited for them {r['waited_s']:.2f} s")
+    head = f"networks {r['network_s']:.2f} s ({r['network_runs']} runs"
+    if "busy_s" in r:  # whole images in several worker processes
+        return (head + f") of the {r['workers']} worker processes' {r['busy_s']:.2f} s on whole images "
+                f"({100 * r['network_s'] / r['busy_s']:.0f} %); workers ready after {r['worker_ready_s']:.2f} s")
+    return (head + f", {100 * r['network_s'] / r['seconds']:.0f} % of the command's time) in their worker, ready "
+            f"after {r['worker_ready_s']:.2f} s; the command waited for them {r['waited_s']:.2f} s")
 
 
 def targets(folder: Path, n_batch: int, repeat: int, timeout: float) -> dict:

@@ -157,3 +157,34 @@ def test_a_worker_that_dies_is_a_clear_error():
         worker._proc.kill()
         with pytest.raises(ModelUnavailable, match="ended unexpectedly"):
             worker.run(np.ones((64, 64), np.float32), 1.0, device="cpu")
+
+
+def test_a_big_batch_runs_whole_images_in_worker_processes(tmp_path, capsys, monkeypatch):
+    """From PARALLEL_MIN_IMAGES images on, worker processes detect whole images: the catalogues
+    and region files are those of one process, the lines come out in the images' order, a bad
+    image is skipped and counted."""
+    import shutil
+
+    from decoras_gui.commands.detect import PARALLEL_MIN_IMAGES
+
+    refactor = SAMPLE.parents[1] / "tests" / "data" / "refactor"
+    sources = [SAMPLE, refactor / "sim_field_0.fits", refactor / "sim_field_1.fits"]
+    images = []
+    for k in range(PARALLEL_MIN_IMAGES):
+        src = sources[k % len(sources)]
+        images.append(shutil.copy(src, tmp_path / f"img{k}.fits"))
+    (tmp_path / "img3.fits").write_text("not a FITS file")
+    monkeypatch.setenv("DECORAS_NETWORK_WORKER", "1")
+    assert main(["detect", *map(str, images), "--out-dir", str(tmp_path / "w"), "--device", "cpu", "--timing"]) == 2
+    out, err = capsys.readouterr()
+    assert "2 worker processes" in err and f"({PARALLEL_MIN_IMAGES} runs)" not in err  # the bad one never ran
+    assert "img3.fits" in err and f"1 of {PARALLEL_MIN_IMAGES} images failed" in err
+    assert [line.split(":")[0] for line in out.splitlines()] == [str(p) for p in images if "img3" not in str(p)]
+    monkeypatch.setenv("DECORAS_NETWORK_WORKER", "0")
+    good = [str(p) for p in images if "img3" not in str(p)]
+    assert main(["detect", *good, "--out-dir", str(tmp_path / "p"), "--device", "cpu"]) == 0
+    for path in good:
+        stem = path.rsplit("/", 1)[-1].removesuffix(".fits")
+        _same_tables(tmp_path / "w" / f"{stem}.ecsv", tmp_path / "p" / f"{stem}.ecsv")
+        assert (tmp_path / "w" / f"{stem}.reg").read_text().count("\n") == (
+            tmp_path / "p" / f"{stem}.reg").read_text().count("\n")

@@ -11,9 +11,10 @@ the notes say the test was skipped.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,22 @@ def run(args: argparse.Namespace) -> int:
     # the networks' process starts first: it imports torch and loads the model while this one
     # imports the rest and reads the first image (ml.network_worker)
     started = time.perf_counter()
+    n_workers = _parallel_workers(len(args.images)) if worker_pays() else 0
+    if n_workers:
+        # whole images in n_workers processes, torch's threads shared out between them
+        import queue
+
+        inbox: queue.Queue = queue.Queue()
+        threads = max(1, (os.cpu_count() or 1) // n_workers)
+        workers = [NetworkWorker(args.model or DEFAULT_MODEL, task="detect", threads=threads, inbox=inbox, index=i)
+                   for i in range(n_workers)]
+        try:
+            return _detect_in_workers(args, workers)
+        finally:
+            for w in workers:
+                w.close()
+            if args.timing:
+                print(_timing_workers(len(args.images), time.perf_counter() - started, workers), file=sys.stderr)
     worker = NetworkWorker(args.model or DEFAULT_MODEL, task="detect") if worker_pays() else None
     try:
         return _detect_all(args, worker)
@@ -76,6 +93,15 @@ def run(args: argparse.Namespace) -> int:
             worker.close()
         if args.timing:
             print(_timing(len(args.images), time.perf_counter() - started, worker), file=sys.stderr)
+
+
+def _timing_workers(n_images: int, seconds: float, workers: list) -> str:
+    """The ``--timing`` line of batch mode in several worker processes."""
+    ready = max(w.ready_seconds for w in workers)
+    networks, runs = sum(w.network_seconds for w in workers), sum(w.network_runs for w in workers)
+    return (f"decoras detect: timing: {n_images} images in {seconds:.2f} s; {len(workers)} worker processes, "
+            f"ready after {ready:.2f} s, networks {networks:.2f} s ({runs} runs) of their "
+            f"{sum(w.busy_seconds for w in workers):.2f} s on whole images")
 
 
 def _timing(n_images: int, seconds: float, worker: Any) -> str:
@@ -120,69 +146,152 @@ def _load(args: argparse.Namespace, path: Path, model: Any) -> _Loaded:
         return _Loaded(path, error=exc)
 
 
-def _detect_all(args: argparse.Namespace, worker: Any) -> int:
-    from ..ml.network_worker import ModelUnavailable, RemoteModel
-    from ..ml.registry import DEFAULT_MODEL, load_model
+@dataclass
+class _Outcome:
+    """What one image gave: the lines for stdout and stderr, in order, and whether it failed."""
+
+    out: list[str] = field(default_factory=list)
+    err: list[str] = field(default_factory=list)
+    failed: bool = False
+
+    def emit(self) -> None:
+        for line in self.err:
+            print(line, file=sys.stderr)
+        for line in self.out:
+            print(line)
+
+
+def detect_file(args: argparse.Namespace, loaded: _Loaded | Path, model: Any, bar: Any = None) -> _Outcome:
+    """Detect the sources of one image (``loaded``, or its path) and write its outputs; what to
+    print comes back (the worker processes of batch mode run this too: ml.network_worker)."""
+    from ..core.sidelobes import is_flagged
+    from ..ml.network_worker import ModelUnavailable
     from ..ml.tasks import get_task
 
-    task = get_task("detect")
+    if isinstance(loaded, Path):
+        loaded = _load(args, loaded, model)
+    path, image, psf_path = loaded.path, loaded.image, loaded.psf_path
+    result = _Outcome()
+    err = result.err
+    try:
+        if loaded.error is not None:
+            raise loaded.error
+        output = get_task("detect").run(image, model, device=args.device, threshold=args.threshold, progress=bar,
+                                        psf=loaded.psf)
+        catalogue = output.result
+        if bar is not None:
+            bar.close()
+        if psf_path is not None and not args.psf:
+            err.append(f"decoras detect: {path.name}: note: dirty beam {psf_path.name} found beside the image")
+        for note in output.notes:
+            err.append(f"decoras detect: {path.name}: note: {note}")
+        if args.drop_sidelobes:
+            dropped = catalogue.remove_many([s.source_id for s in catalogue if is_flagged(s.p_sidelobe)])
+            if dropped:
+                err.append(f"decoras detect: {path.name}: note: {len(dropped)} likely sidelobes left out "
+                           "(--drop-sidelobes)")
+        catalog_path, regions_path = _outputs(args, path)
+        written = []
+        if catalog_path:
+            catalogue.write(catalog_path, per=args.per)
+            written.append(str(catalog_path))
+        if regions_path:
+            from ..core.regions_io import write_regions
+
+            frame = args.frame if image.wcs is not None else "image"
+            write_regions(catalogue, regions_path, wcs=image.wcs, frame=frame)
+            written.append(str(regions_path))
+        result.out.append(f"{path}: {len(catalogue)} sources -> {', '.join(written)}")
+    except ModelUnavailable:
+        raise
+    except DecorasError as exc:
+        result.failed = True
+        err.append(f"decoras detect: error: {exc}")
+    finally:
+        if bar is not None:
+            bar.close()
+        loaded.image = loaded.psf = None  # the next image is read; this one need not stay
+    return result
+
+
+#: batch mode with this many images or more runs whole images in WORKERS processes (one per core pair
+#: of the machine, at least 2), each handed WORKER_QUEUE images at a time
+PARALLEL_MIN_IMAGES = 8
+WORKER_QUEUE = 2
+
+
+def _parallel_workers(n_images: int) -> int:
+    """How many whole-image worker processes a batch of ``n_images`` gets (0: one process measures)."""
+    cores = os.cpu_count() or 1
+    if n_images < PARALLEL_MIN_IMAGES or cores < 2:
+        return 0
+    return 2
+
+
+def _detect_all(args: argparse.Namespace, worker: Any) -> int:
+    from ..ml.network_worker import RemoteModel
+    from ..ml.registry import DEFAULT_MODEL, load_model
+
     if worker is not None:
         model = RemoteModel(worker)  # the model is checked and loaded in the worker
     else:
-        model = load_model(args.model or DEFAULT_MODEL, task=task.name)  # refuses a model made for another task
+        model = load_model(args.model or DEFAULT_MODEL, task="detect")  # refuses a model made for another task
     failures = 0
     paths = [Path(name) for name in args.images]
     # one image ahead: its networks run in the worker while this one's sources are measured; the
     # first is handed over before the measuring side (photutils, astropy.table, regions) is imported
     ahead = _load(args, paths[0], model)
-    from ..core.sidelobes import is_flagged
     for k in range(len(paths)):
         current = ahead
         if k + 1 < len(paths):
             ahead = _load(args, paths[k + 1], model)
-        path, image, psf_path = current.path, current.image, current.psf_path
-        bar = ProgressBar(path.name[:24])
-        try:
-            if current.error is not None:
-                raise current.error
-            output = task.run(image, model, device=args.device, threshold=args.threshold, progress=bar,
-                              psf=current.psf)
-            catalogue = output.result
-            bar.close()
-            if psf_path is not None and not args.psf:
-                print(f"decoras detect: {path.name}: note: dirty beam {psf_path.name} found beside the image",
-                      file=sys.stderr)
-            for note in output.notes:
-                print(f"decoras detect: {path.name}: note: {note}", file=sys.stderr)
-            if args.drop_sidelobes:
-                dropped = catalogue.remove_many([s.source_id for s in catalogue if is_flagged(s.p_sidelobe)])
-                if dropped:
-                    print(f"decoras detect: {path.name}: note: {len(dropped)} likely sidelobes left out "
-                          "(--drop-sidelobes)", file=sys.stderr)
-            catalog_path, regions_path = _outputs(args, path)
-            written = []
-            if catalog_path:
-                catalogue.write(catalog_path, per=args.per)
-                written.append(str(catalog_path))
-            if regions_path:
-                from ..core.regions_io import write_regions
-
-                frame = args.frame if image.wcs is not None else "image"
-                write_regions(catalogue, regions_path, wcs=image.wcs, frame=frame)
-                written.append(str(regions_path))
-            print(f"{path}: {len(catalogue)} sources -> {', '.join(written)}")
-        except ModelUnavailable:
-            bar.close()
-            raise
-        except DecorasError as exc:
-            bar.close()
-            failures += 1
-            print(f"decoras detect: error: {exc}", file=sys.stderr)
-        finally:
-            current.image = current.psf = None  # the next image is read; this one need not stay
+        outcome = detect_file(args, current, model, ProgressBar(current.path.name[:24]))
+        outcome.emit()
+        failures += outcome.failed
     if worker is not None:
         worker.card  # noqa: B018  a model the worker could not load is the error, even if no image reached it
+    return _finish(args, failures)
+
+
+def _finish(args: argparse.Namespace, failures: int) -> int:
     if failures:
         print(f"decoras detect: {failures} of {len(args.images)} images failed", file=sys.stderr)
         return EXIT_USER_ERROR
     return 0
+
+
+def _detect_in_workers(args: argparse.Namespace, workers: list) -> int:
+    """Batch mode on several cores: each worker process detects whole images (networks and
+    measuring: :func:`detect_file`), handed out as they finish; outputs are printed in order."""
+    from ..ml.network_worker import next_file_outcome
+
+    paths = [Path(name) for name in args.images]
+    options = {k: v for k, v in vars(args).items() if k != "run"}
+    todo = list(range(len(paths)))
+    owner: dict[tuple[int, int], int] = {}  # (worker, ticket) -> image
+    finished: dict[int, _Outcome] = {}
+    bar = ProgressBar(f"{len(paths)} images")
+
+    def hand_out(w: int) -> None:
+        if todo:
+            k = todo.pop(0)
+            owner[(w, workers[w].submit_file(options, str(paths[k])))] = k
+
+    for _ in range(WORKER_QUEUE):
+        for w in range(len(workers)):
+            hand_out(w)
+    printed = failures = 0
+    while printed < len(paths):
+        w, ticket, outcome = next_file_outcome(workers)
+        finished[owner.pop((w, ticket))] = outcome
+        hand_out(w)
+        bar.counter(printed + len(finished), len(paths))
+        if printed in finished:
+            bar.close()
+        while printed in finished:
+            done = finished.pop(printed)
+            done.emit()
+            failures += done.failed
+            printed += 1
+    bar.close()
+    return _finish(args, failures)
