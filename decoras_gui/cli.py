@@ -91,6 +91,12 @@ def _load_commands() -> None:
 BLAS_THREADS = "1"
 
 
+#: commands that, run as the program (``main()`` without arguments), end without the interpreter's
+#: tear-down of the libraries they loaded (0.3-0.5 s after a detection here): their files are
+#: written and closed, and their output flushed, by then
+FAST_EXIT_COMMANDS = ("detect",)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if "numpy" not in sys.modules:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", BLAS_THREADS)
@@ -99,6 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = int(args.run(args) or 0)
         sys.stdout.flush()  # here, so that a reader gone early is caught below, not at exit
+        if argv is None and args.command in FAST_EXIT_COMMANDS:
+            sys.stderr.flush()
+            os._exit(code)
         return code
     except DecorasError as exc:
         print(f"decoras {args.command}: error: {exc}", file=sys.stderr)

@@ -188,3 +188,20 @@ def test_a_big_batch_runs_whole_images_in_worker_processes(tmp_path, capsys, mon
         _same_tables(tmp_path / "w" / f"{stem}.ecsv", tmp_path / "p" / f"{stem}.ecsv")
         assert (tmp_path / "w" / f"{stem}.reg").read_text().count("\n") == (
             tmp_path / "p" / f"{stem}.reg").read_text().count("\n")
+
+
+def test_the_program_ends_with_its_outputs_complete(tmp_path):
+    """Run as the program, `decoras detect` skips the interpreter's tear-down (cli.FAST_EXIT_COMMANDS):
+    its stdout line, catalogue and region file are all there, and an error still exits 2."""
+    cat, reg = tmp_path / "x.ecsv", tmp_path / "x.reg"
+    run = subprocess.run([sys.executable, "-m", "decoras_gui", "detect", str(SAMPLE), "--catalog", str(cat),
+                          "--regions", str(reg), "--device", "cpu"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    n = len(Table.read(cat))
+    assert run.stdout.strip().endswith(f"{n} sources -> {cat}, {reg}") and n > 0
+    from regions import Regions
+
+    assert len(Regions.read(reg, format="ds9")) == n
+    bad = subprocess.run([sys.executable, "-m", "decoras_gui", "detect", str(tmp_path / "none.fits"), "--catalog",
+                          str(tmp_path / "y.ecsv")], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "none.fits" in bad.stderr

@@ -234,6 +234,7 @@ def _detect_all(args: argparse.Namespace, worker: Any) -> int:
 
     if worker is not None:
         model = RemoteModel(worker)  # the model is checked and loaded in the worker
+        worker.idle = _warm_ups(args)
     else:
         model = load_model(args.model or DEFAULT_MODEL, task="detect")  # refuses a model made for another task
     failures = 0
@@ -251,6 +252,21 @@ def _detect_all(args: argparse.Namespace, worker: Any) -> int:
     if worker is not None:
         worker.card  # noqa: B018  a model the worker could not load is the error, even if no image reached it
     return _finish(args, failures)
+
+
+def _warm_ups(args: argparse.Namespace) -> list:
+    """Imports the first image needs after its networks, done while the worker still computes them."""
+
+    def photutils_meta() -> None:
+        # photutils' SourceCatalog imports matplotlib, only to note its version in its metadata
+        import importlib
+
+        importlib.import_module("matplotlib")
+
+    def regions() -> None:
+        from ..core import regions_io  # noqa: F401
+
+    return [photutils_meta] + ([regions] if args.regions or args.out_dir else [])
 
 
 def _finish(args: argparse.Namespace, failures: int) -> int:

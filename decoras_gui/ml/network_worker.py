@@ -32,6 +32,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -135,6 +136,9 @@ class NetworkWorker:
         self.requests = 0
         self.busy_seconds = 0.0  # the worker's time on whole images (batch mode on several cores)
         self.network_runs = 0  # the networks' runs in those
+        #: things to do while waiting for an answer (imports the command needs later): one is run
+        #: whenever no answer has come yet, so that they cost nothing when the networks are slower
+        self.idle: list[Callable[[], Any]] = []
         # the answers are read as they come, into ``inbox`` as (index, message); None: the worker ended
         self.inbox: queue.Queue = inbox if inbox is not None else queue.Queue()
         threading.Thread(target=self._read, args=(self._proc.stdout,), daemon=True).start()
@@ -202,6 +206,8 @@ class NetworkWorker:
         skipped, answers to other live ones kept for their turn."""
         t0 = time.perf_counter()
         try:
+            while self.idle and self.inbox.empty():
+                self.idle.pop(0)()
             self._ready()
             return self._answer(ticket, progress, cancel)
         finally:
