@@ -80,11 +80,11 @@ def base_config(instrument: str, band: str, folder: str | os.PathLike | None = N
 
 
 def validation_fields(settings: StudySettings) -> list:
-    """The study's fixed OOD validation fields: every fourth one empty, half of the others with
-    peak SNR 3-30 (so the SNR 5-7.5 bin the objective counts is well populated), half with the
-    base's range (bright sources and their sidelobes)."""
+    """The study's fixed OOD validation fields: every fourth one empty, two in four with peak SNR
+    4-12 (so that the SNR 5-7.5 bin the objective counts holds about two sources a field), one in
+    four with the base's range (bright sources and their sidelobes)."""
     cfg = replace(settings.base.sim, size=settings.val_size, variety="ood", margin_pix=12, crowded_fraction=0.0)
-    faint = replace(cfg, snr_range=(3.0, 30.0))
+    faint = replace(cfg, snr_range=(4.0, 12.0))
     empty = replace(cfg, max_sources=0, empty_fraction=1.0)
     kinds = (faint, cfg, faint, empty)
     return [simulate_field((VALIDATION_SEED, i), kinds[i % 4]) for i in range(settings.val_fields)]
