@@ -46,6 +46,7 @@ class CharacterizeSettings:
     deblend_contrast: float = 0.005
     fit: bool = True
     refine: bool = True  # refit centres on the image itself (ml.refine)
+    peak_from_image: bool = False  # report the amplitude of that fit as the peak (the network's otherwise)
 
 
 def _beam_px(image: SkyImage, fallback_minor_px: float) -> tuple[float, float, float]:
@@ -215,7 +216,10 @@ def characterize(
         rms_map = image.rms_map()
     measured = measure_components(restored, islands, sources, bmaj_px, bmin_px, settings.fit)
     if settings.refine:
-        measured = refine_positions(image.data, measured, bmin_px)
+        data = image.data
+        if maps.sidelobes is not None:  # the bright sources' predicted sidelobes taken off the image first
+            data = np.asarray(data, np.float32) - np.nan_to_num(maps.sidelobes)
+        measured = refine_positions(data, measured, bmin_px, fit_peak=settings.peak_from_image)
     found, in_island = [], []
     for label, values in measured:
         sl = sources.slices[sources.get_index(label)]

@@ -54,6 +54,8 @@ class NetworkMaps:
     device: str
     notes: list[str] = field(default_factory=list)  # things the user should know about this run
     precision: str = "fp32"  # what the networks computed in: 'fp32' or 'bf16'
+    # the bright sources' sidelobes predicted from the dirty beam (image units), when one was given
+    sidelobes: np.ndarray | None = None
 
 
 def pick_precision(device: torch.device) -> str:
@@ -149,10 +151,10 @@ def run_networks(
     if zoom != 1.0:
         work = ndimage.zoom(work, zoom, order=1, prefilter=False)
     uses_psf = model.card.uses_psf
-    if uses_psf:
-        work = _with_psf_channels(work, psf, zoom)
-    else:
-        work = work[None]
+    work = _with_psf_channels(work, psf, zoom) if (uses_psf or psf is not None) else work[None]
+    sidelobes = work[1, :work.shape[1], :work.shape[2]].copy() if psf is not None else None
+    if not uses_psf:
+        work = work[:1]
     multiple = 2 ** max(model.detection.config.depth, model.characterization.config.depth)
     ny, nx = work.shape[1:]
     # a small image is one tile of its own size (rounded up to the networks' multiple), padded by
@@ -207,9 +209,16 @@ def run_networks(
             warnings.simplefilter("ignore")
             prob = _resize(prob, target)
             rest = _resize(rest, target)
+        if sidelobes is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                sidelobes = _resize(sidelobes, target)
     rest *= np.float32(rms)
     prob[blank] = np.nan
     rest[blank] = np.nan
+    if sidelobes is not None:
+        sidelobes = (sidelobes * np.float32(rms)).astype(np.float32)
+        sidelobes[blank] = np.nan
     notes = []
     if uses_psf and psf is None:
         notes.append("no dirty beam was given: the networks ran without their sidelobe channel "
@@ -221,7 +230,7 @@ def run_networks(
         notes.append(f"resampled by {zoom:.3g} to the model's beam sampling "
                      f"({beam_minor_px:.2f} -> {model.card.pixels_per_beam_minor:.2f} pixels per beam minor axis)")
     return NetworkMaps(prob.astype(np.float32), rest.astype(np.float32), float(rms), zoom, str(dev), notes,
-                       precision)
+                       precision, sidelobes)
 
 
 def _with_psf_channels(work: np.ndarray, psf: np.ndarray | None, zoom: float) -> np.ndarray:

@@ -49,8 +49,10 @@ def _core(shape: tuple[int, int], m: dict) -> tuple[tuple[slice, slice], np.ndar
     return (ys, xs), xx, yy, np.hypot(along, across) <= CORE_HWHM
 
 
-def refine_positions(data: np.ndarray, measured: list[tuple[int, dict]], bmin_px: float) -> list[tuple[int, dict]]:
-    """Measurements with their centres refit on ``data``; unchanged where the fit is unusable."""
+def refine_positions(data: np.ndarray, measured: list[tuple[int, dict]], bmin_px: float,
+                     fit_peak: bool = False) -> list[tuple[int, dict]]:
+    """Measurements with their centres (and with ``fit_peak`` their peaks) refit on ``data``;
+    unchanged where the fit is unusable."""
     refined = []
     centres = np.array([[m["x"], m["y"]] for _, m in measured], float).reshape(-1, 2)
     largest = max((m["maj"] for _, m in measured), default=0.0)
@@ -84,6 +86,6 @@ def refine_positions(data: np.ndarray, measured: list[tuple[int, dict]], bmin_px
             continue
         amp, x, y = fit.x
         if fit.success and amp > 0 and math.hypot(x - m["x"], y - m["y"]) <= MAX_SHIFT_BEAMS * bmin_px:
-            m = {**m, "x": float(x), "y": float(y)}
+            m = {**m, "x": float(x), "y": float(y), **({"peak": float(amp)} if fit_peak else {})}
         refined.append((label, m))
     return refined
