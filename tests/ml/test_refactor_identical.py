@@ -26,7 +26,7 @@ from astropy.table import Table
 
 from decoras_gui.core.image import load_fits
 from decoras_gui.ml.inference import pick_precision
-from decoras_gui.ml.registry import DEFAULT_MODEL
+from decoras_gui.ml.registry import DEFAULT_MODEL, load_model
 from decoras_gui.ml.tasks import get_task
 from decoras_gui.paths import resources_dir
 
@@ -60,11 +60,13 @@ def precision(request, monkeypatch) -> str:
     return PRECISIONS[request.param]
 
 
-@pytest.fixture
-def detect_model(bundled_model):
-    """The bundled model, loaded once a session."""
-    assert bundled_model.card.name == DEFAULT_MODEL and bundled_model.card.task == "detect"
-    return bundled_model
+@pytest.fixture(scope="module")
+def detect_model():
+    """The model the stored catalogues were made with: vlba-l-band 1.0.0, kept beside them
+    (tests/data/refactor/model) since the bundled model moved on to 2.0.0."""
+    model = load_model(DEFAULT_MODEL, BEFORE / "model")
+    assert model.card.version == "1.0.0" and model.card.task == "detect"
+    return model
 
 
 def detect_to_table(path: Path, model, out: Path) -> Table:
