@@ -19,6 +19,11 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--schedule", choices=("mjive20", "full-track", "random"),
                    help="observing schedule of the test fields (default: the model's training schedule)")
+    p.add_argument("--variety", choices=("wide", "ood"),
+                   help="draw the test fields' observations from the training families (wide) or from the "
+                   "validation families no model is trained on (ood: the figure that counts)")
+    p.add_argument("--no-psf", action="store_true",
+                   help="do not give the run the fields' dirty beams (no sidelobe test, no dirty-beam channel)")
     p.add_argument("--json", dest="json_out", help="also write the figures as JSON")
     p.add_argument("--update-card", action="store_true", help="store the figures in the model card")
 
@@ -47,8 +52,11 @@ def run(args: argparse.Namespace) -> int:
         raise DecorasError(f"seed {args.seed} was used to train {model.card.name}: pick another")
     bar = ProgressBar("evaluate")
     try:
-        sim = sim_config_for(model, schedule=args.schedule) if args.schedule else None
-        result = task.evaluate(model, args.seed, args.n_fields, sim=sim, device=args.device, progress=bar.counter)
+        changes = {k: v for k, v in (("schedule", args.schedule), ("variety", args.variety)) if v}
+        sim = sim_config_for(model, **changes) if changes else None
+        result = task.evaluate(model, args.seed, args.n_fields, sim=sim, device=args.device, progress=bar.counter,
+                               with_psf=not args.no_psf)
+        result["variety"], result["with_psf"] = args.variety or "as trained", not args.no_psf
     finally:
         bar.close()
     print(task.format_report(result))
@@ -60,10 +68,14 @@ def run(args: argparse.Namespace) -> int:
         card = read_card(card_path)
         if file_sha256(card_path.parent / card.weights) != card.sha256:
             raise DecorasError("weights changed since evaluation started", card_path)
-        if args.schedule:  # figures on another schedule go beside the main ones
+        if args.variety or args.no_psf:  # figures by family and with / without the dirty beam
+            key = f"{args.variety or 'as trained'}, {'no dirty beam' if args.no_psf else 'with its dirty beam'}"
+            card.evaluation.setdefault("by_family", {})[key] = clean
+        elif args.schedule:  # figures on another schedule go beside the main ones
             card.evaluation.setdefault("by_schedule", {})[args.schedule] = clean
         else:
-            card.evaluation = {**clean, "by_schedule": card.evaluation.get("by_schedule", {})}
+            card.evaluation = {**clean, "by_schedule": card.evaluation.get("by_schedule", {}),
+                               "by_family": card.evaluation.get("by_family", {})}
         write_card(card, card_path)
         print(f"figures stored in {card_path}")
     return 0

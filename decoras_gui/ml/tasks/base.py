@@ -105,9 +105,11 @@ class Task(ABC):
 
     @abstractmethod
     def evaluate(self, model: DecorasModel, seed: int, n_fields: int, *, sim: SimConfig | None = None,
-                 device: str = "auto", progress: Callable[[int, int], None] | None = None) -> dict:
+                 device: str = "auto", progress: Callable[[int, int], None] | None = None,
+                 with_psf: bool = True) -> dict:
         """Figures of ``model`` and of the baseline on ``n_fields`` fresh simulated test fields
-        with seeds (seed, i) (default fields: those the model is meant for), JSON-ready."""
+        with seeds (seed, i) (default fields: those the model is meant for), JSON-ready; each
+        field's dirty beam is given to the run unless ``with_psf`` is False."""
 
     @abstractmethod
     def format_report(self, result: dict) -> str:

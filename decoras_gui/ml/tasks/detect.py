@@ -146,10 +146,11 @@ class DetectTask(Task):
         return photutils_baseline(image, rms_map=rms_map)
 
     def evaluate(self, model: DecorasModel, seed: int, n_fields: int, *, sim: SimConfig | None = None,
-                 device: str = "auto", progress: Callable[[int, int], None] | None = None) -> dict:
+                 device: str = "auto", progress: Callable[[int, int], None] | None = None,
+                 with_psf: bool = True) -> dict:
         from ...eval.evaluate import evaluate
 
-        return evaluate(model, seed, n_fields, sim=sim, device=device, progress=progress)
+        return evaluate(model, seed, n_fields, sim=sim, device=device, progress=progress, with_psf=with_psf)
 
     def format_report(self, result: dict) -> str:
         from ...eval.evaluate import format_report
