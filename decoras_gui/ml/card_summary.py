@@ -33,11 +33,29 @@ def card_figures(card: ModelCard) -> list[tuple[str, str]]:
     if rows and ev.get("seed") is not None:
         rows.append(("measured on", f"{ev.get('n_fields', '?')} simulated fields, seed {ev['seed']} "
                      f"({(ev.get('sim') or {}).get('schedule', '?')} schedules)"))
+    for family, result in sorted((ev.get("by_family") or {}).items()):  # e.g. 'ood, with its dirty beam'
+        figures = ((result or {}).get("methods") or {}).get(card.name) or {}
+        parts = [f"{label} {fmt.format(figures[key])}" for key, label, fmt in FAMILY_FIGURES
+                 if isinstance(figures.get(key), (int, float)) and math.isfinite(figures[key])]
+        if parts:
+            rows.append((f"{family} ({result.get('n_fields', '?')} fields)", "; ".join(parts)))
     return rows
+
+
+#: the figures shown for each family of test fields (in-distribution, out-of-distribution, ...)
+FAMILY_FIGURES = (
+    ("purity_snr_ge_5", "purity SNR>=5", "{:.3f}"),
+    ("completeness_snr_5_7.5", "completeness 5-7.5", "{:.3f}"),
+    ("false_per_empty_field", "false/empty field", "{:.3f}"),
+    ("peak_within_20pc", "peak 20 %", "{:.3f}"),
+)
 
 
 def card_heading(card: ModelCard) -> str:
     """'name version (task label): instrument, band, image kind images; N px per beam minor axis'."""
     parts = [p for p in (card.instrument, card.band, f"{card.image_kind} images" if card.image_kind else "") if p]
+    span = card.pixels_per_beam_range
+    sampling = (f"{span[0]:g}-{span[1]:g}" if span else f"{card.pixels_per_beam_minor:.1f}")
+    beam = "; reads the dirty beam" if card.uses_psf else ""
     return (f"{card.name} {card.version} ({get_task(card.task).label}): {', '.join(parts) or 'instrument not stated'}; "
-            f"trained for {card.pixels_per_beam_minor:.1f} pixels per beam minor axis")
+            f"trained for {sampling} pixels per beam minor axis{beam}")
