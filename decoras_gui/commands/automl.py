@@ -46,12 +46,12 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
 @command("automl", "Search network shapes and training settings with Optuna, then build the best model.")(
     _add_arguments)
 def run(args: argparse.Namespace) -> int:
-
     from ..core.errors import DecorasError
     from ..ml.automl import StudySettings, base_config, best_params, config_for, run_study, study_summary
-    from ..ml.registry import load_model, read_card, write_card
+    from ..ml.registry import read_card, write_card
     from ..ml.tasks import get_task
     from ..ml.train import TrainConfig, train
+    from .train import calibrate_model
 
     task = get_task(args.task)
     base = TrainConfig.from_toml(args.base) if args.base else base_config(args.instrument, args.band)
@@ -87,13 +87,6 @@ def run(args: argparse.Namespace) -> int:
                                "validation": f"{args.val_fields} OOD fields of {args.val_size}^2"}
     write_card(card, result.card)
     if args.calibration_fields > 0:
-        bar = ProgressBar("calibrate")
-        try:
-            line = task.calibrate(load_model(final.name, out, task=task.name), card, final.data_seed,
-                                  args.calibration_fields, progress=bar.counter)
-        finally:
-            bar.close()
-        write_card(card, result.card)
-        print(line)
+        print(calibrate_model(final, out, result.card, args.calibration_fields))
     print(f"wrote {result.weights} and {result.card} ({final.name} {final.version})")
     return 0

@@ -25,7 +25,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
 @command("train", "Train a model's networks (detection: detection and characterization) on simulated fields.")(
     _add_arguments)
 def run(args: argparse.Namespace) -> int:
-    from ..ml.registry import load_model, read_card, write_card
+    from ..ml.registry import load_model
     from ..ml.tasks import get_task
     from ..ml.train import TrainConfig, train
 
@@ -40,13 +40,23 @@ def run(args: argparse.Namespace) -> int:
         card_path = result.card
         print(f"trained {config.name} in {result.seconds / 60:.1f} min: {result.weights}, {card_path}")
     if args.calibration_fields > 0:
-        card = read_card(card_path)
-        bar = ProgressBar("calibrate")
-        try:
-            summary = task.calibrate(load_model(config.name, out, task=task.name), card, config.data_seed,
-                                     args.calibration_fields, progress=bar.counter)
-        finally:
-            bar.close()
-        write_card(card, card_path)
-        print(summary)
+        print(calibrate_model(config, out, card_path, args.calibration_fields))
     return 0
+
+
+def calibrate_model(config, out: Path, card_path: Path, n_fields: int) -> str:
+    """Choose the settings of the model ``config`` names in ``out`` on ``n_fields`` validation fields
+    (its task's calibration, with a progress bar), store them in its card; the line saying what."""
+    from ..ml.registry import load_model, read_card, write_card
+    from ..ml.tasks import get_task
+
+    task = get_task(config.task)
+    card = read_card(card_path)
+    bar = ProgressBar("calibrate")
+    try:
+        line = task.calibrate(load_model(config.name, out, task=task.name), card, config.data_seed, n_fields,
+                              progress=bar.counter)
+    finally:
+        bar.close()
+    write_card(card, card_path)
+    return line

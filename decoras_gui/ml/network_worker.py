@@ -37,13 +37,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import Cancelled, DecorasError
+from .registry import ModelIdentity
 
 if TYPE_CHECKING:
     import numpy as np
 
     from .inference import CancelFn, NetworkMaps, ProgressFn
     from .registry import ModelCard
-    from .tasks import Task
 
 #: $DECORAS_NETWORK_WORKER: "1" always use a worker, "0" never; unset: when torch is not imported yet
 ENV = "DECORAS_NETWORK_WORKER"
@@ -320,7 +320,7 @@ def next_file_outcome(workers: list[NetworkWorker]) -> tuple[int, int, Any]:
             raise RuntimeError(f"a worker process failed:\n{message[2]}")
 
 
-class RemoteModel:
+class RemoteModel(ModelIdentity):
     """Stands in for a :class:`~decoras_gui.ml.registry.DecorasModel` whose networks run in ``worker``:
     it has the card, and :func:`~decoras_gui.ml.inference.run_networks` hands it its calls."""
 
@@ -330,16 +330,6 @@ class RemoteModel:
     @property
     def card(self) -> ModelCard:
         return self.worker.card
-
-    @property
-    def label(self) -> str:
-        return f"{self.card.name} {self.card.version}"
-
-    @property
-    def task(self) -> Task:
-        from .tasks import get_task
-
-        return get_task(self.card.task)
 
     def run_networks(self, data: np.ndarray, rms: float, **kwargs) -> NetworkMaps:
         return self.worker.run(data, rms, **kwargs)

@@ -162,13 +162,11 @@ def available_models(folder: str | os.PathLike | None = None, task: str | None =
     return cards
 
 
-@dataclass
-class DecorasModel:
-    """A verified, loaded model: its card and its task's networks in eval mode (also reachable
-    as attributes by name: ``model.detection``)."""
+class ModelIdentity:
+    """What a model is, from its ``card``: shared by a loaded model and one whose networks run
+    in another process (:class:`decoras_gui.ml.network_worker.RemoteModel`)."""
 
     card: ModelCard
-    networks: dict[str, "nn.Module"]
 
     @property
     def label(self) -> str:
@@ -177,6 +175,15 @@ class DecorasModel:
     @property
     def task(self) -> Task:
         return get_task(self.card.task)
+
+
+@dataclass
+class DecorasModel(ModelIdentity):
+    """A verified, loaded model: its card and its task's networks in eval mode (also reachable
+    as attributes by name: ``model.detection``)."""
+
+    card: ModelCard
+    networks: dict[str, "nn.Module"]
 
     def __getattr__(self, name: str) -> Any:
         networks = self.__dict__.get("networks") or {}

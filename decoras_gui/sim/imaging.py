@@ -140,8 +140,25 @@ def smeared_visibilities(u, v, l, m, flux, maj, mn, pa, du, dv, bw, cell_index=N
     return out
 
 
+class SampledCoverage:
+    """What every coverage (one imaging route's gridding of kept samples) offers: the padded
+    grid side and the number of samples; subclasses hold ``size``, ``pad`` and ``weight``."""
+
+    size: int
+    pad: int
+    weight: np.ndarray
+
+    @property
+    def npad(self) -> int:
+        return self.size * self.pad
+
+    @property
+    def n_vis(self) -> int:
+        return int(self.weight.size)
+
+
 @dataclass(frozen=True)
-class Coverage:
+class Coverage(SampledCoverage):
     """Gridded uv coverage of one schedule/declination for one image geometry, with its beam.
 
     Samples are gridded on the half plane nx >= 0 of the padded grid (a sample with nx < 0
@@ -175,14 +192,6 @@ class Coverage:
     smear_bw: np.ndarray | None = None
 
     gridder = "nearest"
-
-    @property
-    def npad(self) -> int:
-        return self.size * self.pad
-
-    @property
-    def n_vis(self) -> int:
-        return int(self.weight.size)
 
     def visibilities(self, l, m, flux, maj, mn, pa) -> np.ndarray:
         """Model visibilities of components at the kept samples (:func:`model_visibilities`)."""

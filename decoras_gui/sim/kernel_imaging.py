@@ -26,6 +26,7 @@ from .array import UVTracks
 from .imaging import (
     MAS,
     RestoringBeam,
+    SampledCoverage,
     _smear_of,
     component_visibilities,
     fit_beam,
@@ -63,7 +64,7 @@ def grid_correction(size: int, npad: int, support: int, beta: float) -> np.ndarr
 
 
 @dataclass(frozen=True)
-class KernelCoverage:
+class KernelCoverage(SampledCoverage):
     """Kept samples and their kernel-gridding footprint for one image geometry, with the beam.
 
     Samples and their Hermitian mirrors are both gridded: entry arrays have 2 n rows, the
@@ -94,14 +95,6 @@ class KernelCoverage:
     smear_bw: np.ndarray | None = None
 
     gridder = "kernel"
-
-    @property
-    def npad(self) -> int:
-        return self.size * self.pad
-
-    @property
-    def n_vis(self) -> int:
-        return int(self.weight.size)
 
     def visibilities(self, l, m, flux, maj, mn, pa) -> np.ndarray:
         """Model visibilities at each sample's own (u, v), smeared when the coverage says so."""
