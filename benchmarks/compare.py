@@ -75,21 +75,23 @@ SETS = {
         Group("crowded", 50, 910004, "random", 14, 0.0),
         Group("mjive20", 70, 910005, "mjive20", 8, 0.1),
     ),
-    "ood": (
-        Group("ood-empty", 40, 920001, "random", 0, 1.0, variety="ood"),
-        Group("ood-sparse", 80, 920002, "random", 3, 0.0, variety="ood"),
-        Group("ood-typical", 60, 920003, "random", 6, 0.0, variety="ood"),
-        Group("ood-bright", 60, 920004, "random", 8, 0.0, variety="ood", snr_range=(3.0, 1000.0),
-              crowded_fraction=0.3),
-    ),
-    "wide": (
-        Group("wide-empty", 40, 930001, "random", 0, 1.0, variety="wide"),
-        Group("wide-sparse", 80, 930002, "random", 3, 0.0, variety="wide"),
-        Group("wide-typical", 60, 930003, "random", 6, 0.0, variety="wide"),
-        Group("wide-bright", 60, 930004, "random", 8, 0.0, variety="wide", snr_range=(3.0, 1000.0),
-              crowded_fraction=0.3),
-    ),
+    "ood": None,
+    "wide": None,
 }
+
+
+def family_set(variety: str, seed: int) -> tuple[Group, ...]:
+    """The four groups of a family test set: empty, sparse, typical, bright and crowded."""
+    return (
+        Group(f"{variety}-empty", 40, seed, "random", 0, 1.0, variety=variety),
+        Group(f"{variety}-sparse", 80, seed + 1, "random", 3, 0.0, variety=variety),
+        Group(f"{variety}-typical", 60, seed + 2, "random", 6, 0.0, variety=variety),
+        Group(f"{variety}-bright", 60, seed + 3, "random", 8, 0.0, variety=variety, snr_range=(3.0, 1000.0),
+              crowded_fraction=0.3),
+    )
+
+
+SETS["ood"], SETS["wide"] = family_set("ood", 920001), family_set("wide", 930001)
 GROUPS = SETS["snapshot"]
 
 #: Finer SNR bins for the plot.

@@ -48,3 +48,19 @@ def bundled_model():
     from decoras_gui.ml.registry import load_model
 
     return load_model()
+
+
+def write_bright_point(folder: Path, snr: float = 400.0) -> tuple[Path, Path]:
+    """A point source of ``snr`` x the thermal rms at the centre of a 256 x 256 mJIVE-20 field at dec
+    +41 (its sidelobes are what the sidelobe test and the dirty-beam channel are for): NAME.fits
+    and NAME_beam.fits written into ``folder`` as bright.fits, bright_beam.fits."""
+    from decoras_gui.sim import SimConfig, SkyModel, simulate_sky, write_field
+    from decoras_gui.sim.array import get_schedule
+    from decoras_gui.sim.field import cached_coverage
+
+    rms = cached_coverage(get_schedule("mjive20"), 41.0, 256, 1.0, 2, "natural", 0.0).rms
+    sky = SkyModel(x=np.array([128.0]), y=np.array([128.0]), flux=np.array([snr * rms]), maj=np.zeros(1),
+                   min=np.zeros(1), pa=np.zeros(1), kind=np.array(["point"]), group=np.zeros(1, int),
+                   separable=np.ones(1, bool))
+    image, beam, _ = write_field(simulate_sky(sky, 1, SimConfig(size=256), dec_deg=41.0), folder, "bright")
+    return image, beam

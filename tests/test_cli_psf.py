@@ -11,21 +11,14 @@ import pytest
 
 from decoras_gui.cli import main
 from decoras_gui.core.catalogue import Catalogue
-from decoras_gui.sim import SimConfig, SkyModel, simulate_sky, write_field
-from decoras_gui.sim.array import get_schedule
-from decoras_gui.sim.field import cached_coverage
+from tests.conftest import write_bright_point
 
 
 @pytest.fixture(scope="module")
 def bright(tmp_path_factory):
     """A 400-sigma point source at the centre of a 256 x 256 mjive20 field: the bundled model makes
     false detections on its sidelobes. NAME.fits with NAME_beam.fits beside it."""
-    rms = cached_coverage(get_schedule("mjive20"), 41.0, 256, 1.0, 2, "natural", 0.0).rms
-    sky = SkyModel(x=np.array([128.0]), y=np.array([128.0]), flux=np.array([400.0 * rms]), maj=np.zeros(1),
-                   min=np.zeros(1), pa=np.zeros(1), kind=np.array(["point"]), group=np.zeros(1, int),
-                   separable=np.ones(1, bool))
-    folder = tmp_path_factory.mktemp("bright")
-    image, beam, _ = write_field(simulate_sky(sky, 1, SimConfig(size=256), dec_deg=41.0), folder, "bright")
+    image, beam = write_bright_point(tmp_path_factory.mktemp("bright"))
     return image, beam
 
 

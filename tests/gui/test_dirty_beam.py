@@ -14,9 +14,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit
 
 from decoras_gui.gui.source_table import COLUMN_INDEX
-from decoras_gui.sim import SimConfig, SkyModel, simulate_sky, write_field
-from decoras_gui.sim.array import get_schedule
-from decoras_gui.sim.field import cached_coverage
+from tests.conftest import write_bright_point
 from tests.gui.conftest import detect_and_wait, open_and_wait
 
 
@@ -24,12 +22,7 @@ from tests.gui.conftest import detect_and_wait, open_and_wait
 def bright(tmp_path_factory):
     """A 400-sigma point source (the bundled model finds false detections on its sidelobes),
     as bright.fits + bright_beam.fits, and a copy of the image with no PSF beside it."""
-    rms = cached_coverage(get_schedule("mjive20"), 41.0, 256, 1.0, 2, "natural", 0.0).rms
-    sky = SkyModel(x=np.array([128.0]), y=np.array([128.0]), flux=np.array([400.0 * rms]), maj=np.zeros(1),
-                   min=np.zeros(1), pa=np.zeros(1), kind=np.array(["point"]), group=np.zeros(1, int),
-                   separable=np.ones(1, bool))
-    folder = tmp_path_factory.mktemp("bright")
-    image, beam, _ = write_field(simulate_sky(sky, 1, SimConfig(size=256), dec_deg=41.0), folder, "bright")
+    image, beam = write_bright_point(tmp_path_factory.mktemp("bright"))
     alone = tmp_path_factory.mktemp("alone") / "alone.fits"
     shutil.copy(image, alone)
     return image, beam, alone
