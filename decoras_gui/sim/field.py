@@ -12,6 +12,7 @@ from astropy.stats import sigma_clipped_stats
 from astropy.table import Table
 from astropy.wcs import WCS
 
+from ..core.errors import DecorasError
 from .array import Schedule, get_schedule, uvw_tracks
 from .config import SimConfig
 from .imaging import (
@@ -102,9 +103,21 @@ def cached_coverage(schedule: Schedule, dec_deg: float, size: int, cell_mas: flo
     return coverage_for(uvw_tracks(schedule, dec_deg), cfg)
 
 
-def _observe_variety(rng: np.random.Generator, cfg: SimConfig):
+def _observe_variety(rng: np.random.Generator, cfg: SimConfig, attempts: int = 8):
     """Draw an observation of ``cfg.variety``: the effective configuration (cell size from the
-    beam sampling drawn, weighting, gains, gridder), the schedule, declination and coverage."""
+    beam sampling drawn, weighting, gains, gridder), the schedule, declination and coverage.
+    An observation that cannot be imaged (no sample above the elevation limit, a beam with no
+    main lobe) is drawn again, up to ``attempts`` times."""
+    for attempt in range(attempts):
+        try:
+            return _observe_once(rng, cfg)
+        except (DecorasError, np.linalg.LinAlgError, ValueError):
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _observe_once(rng: np.random.Generator, cfg: SimConfig):
     obs = draw_observation(rng, cfg.variety, cfg.ppb_range)
     dec = float(cfg.dec_deg) if cfg.dec_deg is not None else float(rng.uniform(*cfg.dec_range))
     tracks = uvw_tracks(obs.schedule, dec)

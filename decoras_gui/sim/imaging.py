@@ -15,6 +15,7 @@ and gridded with the same weights, so it is correlated like real dirty-image noi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -338,9 +339,29 @@ def fit_beam(beam_img: np.ndarray, cell_mas: float, level: float = 0.35) -> Rest
     def resid(q):
         return np.exp(-(a @ q)) - z
 
-    q = optimize.least_squares(resid, q0, method="lm").x
-    inv = np.array([[q[0], q[1]], [q[1], q[2]]]) * 2.0  # exp(-d^T inv d / 2)
-    return RestoringBeam(*cov_to_fwhm(np.linalg.inv(inv)))
+    try:
+        q = optimize.least_squares(resid, q0, method="lm").x
+        inv = np.array([[q[0], q[1]], [q[1], q[2]]]) * 2.0  # exp(-d^T inv d / 2)
+        if np.all(np.linalg.eigvalsh(inv) > 0):
+            return RestoringBeam(*cov_to_fwhm(np.linalg.inv(inv)))
+    except (np.linalg.LinAlgError, ValueError):
+        pass
+    return _moment_beam(dl, dm, level, cell_mas)
+
+
+def _moment_beam(dl: np.ndarray, dm: np.ndarray, level: float, cell_mas: float) -> RestoringBeam:
+    """The Gaussian whose part above ``level`` has the second moments of the main-lobe pixels
+    (for a degenerate lobe the least-squares fit cannot take: a handful of pixels, or a line).
+
+    Uniformly weighted, the region exp(-d^T C^-1 d / 2) >= L of a Gaussian has the covariance
+    C (1 - L (1 + T)) / (1 - L), T = ln(1 / L); the widths are kept at half a pixel or more."""
+    t = math.log(1.0 / level)
+    shrink = (1.0 - level * (1.0 + t)) / (1.0 - level)
+    d = np.stack([dl, dm])
+    cov = (d @ d.T) / max(d.shape[1], 1) / shrink
+    vals, vecs = np.linalg.eigh(cov)
+    vals = np.maximum(vals, (0.5 * cell_mas / FWHM_SIGMA) ** 2 * FWHM_SIGMA**2 / 4.0)
+    return RestoringBeam(*cov_to_fwhm(vecs @ np.diag(vals) @ vecs.T))
 
 
 def restored_components(size: int, cell_mas: float, beam: RestoringBeam, x, y, flux, maj, mn, pa,
