@@ -66,7 +66,10 @@ def test_simulate_is_deterministic(tmp_path):
 
 
 def test_evaluate_runs_and_refuses_training_seeds(tmp_path, capsys):
-    assert main(["evaluate", "--seed", "1", "--n-fields", "1"]) == 2
+    from decoras_gui.ml.registry import load_model
+
+    data_seed = load_model().card.training["config"]["data_seed"]
+    assert main(["evaluate", "--seed", str(data_seed), "--n-fields", "1"]) == 2
     assert "was used to train" in capsys.readouterr().err
     out = tmp_path / "eval.json"
     assert main(["evaluate", "--seed", "987654", "--n-fields", "3", "--device", "cpu", "--json", str(out)]) == 0
@@ -98,4 +101,5 @@ def test_simulate_field_mix_options(tmp_path):
     assert main(["simulate", "--n-fields", "1", "--seed", "3", "--size", "128", "--out", str(like),
                  "--like-model", "vlba-l-band", "--schedule", "random"]) == 0
     history = " ".join(str(h) for h in fits.getheader(like / "field_00000.fits")["HISTORY"])
-    assert "gain=0.03" in history  # the model's residual gain errors, not the simulator's default of none
+    # the model's training families (drawn schedules, smearing, gains), not the simulator's defaults
+    assert "smearing: channel" in history and "gridder=nearest" in history and "gain=0," not in history

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,10 +23,28 @@ def bright(tmp_path_factory):
     return image, beam
 
 
+#: vlba-l-band 1.0.0 (kept for the refactoring guard): it has no dirty-beam channel, and takes the
+#: bright point's sidelobes for sources, which is what the sidelobe test is there to catch
+V1 = ["--model", str(Path(__file__).resolve().parent / "data" / "refactor" / "model" / "vlba-l-band.json")]
+
+
+def test_the_bundled_model_reads_the_dirty_beam_and_finds_the_point_alone(bright, tmp_path, capsys):
+    image, _ = bright
+    with_psf, without = tmp_path / "with.ecsv", tmp_path / "without.ecsv"
+    assert main(["detect", str(image), "--catalog", str(with_psf), "--device", "cpu"]) == 0
+    assert "found beside the image" in capsys.readouterr().err
+    alone = tmp_path / "alone.fits"  # the same image, its dirty beam not beside it
+    shutil.copy(image, alone)
+    assert main(["detect", str(alone), "--catalog", str(without), "--device", "cpu"]) == 0
+    assert "no dirty beam was given" in capsys.readouterr().err
+    assert len(Catalogue.read(with_psf)) == 1  # the 400-sigma point and none of its sidelobes
+    assert len(Catalogue.read(without)) >= 1
+
+
 def test_psf_found_beside_the_image(bright, tmp_path, capsys):
     image, _ = bright
     out = tmp_path / "cat.ecsv"
-    assert main(["detect", str(image), "--catalog", str(out), "--device", "cpu"]) == 0
+    assert main(["detect", str(image), "--catalog", str(out), "--device", "cpu", *V1]) == 0
     err = capsys.readouterr().err
     assert "bright.fits: note: dirty beam bright_beam.fits found beside the image" in err
     assert "sidelobe test with the dirty beam bright_beam.fits" in err and "no dirty beam" not in err
@@ -42,9 +61,9 @@ def test_drop_sidelobes(bright, tmp_path, capsys):
     image, _ = bright
     kept, dropped = tmp_path / "kept.ecsv", tmp_path / "dropped.ecsv"
     reg = tmp_path / "dropped.reg"
-    assert main(["detect", str(image), "--catalog", str(kept), "--device", "cpu"]) == 0
+    assert main(["detect", str(image), "--catalog", str(kept), "--device", "cpu", *V1]) == 0
     assert main(["detect", str(image), "--catalog", str(dropped), "--regions", str(reg), "--device", "cpu",
-                 "--drop-sidelobes"]) == 0
+                 "--drop-sidelobes", *V1]) == 0
     n_flagged = sum(s.p_sidelobe > 0.5 for s in Catalogue.read(kept))
     assert n_flagged >= 1
     assert f"{n_flagged} likely sidelobes left out (--drop-sidelobes)" in capsys.readouterr().err

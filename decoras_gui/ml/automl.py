@@ -112,8 +112,10 @@ def suggest(trial) -> dict:
 
 def config_for(base: TrainConfig, params: dict, **changes) -> TrainConfig:
     """``base`` with a trial's parameters (both networks share the architecture)."""
-    net = NetConfig.from_dict({k: params[k] for k in ("widths", "convs_per_level", "stem_stride", "block",
-                                                      "attention", "psf_channel")})
+    crop = changes.get("crop", base.crop)
+    net = NetConfig.from_dict({**{k: params[k] for k in ("widths", "convs_per_level", "stem_stride", "block",
+                                                         "attention", "psf_channel")},
+                               "attention_window": crop if params["attention"] else 0})
     training = {k: params[k] for k in ("pos_weight", "source_weight", "msle_weight", "augment", "learning_rate",
                                        "weight_decay")}
     return replace(base, networks={name: net for name in base.networks}, **training, **changes)

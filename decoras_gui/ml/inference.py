@@ -228,7 +228,7 @@ def run_networks(
                      f"({model.card.pixels_per_beam_minor:.1f} pixels per beam minor axis)")
     elif zoom != 1.0:
         notes.append(f"resampled by {zoom:.3g} to the model's beam sampling "
-                     f"({beam_minor_px:.2f} -> {model.card.pixels_per_beam_minor:.2f} pixels per beam minor axis)")
+                     f"({beam_minor_px:.2f} -> {beam_minor_px * zoom:.2f} pixels per beam minor axis)")
     return NetworkMaps(prob.astype(np.float32), rest.astype(np.float32), float(rms), zoom, str(dev), notes,
                        precision, sidelobes)
 

@@ -36,6 +36,10 @@ class NetConfig:
     stem_stride: int = 1  # 2: work at half resolution (the maps are beam-smooth), upsample at the end
     block: str = "plain"  # or "residual"
     attention: bool = False  # squeeze-and-excitation after each block
+    # the squeeze's extent in input pixels (0: the whole input). A global squeeze makes every
+    # output depend on the whole tile, so tiled inference would depend on where the tiles fall;
+    # a local one over the training crop's extent sees at inference what it saw in training.
+    attention_window: int = 0
     psf_channel: bool = False  # reads the predicted-sidelobe channel and the has-a-PSF flag
 
     @property
@@ -47,7 +51,8 @@ class NetConfig:
         """Plain data; the options added after version 1 only when not at their default (so the
         cards of older models read and compare as they were written)."""
         out = {"widths": list(self.widths), "convs_per_level": self.convs_per_level, "stem_stride": self.stem_stride}
-        for key, default in (("block", "plain"), ("attention", False), ("psf_channel", False)):
+        for key, default in (("block", "plain"), ("attention", False), ("psf_channel", False),
+                             ("attention_window", 0)):
             if getattr(self, key) != default:
                 out[key] = getattr(self, key)
         return out
@@ -59,7 +64,8 @@ class NetConfig:
             raise ValueError(f"unknown block {block!r} (plain, residual)")
         return cls(widths=tuple(int(w) for w in d["widths"]), convs_per_level=int(d.get("convs_per_level", 2)),
                    stem_stride=int(d.get("stem_stride", 1)), block=block, attention=bool(d.get("attention", False)),
-                   psf_channel=bool(d.get("psf_channel", False)))
+                   psf_channel=bool(d.get("psf_channel", False)),
+                   attention_window=int(d.get("attention_window", 0)))
 
     @property
     def in_channels(self) -> int:
@@ -98,24 +104,33 @@ class _Block(nn.Sequential):
 
 
 class _SqueezeExcite(nn.Module):
-    """Channel attention: a gate per channel from the block's global average."""
+    """Channel attention: a gate per channel from the block's average, over the whole input
+    (``window`` 0) or over a ``window`` x ``window`` neighbourhood of each pixel (a separable box
+    mean, the image edges not counted), so that the gate is local and tiles agree."""
 
-    def __init__(self, c: int, reduction: int = 4):
+    def __init__(self, c: int, reduction: int = 4, window: int = 0):
         super().__init__()
         self.fc = nn.Sequential(nn.Linear(c, max(4, c // reduction)), nn.ReLU(inplace=True),
                                 nn.Linear(max(4, c // reduction), c), nn.Sigmoid())
+        self.half = max(0, int(window) // 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.fc(x.mean(dim=(2, 3)))[:, :, None, None]
+        if not self.half:
+            return x * self.fc(x.mean(dim=(2, 3)))[:, :, None, None]
+        h = self.half
+        k = 2 * h + 1
+        m = F.avg_pool2d(x, (1, k), stride=1, padding=(0, h), count_include_pad=False)
+        m = F.avg_pool2d(m, (k, 1), stride=1, padding=(h, 0), count_include_pad=False)
+        return x * self.fc(m.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
 
 class _ResBlock(nn.Module):
     """Conv block with an identity (or 1x1) shortcut, optionally gated by channel attention."""
 
-    def __init__(self, c_in: int, c_out: int, n: int, residual: bool, attention: bool):
+    def __init__(self, c_in: int, c_out: int, n: int, residual: bool, attention: bool, window: int = 0):
         super().__init__()
         self.body = _Block(c_in, c_out, n)
-        self.gate = _SqueezeExcite(c_out) if attention else nn.Identity()
+        self.gate = _SqueezeExcite(c_out, window=window) if attention else nn.Identity()
         self.short = ((nn.Identity() if c_in == c_out else nn.Conv2d(c_in, c_out, 1, bias=False))
                       if residual else None)
 
@@ -124,11 +139,13 @@ class _ResBlock(nn.Module):
         return y if self.short is None else y + self.short(x)
 
 
-def _block(c_in: int, c_out: int, config: NetConfig) -> nn.Module:
-    """The plain block of version 1 (same parameter names), or the residual / attention one."""
+def _block(c_in: int, c_out: int, config: NetConfig, stride: int = 1) -> nn.Module:
+    """The plain block of version 1 (same parameter names), or the residual / attention one
+    (``stride``: input pixels per pixel of the block's features, for the attention window)."""
     if config.block == "plain" and not config.attention:
         return _Block(c_in, c_out, config.convs_per_level)
-    return _ResBlock(c_in, c_out, config.convs_per_level, config.block == "residual", config.attention)
+    window = max(1, config.attention_window // stride) if config.attention_window else 0
+    return _ResBlock(c_in, c_out, config.convs_per_level, config.block == "residual", config.attention, window)
 
 
 class EncoderDecoder(nn.Module):
@@ -147,8 +164,11 @@ class EncoderDecoder(nn.Module):
                                    nn.BatchNorm2d(w[0]), nn.ReLU(inplace=True))
                      if config.stem_stride == 2 else nn.Identity())
         first_in = w[0] if config.stem_stride == 2 else c_in
-        self.down = nn.ModuleList([_block(first_in if i == 0 else w[i - 1], w[i], config) for i in range(len(w))])
-        self.up = nn.ModuleList([_block(w[i + 1] + w[i], w[i], config) for i in reversed(range(len(w) - 1))])
+        s0 = config.stem_stride
+        self.down = nn.ModuleList([_block(first_in if i == 0 else w[i - 1], w[i], config, s0 * 2**i)
+                                   for i in range(len(w))])
+        self.up = nn.ModuleList([_block(w[i + 1] + w[i], w[i], config, s0 * 2**i)
+                                 for i in reversed(range(len(w) - 1))])
         self.head = nn.Conv2d(w[0], out_channels, 1)
 
     def forward(self, snr: torch.Tensor) -> torch.Tensor:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # torch is imported when a model is loaded, not to list or re
 DEFAULT_MODEL = "vlba-l-band"
 
 #: what a card's ``domain`` holds: the images a model is meant for
-DOMAIN_KEYS = ("instrument", "band", "image_kind", "cell_mas", "pixels_per_beam_minor")
+DOMAIN_KEYS = ("instrument", "band", "image_kind", "cell_mas", "pixels_per_beam_minor", "pixels_per_beam_range")
 #: image kinds a domain names: straight from imaging, or deconvolved (CLEANed) and restored
 IMAGE_KINDS = ("dirty", "restored")
 

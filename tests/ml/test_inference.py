@@ -70,16 +70,22 @@ def test_blank_pixels_stay_blank(bundled_model, field_image):
 
 
 def test_resampling_when_the_beam_sampling_differs(bundled_model):
-    per_minor = bundled_model.card.pixels_per_beam_minor
-    assert zoom_factor(bundled_model, per_minor) == 1.0
+    lo, hi = bundled_model.card.pixels_per_beam_range  # trained on a range: resampled only from outside it
+    assert zoom_factor(bundled_model, bundled_model.card.pixels_per_beam_minor) == 1.0
+    assert zoom_factor(bundled_model, lo) == zoom_factor(bundled_model, hi) == 1.0
     assert zoom_factor(bundled_model, None) == 1.0
-    assert zoom_factor(bundled_model, per_minor * 2) == pytest.approx(0.5)
+    assert zoom_factor(bundled_model, hi * 2) == pytest.approx(0.5)
+    assert zoom_factor(bundled_model, lo / 2) == pytest.approx(2.0)
     data = np.random.default_rng(1).normal(0, 1, (100, 130)).astype(np.float32)
-    maps = run_networks(data, 1.0, bundled_model, beam_minor_px=per_minor * 2, device="cpu")
+    maps = run_networks(data, 1.0, bundled_model, beam_minor_px=hi * 2, device="cpu")
     assert maps.probability.shape == (100, 130) and maps.zoom == pytest.approx(0.5)
-    assert "resampled by 0.5" in maps.notes[0]
+    assert any(f"resampled by 0.5 to the model's beam sampling ({2 * hi:.2f} -> {hi:.2f}" in n for n in maps.notes)
     no_beam = run_networks(data, 1.0, bundled_model, beam_minor_px=None, device="cpu")
-    assert no_beam.zoom == 1.0 and "no beam" in no_beam.notes[0]
+    assert no_beam.zoom == 1.0 and any("no beam" in n for n in no_beam.notes)
+    # a model trained on one sampling resamples any other
+    one = replace(bundled_model, card=replace(bundled_model.card, domain={
+        k: v for k, v in bundled_model.card.domain.items() if k != "pixels_per_beam_range"}))
+    assert zoom_factor(one, one.card.pixels_per_beam_minor * 2) == pytest.approx(0.5)
 
 
 def test_device_choice():
