@@ -9,6 +9,8 @@ with its dirty beam beside it), every true source DECORAS finds is measured four
 * ``decoras-image-peak``: the same sources with the peak from the image refit
   (``CharacterizeSettings.peak_from_image``: amplitude and centre fit on the image less the
   predicted sidelobes, the shape held at the network's);
+* ``decoras-beam-low-snr``: the centres of sources below SNR 10 refit with the restoring beam's
+  shape instead of the network's (``CharacterizeSettings.beam_shape_at_low_snr``);
 * ``fixed-beam``: a fit of amplitude and centre on the image with the restoring beam's shape,
   started at DECORAS's position: what an astronomer's Gaussian fit (JMFIT, imfit) gives;
 * ``photutils``: the 5-sigma segmentation baseline's own detections of the same true sources.
@@ -42,7 +44,7 @@ from decoras_gui.sim.config import SimConfig
 from decoras_gui.sim.field import simulate_field
 from decoras_gui.sim.output import write_field
 
-METHODS = ("decoras", "decoras-image-peak", "fixed-beam", "photutils")
+METHODS = ("decoras", "decoras-image-peak", "decoras-beam-low-snr", "fixed-beam", "photutils")
 
 
 def fixed_beam_fit(data: np.ndarray, x: float, y: float, beam_px: tuple[float, float, float]) -> tuple[float, ...]:
@@ -76,6 +78,8 @@ def run(n_fields: int, variety: str, seed: int, model_name: str) -> dict:
             cats = {"decoras": characterize(image, maps, settings=base, rms_map=rms_map),
                     "decoras-image-peak": characterize(image, maps, settings=replace(base, peak_from_image=True),
                                                        rms_map=rms_map),
+                    "decoras-beam-low-snr": characterize(image, maps, rms_map=rms_map,
+                                                         settings=replace(base, beam_shape_at_low_snr=True)),
                     "photutils": photutils_baseline(image, rms_map=rms_map)}
             theta = pixel_angle_from_pa(image.wcs, image.shape[1] / 2, image.shape[0] / 2, f.beam.bpa)
             beam_px = (beam[0], beam[1], theta)

@@ -32,6 +32,7 @@ from ..core.geometry import (
     gaussian_area,
     moments_to_ellipse,
     pa_from_pixel_angle,
+    pixel_angle_from_pa,
 )
 from ..core.image import SkyImage
 from .inference import NetworkMaps
@@ -47,6 +48,7 @@ class CharacterizeSettings:
     fit: bool = True
     refine: bool = True  # refit centres on the image itself (ml.refine)
     peak_from_image: bool = False  # report the amplitude of that fit as the peak (the network's otherwise)
+    beam_shape_at_low_snr: bool = False  # refit faint sources' centres with the beam's shape (ml.refine)
 
 
 def _beam_px(image: SkyImage, fallback_minor_px: float) -> tuple[float, float, float]:
@@ -219,7 +221,10 @@ def characterize(
         data = image.data
         if maps.sidelobes is not None:  # the bright sources' predicted sidelobes taken off the image first
             data = np.asarray(data, np.float32) - np.nan_to_num(maps.sidelobes)
-        measured = refine_positions(data, measured, bmin_px, fit_peak=settings.peak_from_image)
+        theta = pixel_angle_from_pa(image.wcs, image.shape[1] / 2, image.shape[0] / 2, bpa) if image.wcs else bpa
+        beam = (bmaj_px, bmin_px, theta) if settings.beam_shape_at_low_snr else None
+        measured = refine_positions(data, measured, bmin_px, fit_peak=settings.peak_from_image, beam=beam,
+                                    rms=maps.rms)
     found, in_island = [], []
     for label, values in measured:
         sl = sources.slices[sources.get_index(label)]

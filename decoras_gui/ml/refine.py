@@ -49,10 +49,17 @@ def _core(shape: tuple[int, int], m: dict) -> tuple[tuple[slice, slice], np.ndar
     return (ys, xs), xx, yy, np.hypot(along, across) <= CORE_HWHM
 
 
+#: Below this SNR the centre is fit with the restoring beam's shape, not the network's: there the
+#: network's shape is noisier than the beam is wrong (benchmarks/measurement.py, RESULTS.md).
+BEAM_SHAPE_BELOW_SNR = 10.0
+
+
 def refine_positions(data: np.ndarray, measured: list[tuple[int, dict]], bmin_px: float,
-                     fit_peak: bool = False) -> list[tuple[int, dict]]:
+                     fit_peak: bool = False, beam: tuple[float, float, float] | None = None,
+                     rms: float | None = None) -> list[tuple[int, dict]]:
     """Measurements with their centres (and with ``fit_peak`` their peaks) refit on ``data``;
-    unchanged where the fit is unusable."""
+    unchanged where the fit is unusable. With ``beam`` (FWHM major, minor px, angle from +x) and
+    the image ``rms``, sources below :data:`BEAM_SHAPE_BELOW_SNR` are fit with the beam's shape."""
     refined = []
     centres = np.array([[m["x"], m["y"]] for _, m in measured], float).reshape(-1, 2)
     largest = max((m["maj"] for _, m in measured), default=0.0)
@@ -75,9 +82,12 @@ def refine_positions(data: np.ndarray, measured: list[tuple[int, dict]], bmin_px
             refined.append((label, m))
             continue
         px, py, pv = xx[use].astype(float), yy[use].astype(float), cut[use]
+        shape = (m["maj"], m["min"], m["theta"])
+        if beam is not None and rms and m["peak"] < BEAM_SHAPE_BELOW_SNR * rms:
+            shape = beam
 
         def residual(p: np.ndarray) -> np.ndarray:
-            return gaussian(px, py, p[0], p[1], p[2], m["maj"], m["min"], m["theta"]) - pv
+            return gaussian(px, py, p[0], p[1], p[2], *shape) - pv
 
         try:
             fit = least_squares(residual, [m["peak"], m["x"], m["y"]], method="lm", max_nfev=200)
