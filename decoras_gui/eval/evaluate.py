@@ -195,7 +195,8 @@ def evaluate(model: DecorasModel, seed: int, n_fields: int, sim: SimConfig | Non
             if progress:
                 progress(i + 1, n_fields)
     return {"seed": seed, "n_fields": n_fields, "model": model.label,
-            "sim": {k: getattr(base, k) for k in ("size", "cell_mas", "schedule", "max_sources", "empty_fraction")},
+            "sim": {k: getattr(base, k) for k in ("size", "cell_mas", "schedule", "variety", "max_sources",
+                                                  "empty_fraction", "snr_range", "crowded_fraction")},
             "methods": {name: summarise(rec) for name, rec in records.items()}}
 
 

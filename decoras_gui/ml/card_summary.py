@@ -32,7 +32,7 @@ def card_figures(card: ModelCard) -> list[tuple[str, str]]:
         rows.append(("position error", f"{pos['mean']:.2f} +/- {pos.get('std', float('nan')):.2f} mas"))
     if rows and ev.get("seed") is not None:
         rows.append(("measured on", f"{ev.get('n_fields', '?')} simulated fields, seed {ev['seed']} "
-                     f"({(ev.get('sim') or {}).get('schedule', '?')} schedules)"))
+                     f"({_fields_of(ev.get('sim') or {})})"))
     for family, result in sorted((ev.get("by_family") or {}).items()):  # e.g. 'ood, with its dirty beam'
         figures = ((result or {}).get("methods") or {}).get(card.name) or {}
         parts = [f"{label} {fmt.format(figures[key])}" for key, label, fmt in FAMILY_FIGURES
@@ -40,6 +40,16 @@ def card_figures(card: ModelCard) -> list[tuple[str, str]]:
         if parts:
             rows.append((f"{family} ({result.get('n_fields', '?')} fields)", "; ".join(parts)))
     return rows
+
+
+def _fields_of(sim: dict) -> str:
+    """'training families' / 'validation families' / 'random schedules' for a test set's sim summary."""
+    variety = sim.get("variety", "none")
+    if variety == "wide":
+        return "the training families"
+    if variety == "ood":
+        return "the validation families"
+    return f"{sim.get('schedule', '?')} schedules"
 
 
 #: the figures shown for each family of test fields (in-distribution, out-of-distribution, ...)
