@@ -219,7 +219,7 @@ def verdicts(methods: dict) -> list[tuple[str, bool | None]]:
     for label, test in TARGETS:
         try:
             ok = bool(test(d, others))
-        except ValueError:  # max() of no classical finder
+        except (ValueError, IndexError):  # no classical finder ran to compare with
             ok = None
         out.append((label, ok))
     return out

@@ -106,9 +106,9 @@ def test_simulated_core_jets_come_out_as_sources(tmp_path, bundled_model):
 
     cfg = SimConfig(size=256, max_sources=8, empty_fraction=0.0, kind_probs=(0.0, 0.0, 0.5, 0.5))
     mixed = joined = 0
-    for k in (22, 24):  # fields with detected core-jets (benchmarks/grouping.py, seed 5)
-        image, _, truth_path = write_field(simulate_field((5, k), cfg), tmp_path, f"f{k}")
-        cat = get_task("detect").run(load_fits(image), bundled_model, device="cpu").result
+    for k in range(20, 28):  # eight fields of doubles and core-jets (benchmarks/grouping.py, seed 5)
+        image, beam, truth_path = write_field(simulate_field((5, k), cfg), tmp_path, f"f{k}")
+        cat = get_task("detect").run(load_fits(image), bundled_model, device="cpu", psf=beam).result
         truth = Table.read(truth_path)
         tx, ty, tg = (np.asarray(truth[c]) for c in ("x", "y", "group"))
         nearest = {s.source_id: int(tg[np.argmin(np.hypot(tx - s.x, ty - s.y))]) for s in cat}

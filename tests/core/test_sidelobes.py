@@ -6,6 +6,7 @@ detect pipeline runs the test with a PSF and says so without one."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -160,18 +161,25 @@ def test_older_files_read_with_defaults(tmp_path):
         assert s.sidelobe_of == -1 and math.isnan(s.p_sidelobe)
 
 
-def test_detect_pipeline_with_and_without_psf(field, bundled_model):
+def test_detect_pipeline_with_and_without_psf(field):
+    """The sidelobe test after the networks: the same detections, flagged. With vlba-l-band 1.0.0,
+    whose networks do not read the dirty beam (kept for the refactoring guard)."""
+    from decoras_gui.ml.registry import load_model
     from decoras_gui.ml.tasks import get_task
 
+    v1 = load_model("vlba-l-band", Path(__file__).resolve().parents[1] / "data" / "refactor" / "model")
     image = load_fits(field["image"])
     task = get_task("detect")
-    without = task.run(image, bundled_model, device="cpu")
+    without = task.run(image, v1, device="cpu")
     assert any("no dirty beam found beside bright.fits; sidelobe test skipped" in n for n in without.notes)
     assert len(without.result) and all(math.isnan(s.p_sidelobe) for s in without.result)
-    with_psf = task.run(image, bundled_model, device="cpu", psf=field["beam"])  # a path is loaded
+    with_psf = task.run(image, v1, device="cpu", psf=field["beam"])  # a path is loaded
     assert not any("no dirty beam" in n for n in with_psf.notes)
     assert any("sidelobe test with the dirty beam bright_beam.fits" in n for n in with_psf.notes)
-    assert [(s.x, s.y) for s in with_psf.result] == [(s.x, s.y) for s in without.result]
+    # the same detections; their centres refit on the image less the predicted sidelobes move a little
+    assert len(with_psf.result) == len(without.result)
+    for a, b in zip(with_psf.result, without.result):
+        assert math.hypot(a.x - b.x, a.y - b.y) < 0.5
     assert all(0.0 <= s.p_sidelobe <= 1.0 for s in with_psf.result)
     brightest = max(with_psf.result, key=lambda s: s.peak_flux)
     assert math.hypot(brightest.x - BRIGHT[0], brightest.y - BRIGHT[1]) < 2 and brightest.p_sidelobe == 0.0
