@@ -35,9 +35,9 @@ def psf_centre(psf: np.ndarray) -> tuple[int, int]:
 
 def main_lobe(psf: np.ndarray, centre: tuple[int, int]) -> np.ndarray:
     """The PSF's main lobe as an image: the elliptical Gaussian fitted to the region around its
-    peak (:func:`decoras_gui.sim.imaging.fit_beam`), peak 1 at ``centre``."""
+    peak (:func:`decoras_gui.sim.beam_fit.fit_beam`), peak 1 at ``centre``."""
     from ..core.errors import DecorasError
-    from ..sim.imaging import fit_beam, gaussian_cov
+    from ..sim.beam_fit import fit_beam, gaussian_cov
 
     cy, cx = centre
     core = psf
