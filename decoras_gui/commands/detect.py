@@ -258,10 +258,16 @@ def _warm_ups(args: argparse.Namespace) -> list:
     """Imports the first image needs after its networks, done while the worker still computes them."""
 
     def photutils_meta() -> None:
-        # photutils' SourceCatalog imports matplotlib, only to note its version in its metadata
+        # photutils' SourceCatalog imports matplotlib when it is installed (an optional dependency:
+        # not in a plain install), only to note its version in its metadata
         import importlib
+        import importlib.util
 
-        importlib.import_module("matplotlib")
+        try:
+            if importlib.util.find_spec("matplotlib") is not None:
+                importlib.import_module("matplotlib")
+        except (ImportError, ValueError):  # absent, or broken: photutils copes without it
+            pass
 
     def regions() -> None:
         from ..core import regions_io  # noqa: F401
