@@ -152,7 +152,7 @@ def run_networks(
         work = ndimage.zoom(work, zoom, order=1, prefilter=False)
     uses_psf = model.card.uses_psf
     work = _with_psf_channels(work, psf, zoom) if (uses_psf or psf is not None) else work[None]
-    sidelobes = work[1, :work.shape[1], :work.shape[2]].copy() if psf is not None else None
+    sidelobes = work[1].copy() if psf is not None else None
     if not uses_psf:
         work = work[:1]
     multiple = 2 ** max(model.detection.config.depth, model.characterization.config.depth)
