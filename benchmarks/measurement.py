@@ -5,9 +5,10 @@
 On simulated fields of a family (default: the validation families no model is trained on, each
 with its dirty beam beside it), every true source DECORAS finds is measured four ways:
 
-* ``decoras``: the catalogue as ``decoras detect`` writes it (peak from the restored map);
-* ``decoras-image-peak``: the same sources with the peak from the image refit
-  (``CharacterizeSettings.peak_from_image``: amplitude and centre fit on the image less the
+* ``decoras``: the catalogue as ``decoras detect`` writes it (the peak as the model's card says:
+  ``peak_cap``);
+* ``decoras-image-peak``: the same sources with the peak from the image refit, unbounded
+  (``CharacterizeSettings.peak_cap`` inf: amplitude and centre fit on the image less the
   predicted sidelobes, the shape held at the network's);
 * ``decoras-beam-low-snr``: the centres of sources below SNR 10 refit with the restoring beam's
   shape instead of the network's (``CharacterizeSettings.beam_shape_at_low_snr``);
@@ -74,9 +75,10 @@ def run(n_fields: int, variety: str, seed: int, model_name: str) -> dict:
             psf = load_psf(find_psf(path), image)
             beam = image.beam_pixels
             maps = run_networks(image.data, image.rms, model, beam_minor_px=beam[1], device="cpu", psf=psf.data)
-            base = CharacterizeSettings(threshold=model.card.threshold, min_snr=model.card.min_snr)
+            base = CharacterizeSettings(threshold=model.card.threshold, min_snr=model.card.min_snr,
+                                        peak_cap=model.card.peak_cap)
             cats = {"decoras": characterize(image, maps, settings=base, rms_map=rms_map),
-                    "decoras-image-peak": characterize(image, maps, settings=replace(base, peak_from_image=True),
+                    "decoras-image-peak": characterize(image, maps, settings=replace(base, peak_cap=math.inf),
                                                        rms_map=rms_map),
                     "decoras-beam-low-snr": characterize(image, maps, rms_map=rms_map,
                                                          settings=replace(base, beam_shape_at_low_snr=True)),
@@ -130,6 +132,16 @@ def report(result: dict) -> str:
         label = "all >= 5" if math.isinf(hi) and lo == 5.0 else _bin_label(lo, hi)
         lines.append(f"{label:>10s} {int(sel.sum()):5d}" + "".join(f"{c:>20s}" for c in cells) + f"{limit:13.3f}"
                      + "   " + " / ".join(errs))
+    lines.append("position error, decoras less the fixed-beam fit on the same sources (paired; mean +/- standard "
+                 "error, mas; 'no worse' unless the difference exceeds twice its standard error):")
+    s = np.asarray(rec["decoras"]["snr"], float)
+    diff = np.asarray(rec["decoras"]["pos"], float) - np.asarray(rec["fixed-beam"]["pos"], float)
+    for lo, hi in SNR_BINS[1:]:
+        sel = (s >= lo) & (s < hi)
+        if sel.sum() > 1:
+            mean, sem = float(diff[sel].mean()), float(diff[sel].std(ddof=1) / math.sqrt(sel.sum()))
+            verdict = "worse" if mean > 2 * sem else ("better" if mean < -2 * sem else "no worse")
+            lines.append(f"  {_bin_label(lo, hi):>8s}: {mean:+.3f} +/- {sem:.3f} ({int(sel.sum())} sources): {verdict}")
     r = np.asarray(result["reff"], float)
     lines.append(f"r_eff within 20 % of resolved sources (decoras): {np.mean(np.abs(r - 1) <= WITHIN):.3f} "
                  f"({r.size})" if r.size else "no resolved sources matched")

@@ -46,7 +46,7 @@ def main(argv=None) -> int:
           f"SNR floor {model.card.min_snr})")
     print(f"{'threshold':>9s} {'floor':>5s} {'compl 5-7.5':>11s} {'compl >=7.5':>11s} {'purity >=5.5':>12s} "
           f"{'purity all':>10s} {'false/empty':>11s} {'pos err':>7s}")
-    for (thr, floor), rec in records.items():
+    for (thr, floor, _cap), rec in records.items():
         s = summarise(rec)
         print(f"{thr:9.2f} {floor:5.1f} {s['completeness_snr_5_7.5']:11.3f} {s['completeness_snr_ge_7.5']:11.3f} "
               f"{s['purity_snr_ge_5.5']:12.3f} {s['purity_all']:10.3f} {s['false_per_empty_field']:11.3f} "

@@ -40,7 +40,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--final-steps", type=int, default=None, help="training steps of the final model (default: base)")
     p.add_argument("--version", default=None, help="version of the final model (default: the base's)")
     p.add_argument("--out", default=None, help="folder for the final model (default: beside the base)")
-    p.add_argument("--calibration-fields", type=int, default=80, help="validation fields of the final calibration")
+    p.add_argument("--calibration-fields", type=int, default=240, help="validation fields of the final calibration")
 
 
 @command("automl", "Search network shapes and training settings with Optuna, then build the best model.")(

@@ -15,8 +15,8 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None, help="folder for weights and model card (default: beside the config)")
     p.add_argument("--run-dir", default=None, help="folder for checkpoints and the loss log (default: runs/NAME)")
     p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint and start over")
-    p.add_argument("--calibration-fields", type=int, default=80,
-                   help="validation fields for choosing the detection threshold and SNR floor "
+    p.add_argument("--calibration-fields", type=int, default=240,
+                   help="validation fields for choosing the detection threshold, SNR floor and peak cap "
                    "(0: keep the configured ones)")
     p.add_argument("--calibrate-only", action="store_true",
                    help="do not train: recalibrate the model already written to --out (its weights are unchanged)")

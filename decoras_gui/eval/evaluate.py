@@ -48,6 +48,8 @@ class MethodRecords:
     flux_ratio: list[float] = field(default_factory=list)
     reff_ratio: list[float] = field(default_factory=list)
     resolved: list[bool] = field(default_factory=list)
+    matched_key: list[tuple[int, int]] = field(default_factory=list)  # (field number, truth row) per match
+    fields_scored: int = 0
     seconds: float = 0.0
     pixels: int = 0
 
@@ -149,6 +151,7 @@ def score_field(truth, cat: Catalogue, image: SkyImage, rms_map: np.ndarray, cel
         rec.flux_ratio.append(src.total_flux / float(row["total_flux"]))
         rec.reff_ratio.append(src.r_eff * 1000.0 / float(row["r_eff"]))
         rec.resolved.append(float(row["maj"]) > 0.5 * beam.bmin)
+        rec.matched_key.append((rec.fields_scored, int(idx_sep[ti])))
     # detections of components too close to a brighter one to count are neither found nor false
     idx_rest = np.flatnonzero(~sep)
     leftover = np.asarray(first.unmatched_detections, int)
@@ -164,6 +167,18 @@ def score_field(truth, cat: Catalogue, image: SkyImage, rms_map: np.ndarray, cel
     rec.det_true.extend(true_det.tolist())
     if len(truth) == 0:
         rec.empty_field_false.append(int(len(cat)))
+    rec.fields_scored += 1
+
+
+def peak_within_on_common(a: MethodRecords, b: MethodRecords) -> dict:
+    """Peak within 20 % of two methods scored on the same fields, over the true sources both found:
+    ``{"a": fraction, "b": fraction, "noise_limit": the limit for those sources, "n": how many}``."""
+    ka = {k: i for i, k in enumerate(a.matched_key)}
+    kb = {k: i for i, k in enumerate(b.matched_key)}
+    both = sorted(set(ka) & set(kb))
+    return {"a": _fraction_within([a.peak_ratio[ka[k]] for k in both]),
+            "b": _fraction_within([b.peak_ratio[kb[k]] for k in both]),
+            "noise_limit": noise_limited_fraction_within([a.matched_snr[ka[k]] for k in both]), "n": len(both)}
 
 
 def evaluate(model: DecorasModel, seed: int, n_fields: int, sim: SimConfig | None = None,

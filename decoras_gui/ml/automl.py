@@ -134,7 +134,7 @@ def score(model: DecorasModel, fields: list, settings: StudySettings) -> dict:
 
     records = sweep(model, fields, settings.thresholds, settings.floors)
     best = None
-    for (t, floor), rec in records.items():
+    for (t, floor, _cap), rec in records.items():
         s = summarise(rec)
         ds, dt = np.asarray(rec.det_snr), np.asarray(rec.det_true)
         purity5 = float(dt[ds >= 5].mean()) if (ds >= 5).any() else 1.0

@@ -47,7 +47,9 @@ class CharacterizeSettings:
     deblend_contrast: float = 0.005
     fit: bool = True
     refine: bool = True  # refit centres on the image itself (ml.refine)
-    peak_from_image: bool = False  # report the amplitude of that fit as the peak (the network's otherwise)
+    # the reported peak: the amplitude of that fit on the image (less the predicted sidelobes), at most
+    # peak_cap x the restored map's peak; 0: the restored map's peak (inf: the image fit's, unbounded)
+    peak_cap: float = 0.0
     beam_shape_at_low_snr: bool = False  # refit faint sources' centres with the beam's shape (ml.refine)
 
 
@@ -223,8 +225,7 @@ def characterize(
             data = np.asarray(data, np.float32) - np.nan_to_num(maps.sidelobes)
         theta = pixel_angle_from_pa(image.wcs, image.shape[1] / 2, image.shape[0] / 2, bpa) if image.wcs else bpa
         beam = (bmaj_px, bmin_px, theta) if settings.beam_shape_at_low_snr else None
-        measured = refine_positions(data, measured, bmin_px, fit_peak=settings.peak_from_image, beam=beam,
-                                    rms=maps.rms)
+        measured = refine_positions(data, measured, bmin_px, beam=beam, rms=maps.rms)
     found, in_island = [], []
     for label, values in measured:
         sl = sources.slices[sources.get_index(label)]
@@ -232,11 +233,23 @@ def characterize(
         source = _source(image, values, det_prob, rms_map, (bmaj_px, bmin_px, bpa), image.pixel_scale_deg,
                          model_name)
         if not source.snr < settings.min_snr:  # NaN SNR (no noise estimate) is kept
+            if settings.peak_cap > 0:  # the floor was the restored peak's: sidelobe-lifted pixels lift no one over it
+                source = _source(image, _image_peak(values, settings.peak_cap), det_prob, rms_map,
+                                 (bmaj_px, bmin_px, bpa), image.pixel_scale_deg, model_name)
             found.append(source)
             in_island.append(int(np.max(islands.data[sl][sources.data[sl] == label])))
     found = assign_groups(found, in_island, restored=restored, rms_map=rms_map,
                           beam_px=math.sqrt(bmaj_px * bmin_px))  # sources of components (core.components)
     return Catalogue(found, meta)
+
+
+def _image_peak(fit: dict, cap: float) -> dict:
+    """``fit`` with its peak the image fit's (``fit["image_peak"]``), at most ``cap`` x the restored
+    map's; as it is for ``cap`` 0 or where there was no usable image fit."""
+    image_peak = fit.get("image_peak")
+    if not (cap > 0 and image_peak and fit["peak"] > 0):
+        return fit
+    return {**fit, "peak": min(float(image_peak), cap * fit["peak"])}
 
 
 def _source(image: SkyImage, fit: dict, det_prob: float, rms_map: np.ndarray, beam_px, scale_deg,

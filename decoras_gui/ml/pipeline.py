@@ -85,8 +85,9 @@ def _detect_whole(image: SkyImage, model: DecorasModel, *, device: str, threshol
         raise Cancelled("detection cancelled")
     if progress:
         progress(NETWORK_SHARE, "measuring sources")
-    settings = CharacterizeSettings(threshold=model.card.threshold if threshold is None else threshold,
-                                    min_snr=model.card.min_snr)
+    chosen = model.card.settings(with_psf=psf is not None)  # calibrated with and without the dirty beam
+    settings = CharacterizeSettings(threshold=chosen["threshold"] if threshold is None else threshold,
+                                    min_snr=chosen["min_snr"], peak_cap=chosen["peak_cap"])
     catalogue = characterize(image, maps, model_name=model.card.name, model_version=model.card.version,
                              fallback_beam_minor_px=model.card.pixels_per_beam_minor / max(maps.zoom, 1e-6),
                              settings=settings, rms_map=rms_map)

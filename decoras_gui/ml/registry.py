@@ -51,6 +51,11 @@ class ModelCard:
     networks: dict = field(default_factory=dict)
     threshold: float = 0.5
     min_snr: float = 2.0  # measured peak / local rms below which a detection is not reported
+    # reported peaks: the image fit's, at most peak_cap x the restored map's (0: the restored map's)
+    peak_cap: float = 0.0
+    # for a model that reads the dirty beam, the settings calibrated for runs without one:
+    # {"threshold": ..., "min_snr": ..., "peak_cap": ...} (empty: the ones above)
+    without_psf: dict = field(default_factory=dict)
     description: str = ""
     training: dict = field(default_factory=dict)
     evaluation: dict = field(default_factory=dict)
@@ -114,6 +119,14 @@ class ModelCard:
         on a range of beam samplings (``domain.pixels_per_beam_range``); None for one sampling."""
         r = self.domain.get("pixels_per_beam_range")
         return (float(r[0]), float(r[1])) if r else None
+
+    def settings(self, with_psf: bool = True) -> dict:
+        """The calibrated ``threshold``, ``min_snr`` and ``peak_cap`` for a run with or without the
+        image's dirty beam (a model that reads it has a set for each)."""
+        chosen = {"threshold": self.threshold, "min_snr": self.min_snr, "peak_cap": self.peak_cap}
+        if not with_psf and self.uses_psf and self.without_psf:
+            chosen.update({k: float(v) for k, v in self.without_psf.items() if k in chosen})
+        return chosen
 
     @property
     def uses_psf(self) -> bool:

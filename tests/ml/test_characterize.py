@@ -9,7 +9,7 @@ import pytest
 from astropy.io import fits
 
 from decoras_gui.core.image import load_fits
-from decoras_gui.ml.characterize import characterize
+from decoras_gui.ml.characterize import CharacterizeSettings, characterize
 from decoras_gui.ml.inference import NetworkMaps
 from tests.conftest import sky_header
 
@@ -92,3 +92,32 @@ def test_fragments_on_the_same_position_are_merged():
     neighbour = {"x": 57.0, "y": 50.0, "peak": 0.5}
     kept = _drop_duplicates([(1, bright), (2, fragment), (3, neighbour)], bmin_px=5.0)
     assert [label for label, _ in kept] == [1, 3]
+
+
+def test_peak_cap_takes_the_image_fit_bounded_by_the_restored_peak(tmp_path):
+    # the image holds a point of 2e-3 and one of 1e-3; the restored map under-restores both (1.5e-3, 2e-4)
+    h = sky_header(128, 128)
+    h["BMAJ"], h["BMIN"], h["BPA"] = BEAM_MAS[0] / 3.6e6, BEAM_MAS[1] / 3.6e6, BEAM_MAS[2]
+    rng = np.random.default_rng(1)
+    sky = gaussian((128, 128), 40.0, 50.0, 2e-3, 14.0, 5.0, 90.0) + gaussian((128, 128), 90.0, 80.0, 1e-3, 14.0, 5.0,
+                                                                              90.0)
+    path = tmp_path / "img.fits"
+    fits.PrimaryHDU((sky + rng.normal(0, 1e-5, sky.shape)).astype(np.float32), h).writeto(path)
+    image = load_fits(path)
+    comps = [(40.0, 50.0, 1.5e-3, 14.0, 5.0, 90.0), (90.0, 80.0, 2e-4, 14.0, 5.0, 90.0)]
+    maps = maps_for(sum(gaussian((128, 128), *c) for c in comps), comps)
+    restored = sorted(characterize(image, maps, settings=CharacterizeSettings(min_snr=0.0)), key=lambda s: s.x)
+    assert [s.peak_flux for s in restored] == pytest.approx([1.5e-3, 2e-4], rel=0.01)
+    fitted = sorted(characterize(image, maps, settings=CharacterizeSettings(min_snr=0.0, peak_cap=math.inf)),
+                    key=lambda s: s.x)
+    assert [s.peak_flux for s in fitted] == pytest.approx([2e-3, 1e-3], rel=0.02)
+    capped = sorted(characterize(image, maps, settings=CharacterizeSettings(min_snr=0.0, peak_cap=1.5)),
+                    key=lambda s: s.x)
+    assert [s.peak_flux for s in capped] == pytest.approx([2e-3, 3e-4], rel=0.02)  # the second bounded at 1.5x
+    assert capped[1].total_flux == pytest.approx(3e-4, rel=0.03) and capped[1].snr == pytest.approx(
+        capped[1].peak_flux / capped[1].local_rms)
+    # the SNR floor is the restored peak's: the faint one stays out however bright the image says it is
+    rms = capped[1].local_rms
+    floor = 0.5 * (2e-4 + 3e-4) / rms
+    kept = characterize(image, maps, settings=CharacterizeSettings(min_snr=floor, peak_cap=1.5))
+    assert len(kept) == 1 and kept[0].x == pytest.approx(40.0, abs=0.1)

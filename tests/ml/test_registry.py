@@ -82,3 +82,15 @@ def test_pickled_objects_are_refused_even_with_a_matching_checksum(model_copy):
 def test_unknown_model_names_the_choices(tmp_path):
     with pytest.raises(DecorasError, match="no model card for 'nope'"):
         load_model("nope")
+
+
+def test_runs_without_the_dirty_beam_get_their_own_calibrated_settings():
+    card = load_model().card
+    assert card.uses_psf and card.without_psf
+    with_psf = card.settings(with_psf=True)
+    assert with_psf == {"threshold": card.threshold, "min_snr": card.min_snr, "peak_cap": card.peak_cap}
+    alone = card.settings(with_psf=False)
+    assert alone == {k: card.without_psf[k] for k in ("threshold", "min_snr", "peak_cap")}
+    assert card.training["calibration_without_psf"]["with_psf"] is False
+    card.without_psf = {}
+    assert card.settings(with_psf=False) == with_psf  # a card without the second set uses the first

@@ -74,7 +74,9 @@ def test_the_bundled_card_names_task_and_domain():
     assert card.domain == {"instrument": "VLBA", "band": "L (1.4 GHz)", "image_kind": "dirty", "cell_mas": 1.0,
                            "pixels_per_beam_minor": 4.899, "pixels_per_beam_range": [3.0, 8.0]}
     assert (card.instrument, card.image_kind, card.pixels_per_beam_range) == ("VLBA", "dirty", (3.0, 8.0))
-    assert card.uses_psf and card.version == "2.0.0"
+    assert card.uses_psf and card.version == "2.1.0"
+    # calibrated on the OOD validation families, its peaks the image fit's bounded by the restored map's
+    assert card.training["calibration"]["family"] == "ood" and card.peak_cap == card.training["calibration"]["peak_cap"]
     assert set(card.networks) == set(get_task("detect").networks)
     assert card.detection == card.networks["detection"]  # a network's shape by its name
     assert [c.name for c in available_models(task="detect")] == [c.name for c in available_models()]

@@ -159,12 +159,20 @@ class DetectTask(Task):
 
     def calibrate(self, model: DecorasModel, card: ModelCard, data_seed: int, n_fields: int,
                   progress: Callable[[int, int], None] | None = None) -> str:
-        """The detection threshold and SNR floor (card ``threshold``, ``min_snr``; the sweep behind
-        them in ``training.calibration``)."""
+        """The detection threshold, SNR floor and peak cap (card ``threshold``, ``min_snr``,
+        ``peak_cap``; the sweep behind them in ``training.calibration``)."""
         from ...eval.calibrate import calibrate_threshold
 
+        def say(c: dict) -> str:
+            return (f"detection threshold {c['threshold']:.2f}, SNR floor {c['min_snr']:.1f}, "
+                    f"peak cap {c['peak_cap']:.1f}")
+
+        if card.uses_psf:  # first the runs without the dirty beam, then (their progress) with it
+            alone = calibrate_threshold(model, data_seed, n_fields, progress=progress, with_psf=False)
+            card.without_psf = {k: alone[k] for k in ("threshold", "min_snr", "peak_cap")}
+            card.training["calibration_without_psf"] = alone
         choice = calibrate_threshold(model, data_seed, n_fields, progress=progress)
-        card.threshold, card.min_snr = choice["threshold"], choice["min_snr"]
+        card.threshold, card.min_snr, card.peak_cap = choice["threshold"], choice["min_snr"], choice["peak_cap"]
         card.training["calibration"] = choice
-        return (f"detection threshold {choice['threshold']:.2f}, SNR floor {choice['min_snr']:.1f} "
-                f"(from {n_fields} validation fields)")
+        line = f"{say(choice)} (from {n_fields} validation fields)"
+        return line + (f"; without the dirty beam: {say(alone)}" if card.uses_psf else "")
