@@ -13,6 +13,7 @@ from decoras_gui.cli import main
 from decoras_gui.core.catalogue import Catalogue
 from decoras_gui.core.errors import DecorasError
 from decoras_gui.core.image import load_fits
+from decoras_gui.core.psf import find_psf
 from decoras_gui.ml import tasks
 from decoras_gui.ml.registry import DEFAULT_MODEL, ModelCard, available_models, load_model, read_card
 from decoras_gui.ml.tasks import DEFAULT_TASK, get_task, task_names
@@ -126,9 +127,13 @@ def test_detect_refuses_a_model_of_another_task_before_reading_its_weights(model
 
 
 def test_run_gives_the_catalogue_and_the_notes(bundled_model):
-    output = get_task(bundled_model.card.task).run(load_fits(SAMPLE), bundled_model, device="cpu")
+    task = get_task(bundled_model.card.task)
+    output = task.run(load_fits(SAMPLE), bundled_model, device="cpu", psf=find_psf(SAMPLE))
     assert isinstance(output.result, Catalogue) and len(output.result) >= 3
     assert output.notes == output.maps.notes and output.maps.probability.shape == load_fits(SAMPLE).shape
+    # without the dirty beam: the settings calibrated for such runs, stricter, and a note saying so
+    alone = task.run(load_fits(SAMPLE), bundled_model, device="cpu")
+    assert 1 <= len(alone.result) <= len(output.result) and any("dirty beam" in n for n in alone.notes)
 
 
 def test_training_writes_a_card_with_task_domain_and_the_task_losses(tmp_path):
