@@ -106,8 +106,10 @@ def pybdsf_finder(path: Path, thresh_isl: float = 3.0, thresh_pix: float = 5.0) 
     return _sources_from_sky(image, rows, "pybdsf")
 
 
-def aegean_finder(path: Path, cores: int | None = None) -> Catalogue:
-    """BANE noise and background, then Aegean with its default clips (seed 5, flood 4 sigma)."""
+def aegean_finder(path: Path, cores: int = 1) -> Catalogue:
+    """BANE noise and background, then Aegean with its default clips (seed 5, flood 4 sigma); on one
+    core, as the other finders run (BANE's own pool of forked children once hung on an OOD field,
+    the whole run waiting on it: benchmarks/RESULTS.md)."""
     from AegeanTools import BANE
     from AegeanTools.source_finder import SourceFinder
 

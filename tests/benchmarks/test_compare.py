@@ -72,16 +72,22 @@ def test_targets_are_judged_against_the_figures():
     good = {"completeness_x_purity": {compare._bin_label(lo, hi): 0.9 for lo, hi in compare.SNR_BINS},
             "purity_snr_ge_5": 0.99, "completeness_snr_5_7.5": 0.9, "completeness_snr_ge_7.5": 0.99,
             "false_per_empty_field": 0.0, "position_error_mas": {"mean": 0.4}, "peak_within_20pc": 0.97,
-            "peak_within_20pc_noise_limit": 0.98, "r_eff_within_20pc_resolved": 0.96}
+            "peak_within_20pc_noise_limit": 0.98, "r_eff_within_20pc_resolved": 0.96,
+            "peak_within_20pc_common": {"photutils": {"a": 0.95, "b": 0.9, "noise_limit": 0.97, "n": 50}}}
     weak = {**good, "completeness_x_purity": {k: 0.25 for k in good["completeness_x_purity"]},
             "peak_within_20pc": 0.9}
     assert all(ok for _, ok in compare.verdicts({"decoras": good, "decoras-nopsf": weak, "photutils": weak}))
-    worse = {**good, "completeness_snr_5_7.5": 0.7, "peak_within_20pc": 0.8}
+    worse = {**good, "completeness_snr_5_7.5": 0.7, "peak_within_20pc": 0.8,
+             "peak_within_20pc_common": {"photutils": {"a": 0.85, "b": 0.9, "noise_limit": 0.97, "n": 50}}}
     verdict = dict(compare.verdicts({"decoras": worse, "photutils": weak}))
     assert verdict["completeness SNR 5-7.5 >= 0.85"] is False
-    assert verdict["peak within 20 % >= photutils'"] is False
+    assert verdict["peak within 20 % >= photutils', each on the sources it found"] is False
+    assert verdict["peak within 20 % >= photutils', on the sources both found"] is False
     assert verdict["C x P at SNR 5-7.5 >= 3x the best classical"] is True
     assert not dict(compare.verdicts({"decoras": good, "pybdsf": good}))["C x P at SNR 5-7.5 >= 3x the best classical"]
+    # without photutils in the run, the comparison with it cannot be judged
+    assert dict(compare.verdicts({"decoras": {**good, "peak_within_20pc_common": {}}, "pybdsf": weak}))[
+        "peak within 20 % >= photutils', on the sources both found"] is None
 
 
 @pytest.mark.slow

@@ -91,3 +91,16 @@ def test_small_real_evaluation(bundled_model):
     ours = result["methods"][bundled_model.card.name]
     assert ours["n_matched"] > 0 and 0.0 <= ours["peak_within_20pc"] <= 1.0
     assert "noise limit" in report and "photutils-5sigma" in report
+
+
+def test_peaks_are_compared_on_the_sources_both_methods_found():
+    from decoras_gui.eval.evaluate import peak_within_on_common
+
+    a, b = MethodRecords(), MethodRecords()
+    # field 0: both found truth rows 0 and 1; field 1: only a found row 0, only b found row 2
+    a.matched_key, a.peak_ratio, a.matched_snr = [(0, 0), (0, 1), (1, 0)], [1.05, 0.7, 1.0], [10.0, 6.0, 8.0]
+    b.matched_key, b.peak_ratio, b.matched_snr = [(0, 1), (0, 0), (1, 2)], [1.1, 1.5, 0.5], [6.0, 10.0, 4.0]
+    common = peak_within_on_common(a, b)
+    assert common["n"] == 2
+    assert common["a"] == 0.5 and common["b"] == 0.5  # a: 1.05 in, 0.7 out; b: 1.5 out, 1.1 in
+    assert common["noise_limit"] == pytest.approx(noise_limited_fraction_within([10.0, 6.0]))
