@@ -54,8 +54,8 @@ def fixed_beam_fit(data: np.ndarray, x: float, y: float, beam_px: tuple[float, f
     iy, ix = int(round(y)), int(round(x))
     start = float(data[min(max(iy, 0), data.shape[0] - 1), min(max(ix, 0), data.shape[1] - 1)])
     m = {"x": x, "y": y, "peak": max(start, 1e-12), "maj": bmaj, "min": bmin, "theta": theta}
-    (_, fit), = refine_positions(data, [(1, m)], bmin, fit_peak=True)
-    return fit["peak"], fit["x"], fit["y"]
+    (_, fit), = refine_positions(data, [(1, m)], bmin)
+    return fit.get("image_peak", fit["peak"]), fit["x"], fit["y"]
 
 
 def run(n_fields: int, variety: str, seed: int, model_name: str) -> dict:

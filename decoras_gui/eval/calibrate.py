@@ -29,7 +29,7 @@ import numpy as np
 
 from ..core.catalogue import Catalogue
 from ..core.image import load_fits
-from ..ml.characterize import CharacterizeSettings, characterize
+from ..ml.characterize import CharacterizeSettings, bounded_peak, characterize
 from ..ml.inference import run_networks
 from ..ml.registry import DecorasModel
 from ..sim.config import SimConfig
@@ -56,7 +56,7 @@ def capped(restored: Catalogue, image: Catalogue, cap: float) -> Catalogue:
         return restored
     out = []
     for r, i in zip(restored, image):
-        peak = min(i.peak_flux, cap * r.peak_flux) if r.peak_flux > 0 and i.peak_flux > 0 else r.peak_flux
+        peak = bounded_peak(r.peak_flux, i.peak_flux, cap)
         scale = peak / r.peak_flux if r.peak_flux > 0 else 1.0
         out.append(r.replace(peak_flux=peak, total_flux=r.total_flux * scale, snr=r.snr * scale))
     return Catalogue(out, restored.meta)
@@ -83,10 +83,10 @@ def sweep(model: DecorasModel, fields: Iterable[SimField], thresholds: Sequence[
                 cat = characterize(image, maps, settings=settings, rms_map=rms_map)
                 from_image = (characterize(image, maps, settings=replace(settings, peak_cap=math.inf), rms_map=rms_map)
                               if any(c > 0 for c in caps) else cat)
-                for floor in floors:
-                    kept = [k for k, s in enumerate(cat) if not s.snr < floor]
-                    low = Catalogue([cat[k] for k in kept], cat.meta)
-                    high = Catalogue([from_image[k] for k in kept], cat.meta)
+                for floor in floors:  # the floor is the restored peak's, as in characterize
+                    low = above_floor(cat, floor)
+                    kept = {s.source_id for s in low}
+                    high = Catalogue([s for s in from_image if s.source_id in kept], cat.meta)
                     for cap in caps:
                         score_field(f.truth, capped(low, high, cap), image, rms_map, f.config.cell_mas, f.beam,
                                     records[(float(t), float(floor), float(cap))])

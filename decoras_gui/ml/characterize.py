@@ -243,13 +243,17 @@ def characterize(
     return Catalogue(found, meta)
 
 
+def bounded_peak(restored_peak: float, image_peak: float | None, cap: float) -> float:
+    """The peak to report: the image fit's, at most ``cap`` x the restored map's; the restored one
+    for ``cap`` 0 or where there is no usable image fit."""
+    if not (cap > 0 and image_peak and image_peak > 0 and restored_peak > 0):
+        return restored_peak
+    return min(float(image_peak), cap * restored_peak)
+
+
 def _image_peak(fit: dict, cap: float) -> dict:
-    """``fit`` with its peak the image fit's (``fit["image_peak"]``), at most ``cap`` x the restored
-    map's; as it is for ``cap`` 0 or where there was no usable image fit."""
-    image_peak = fit.get("image_peak")
-    if not (cap > 0 and image_peak and fit["peak"] > 0):
-        return fit
-    return {**fit, "peak": min(float(image_peak), cap * fit["peak"])}
+    """``fit`` with its peak :func:`bounded_peak` of its restored and image-fit (``image_peak``) ones."""
+    return {**fit, "peak": bounded_peak(fit["peak"], fit.get("image_peak"), cap)}
 
 
 def _source(image: SkyImage, fit: dict, det_prob: float, rms_map: np.ndarray, beam_px, scale_deg,

@@ -55,10 +55,10 @@ BEAM_SHAPE_BELOW_SNR = 10.0
 
 
 def refine_positions(data: np.ndarray, measured: list[tuple[int, dict]], bmin_px: float,
-                     fit_peak: bool = False, beam: tuple[float, float, float] | None = None,
+                     beam: tuple[float, float, float] | None = None,
                      rms: float | None = None) -> list[tuple[int, dict]]:
-    """Measurements with their centres (and with ``fit_peak`` their peaks) refit on ``data``, the
-    fit's amplitude as ``image_peak``; unchanged where the fit is unusable. With ``beam`` (FWHM
+    """Measurements with their centres refit on ``data``, the fit's amplitude as ``image_peak``;
+    unchanged where the fit is unusable. With ``beam`` (FWHM
     major, minor px, angle from +x) and the image ``rms``, sources below
     :data:`BEAM_SHAPE_BELOW_SNR` are fit with the beam's shape."""
     refined = []
@@ -97,7 +97,6 @@ def refine_positions(data: np.ndarray, measured: list[tuple[int, dict]], bmin_px
             continue
         amp, x, y = fit.x
         if fit.success and amp > 0 and math.hypot(x - m["x"], y - m["y"]) <= MAX_SHIFT_BEAMS * bmin_px:
-            m = {**m, "x": float(x), "y": float(y), "image_peak": float(amp),
-                 **({"peak": float(amp)} if fit_peak else {})}
+            m = {**m, "x": float(x), "y": float(y), "image_peak": float(amp)}
         refined.append((label, m))
     return refined
