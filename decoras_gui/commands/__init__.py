@@ -2,7 +2,7 @@
 
 from importlib import import_module
 
-COMMAND_MODULES = ("info", "simulate", "train", "detect", "evaluate", "export", "tasks", "automl")
+COMMAND_MODULES = ("info", "simulate", "train", "detect", "evaluate", "export", "tasks", "automl", "instruments")
 
 
 def register_all() -> None:

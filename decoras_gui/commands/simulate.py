@@ -1,4 +1,5 @@
-"""`decoras simulate`: VLBA dirty images with truth catalogues, deterministic per seed."""
+"""`decoras simulate`: dirty images of any instrument (VLBA by default) with their dirty beams
+and truth catalogues, deterministic per seed."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import argparse
 from dataclasses import replace
 
 from ..cli import command
-from ..sim.schedule_names import SCHEDULE_NAMES
 from .progress import ProgressBar
 
 
@@ -15,7 +15,15 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="field i uses seed (SEED, i)")
     p.add_argument("--size", type=int, default=512, help="image side in pixels")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--schedule", choices=SCHEDULE_NAMES, default="mjive20", help="observing schedule")
+    p.add_argument("--instrument", default="VLBA",
+                   help="the array (decoras instruments lists them; or an instrument .toml file; default VLBA)")
+    p.add_argument("--band", default="", help="the instrument's band (default: its first)")
+    p.add_argument("--schedule",
+                   help="one of the instrument's schedules (VLBA: mjive20, full-track) or random (default: mjive20 "
+                   "for the VLBA, else the instrument's first)")
+    p.add_argument("--cell", type=float, metavar="MAS",
+                   help="pixel size in mas (default 1 for the VLBA; for other instruments a fifth of the "
+                   "array's resolution, lambda / longest baseline)")
     p.add_argument("--like-model", metavar="NAME",
                    help="start from the simulator settings this model was trained with (its card's "
                    "training config: gain errors, source mix, declinations); the options here override them")
@@ -51,17 +59,42 @@ def sim_config_from_args(args: argparse.Namespace):
                "snr_range": tuple(args.snr_range) if args.snr_range else None}
     if args.gain_errors:
         changes["gain_amp_sigma"], changes["gain_phase_deg"] = args.gain_errors
+    if args.like_model is None or args.instrument.upper() != "VLBA":
+        changes.update(instrument=args.instrument, band=args.band or None)
+    changes["schedule"] = args.schedule or default_schedule(args.instrument)
+    changes["cell_mas"] = args.cell if args.cell else default_cell_mas(args.instrument, args.band or None)
     return replace(cfg, **{k: v for k, v in changes.items() if v is not None})
 
 
-@command("simulate", "Simulate VLBA dirty images, dirty beams and truth catalogues.")(_add_arguments)
+def default_schedule(instrument: str) -> str:
+    """mjive20 for the VLBA, else the instrument's first named schedule (random if it has none)."""
+    from ..sim.instrument import get_instrument
+
+    inst = get_instrument(instrument)
+    if inst.name == "VLBA":
+        return "mjive20"
+    return next(iter(inst.schedules), "random")
+
+
+def default_cell_mas(instrument: str, band: str | None) -> float | None:
+    """The VLBA's 1 mas (the bundled models' sampling); elsewhere a fifth of lambda / longest
+    baseline, to three significant figures (about 5 pixels across the beam's minor axis)."""
+    from ..sim.instrument import get_instrument
+
+    inst = get_instrument(instrument)
+    if inst.name == "VLBA":
+        return None
+    return float(f"{inst.resolution_mas(band) / 5.0:.3g}")
+
+
+@command("simulate", "Simulate dirty images, dirty beams and truth catalogues (any instrument).")(_add_arguments)
 def run(args: argparse.Namespace) -> int:
     from ..sim.output import run_simulate
 
     config = sim_config_from_args(args)
     bar = ProgressBar("simulate")
     try:
-        paths = run_simulate(args.n_fields, args.seed, args.size, args.out, args.schedule, progress=bar.counter,
+        paths = run_simulate(args.n_fields, args.seed, args.size, args.out, config.schedule, progress=bar.counter,
                              config=config)
     finally:
         bar.close()

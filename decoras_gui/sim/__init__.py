@@ -1,4 +1,5 @@
-"""The data engine: VLBA uv coverage, sky models and dirty-image synthesis.
+"""The data engine: uv coverage of any instrument (:mod:`.instrument`; the VLBA by default), sky
+models and dirty-image synthesis.
 
 ``simulate_field(seed, SimConfig(...)) -> SimField`` is the training-time entry point, a
 pure function of its arguments (seed: an int or a tuple such as ``(base_seed, index)``).
@@ -23,13 +24,14 @@ i.e. above ``SimConfig.mask_level`` = 0.5 of that component's own restored peak)
 import importlib
 
 #: Where each public name lives; imported on first use, so that ``decoras`` commands that do
-#: not simulate (and ``decoras_gui.sim.schedule_names``) do not load the simulator.
+#: not simulate do not load the simulator.
 _WHERE = {
     "MJIVE20": "array", "FULL_TRACK": "array", "Schedule": "array", "get_schedule": "array",
     "random_schedule": "array", "uvw_tracks": "array", "SimConfig": "config", "SimField": "field",
     "simulate_field": "field", "simulate_sky": "field", "RestoringBeam": "imaging",
     "component_visibilities": "imaging", "fit_beam": "imaging", "make_coverage": "imaging",
     "run_simulate": "output", "write_field": "output", "SkyModel": "sky", "random_sky": "sky",
+    "Instrument": "instrument", "get_instrument": "instrument", "available_instruments": "instrument",
 }
 
 
@@ -43,4 +45,5 @@ __all__ = [
     "MJIVE20", "FULL_TRACK", "Schedule", "get_schedule", "random_schedule", "uvw_tracks",
     "SimConfig", "SimField", "simulate_field", "simulate_sky", "RestoringBeam", "component_visibilities",
     "fit_beam", "make_coverage", "run_simulate", "write_field", "SkyModel", "random_sky",
+    "Instrument", "get_instrument", "available_instruments",
 ]

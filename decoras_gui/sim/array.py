@@ -1,61 +1,46 @@
-"""The VLBA: station positions, observing schedules and (u, v, w) tracks.
+"""Arrays, observing schedules and (u, v, w) tracks.
 
-Hour angles in a :class:`Schedule` are hour angles of the pointing at the array's
-reference meridian (``REF_LONGITUDE``, near Pie Town / Los Alamos); each station's
-own hour angle follows from its longitude.  ``Schedule.from_times`` converts UTC
+The stations, bands and sensitivities come from an instrument file
+(:mod:`decoras_gui.sim.instrument`); the VLBA is the default. Hour angles in a
+:class:`Schedule` are hour angles of the pointing at the instrument's reference meridian
+(``reference_longitude_deg``; for the VLBA -107 deg, near Pie Town / Los Alamos); each
+station's own hour angle follows from its longitude. ``Schedule.from_times`` converts UTC
 timestamps into such hour angles with astropy sidereal time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
 import astropy.units as u
 import numpy as np
-from astropy.coordinates import EarthLocation, Longitude
+from astropy.coordinates import Longitude
 from astropy.time import Time
 
 from ..core.errors import DecorasError
-from .schedule_names import SCHEDULE_NAMES
+from .instrument import DEFAULT_INSTRUMENT, Instrument, get_instrument
 
 C_LIGHT = 299_792_458.0  # m/s
 OMEGA_EARTH = 7.2921159e-5  # rad/s, the Earth's sidereal rotation rate
+ELEVATION_LIMIT = 10.0  # deg: the VLBA's, the default of a Schedule
 
-#: Geocentric ITRF positions (metres) of the ten VLBA antennas (VLBA station list / ITRF2008).
-STATIONS: dict[str, tuple[float, float, float]] = {
-    "BR": (-2112065.2, -3705356.5, 4726813.7),
-    "FD": (-1324009.3, -5332181.9, 3231962.4),
-    "HN": (1446374.9, -4447939.7, 4322306.2),
-    "KP": (-1995678.8, -5037317.7, 3357328.0),
-    "LA": (-1449752.6, -4975298.6, 3709123.8),
-    "MK": (-5464075.2, -2495248.1, 2148297.4),
-    "NL": (-130872.5, -4762317.1, 4226851.0),
-    "OV": (-2409150.4, -4478573.1, 3838617.3),
-    "PT": (-1640953.9, -5014816.0, 3575411.8),
-    "SC": (2607848.6, -5488069.6, 1932739.6),
-}
-NAMES: tuple[str, ...] = tuple(STATIONS)
-REF_LONGITUDE = -107.0  # deg east: the array's reference meridian for schedule hour angles
-ELEVATION_LIMIT = 10.0  # deg
+_VLBA = get_instrument(DEFAULT_INSTRUMENT)
+#: The VLBA's stations (from its instrument file), the default of a Schedule.
+NAMES: tuple[str, ...] = _VLBA.station_names
+REF_LONGITUDE = _VLBA.reference_longitude_deg
 #: L-band system equivalent flux density of a VLBA antenna (Jy) and 2-bit quantisation efficiency.
-SEFD_L = 289.0
-ETA_Q = 0.88
+SEFD_L = _VLBA.band("L").sefd_jy[0]
+ETA_Q = _VLBA.quantisation_efficiency
 
 
-@lru_cache(maxsize=1)
-def station_xyz() -> np.ndarray:
-    """(10, 3) ITRF XYZ in metres, in the order of ``NAMES``."""
-    return np.array([STATIONS[n] for n in NAMES], dtype=float)
+def station_xyz(instrument: str = DEFAULT_INSTRUMENT) -> np.ndarray:
+    """(N, 3) ITRF XYZ in metres of the instrument's stations, in its order."""
+    return get_instrument(instrument).xyz
 
 
-@lru_cache(maxsize=1)
-def station_geodetic() -> tuple[np.ndarray, np.ndarray]:
+def station_geodetic(instrument: str = DEFAULT_INSTRUMENT) -> tuple[np.ndarray, np.ndarray]:
     """Geodetic (longitude east, latitude) in radians of each station (astropy WGS84)."""
-    xyz = station_xyz()
-    loc = EarthLocation.from_geocentric(xyz[:, 0], xyz[:, 1], xyz[:, 2], unit=u.m)
-    geo = loc.to_geodetic()
-    return np.asarray(geo.lon.to_value(u.rad)), np.asarray(geo.lat.to_value(u.rad))
+    return get_instrument(instrument).geodetic
 
 
 @dataclass(frozen=True)
@@ -70,6 +55,7 @@ class Schedule:
     ``smear_time_s`` (bandwidth and time smearing; 0: the sampled width / step), so a 64-channel
     12-hour track can be sampled coarsely and still smear as 64 channels of 2 s would.
     ``sefd_scale`` multiplies each station's SEFD (empty: all 1; in ``stations`` order).
+    ``instrument`` names the array (:func:`~.instrument.get_instrument`) whose ``stations`` these are.
     """
 
     name: str
@@ -84,6 +70,7 @@ class Schedule:
     smear_width_hz: float = 0.0
     smear_time_s: float = 0.0
     sefd_scale: tuple[float, ...] = ()
+    instrument: str = DEFAULT_INSTRUMENT
 
     def hour_angles(self) -> tuple[np.ndarray, np.ndarray]:
         """Hour angles (rad, reference meridian) of every integration, and its scan index."""
@@ -99,7 +86,8 @@ class Schedule:
     @staticmethod
     def from_times(name: str, starts: Time, len_min, ra_deg: float, **kw) -> "Schedule":
         """Schedule from UTC scan start times for a source at ``ra_deg`` (astropy sidereal time)."""
-        lst = starts.sidereal_time("mean", longitude=REF_LONGITUDE * u.deg)
+        ref = get_instrument(kw.get("instrument", DEFAULT_INSTRUMENT)).reference_longitude_deg
+        lst = starts.sidereal_time("mean", longitude=ref * u.deg)
         ha = np.atleast_1d(Longitude(lst - ra_deg * u.deg, wrap_angle=180 * u.deg).to_value(u.hourangle))
         lengths = np.broadcast_to(np.asarray(len_min, float), ha.shape)
         return Schedule(name, tuple(float(h) for h in ha), tuple(float(x) for x in lengths), **kw)
@@ -110,44 +98,63 @@ def _band(centre: float, width: float, nchan: int) -> tuple[float, ...]:
     return tuple(float(f) for f in edges)
 
 
-#: mJIVE-20 (Deller & Middelberg 2014) observed thousands of FIRST sources as VLBA filler-time
-#: snapshots at 1.4 GHz, each target getting a few minutes split into short scans.  We model
-#: this as three 2-minute scans at hour angles -0.75, 0 and +0.75 h (a 1.5 h spread), 10 s
-#: integrations, four 16 MHz channels spanning 64 MHz around 1.4 GHz.
-MJIVE20 = Schedule("mjive20", (-0.75, 0.0, 0.75), (2.0, 2.0, 2.0), _band(1.4e9, 64e6, 4))
-#: A 10-hour track centred on transit, 2-minute integrations, the same band.
-FULL_TRACK = Schedule("full-track", (-5.0,), (600.0,), _band(1.4e9, 64e6, 4), integration_s=120.0)
-PRESETS = {"mjive20": MJIVE20, "full-track": FULL_TRACK}
+def preset(spec_name: str, instrument: Instrument | str = DEFAULT_INSTRUMENT) -> Schedule:
+    """The instrument's named schedule (its file's ``[schedules.NAME]``) as a :class:`Schedule`."""
+    inst = get_instrument(instrument) if isinstance(instrument, str) else instrument
+    try:
+        spec = inst.schedules[spec_name]
+    except KeyError:
+        names = ", ".join(schedule_names(inst))
+        raise DecorasError(f"unknown {inst.name} schedule {spec_name!r}; choose one of {names}", inst.source) from None
+    band = inst.bands[spec.band]
+    return Schedule(spec.name, spec.scan_ha_h, spec.scan_len_min, _band(band.centre_hz, spec.bandwidth_hz, spec.nchan),
+                    spec.bandwidth_hz / spec.nchan, spec.integration_s, inst.station_names,
+                    inst.elevation_limit_deg, instrument=inst.name)
 
 
-def random_schedule(rng: np.random.Generator) -> Schedule:
+def schedule_names(instrument: Instrument | str = DEFAULT_INSTRUMENT) -> tuple[str, ...]:
+    """The instrument's named schedules, and 'random'."""
+    inst = get_instrument(instrument) if isinstance(instrument, str) else instrument
+    return (*inst.schedules, "random")
+
+
+#: mJIVE-20 (Deller & Middelberg 2014) VLBA snapshots and a 10-hour track (vlba.toml).
+MJIVE20 = preset("mjive20")
+FULL_TRACK = preset("full-track")
+
+
+def random_schedule(rng: np.random.Generator, instrument: Instrument | str = DEFAULT_INSTRUMENT,
+                    band: str | None = None) -> Schedule:
     """A random snapshot variation: 2-6 scans of 1-5 min over 0.5-4 h of hour angle,
-    0-2 stations missing, 1-4 channels across a 32-128 MHz band near 1.4 GHz."""
+    0-2 stations missing, 1-4 channels across one of the band's bandwidths, its centre moved by
+    up to its jitter (VLBA L band: 32-128 MHz near 1.4 GHz)."""
+    inst = get_instrument(instrument) if isinstance(instrument, str) else instrument
+    rx = inst.band(band)
+    names = inst.station_names
     n_scans = int(rng.integers(2, 7))
     spread = rng.uniform(0.5, 4.0)
     centre = rng.uniform(-1.5, 1.5)
     starts = np.sort(centre + spread * (rng.random(n_scans) - 0.5))
     lengths = rng.uniform(1.0, 5.0, n_scans)
-    missing = rng.choice(len(NAMES), size=int(rng.choice([0, 0, 1, 2])), replace=False)
-    stations = tuple(n for i, n in enumerate(NAMES) if i not in set(missing.tolist()))
+    missing = rng.choice(len(names), size=int(rng.choice([0, 0, 1, 2])), replace=False)
+    stations = tuple(n for i, n in enumerate(names) if i not in set(missing.tolist()))
     nchan = int(rng.integers(1, 5))
-    width = float(rng.choice([32e6, 64e6, 128e6]))
+    width = float(rng.choice(list(rx.bandwidths_hz)))
     return Schedule(
         "random", tuple(float(s) for s in starts), tuple(float(x) for x in lengths),
-        _band(1.4e9 + rng.uniform(-20e6, 20e6), width, nchan), width / nchan, 10.0, stations,
+        _band(rx.centre_hz + rng.uniform(-rx.jitter_hz, rx.jitter_hz), width, nchan), width / nchan, 10.0, stations,
+        inst.elevation_limit_deg, instrument=inst.name,
     )
 
 
-def get_schedule(name: str, rng: np.random.Generator | None = None) -> Schedule:
-    """A preset by name, or a random variation (``'random'``, needs ``rng``)."""
+def get_schedule(name: str, rng: np.random.Generator | None = None, instrument: str = DEFAULT_INSTRUMENT,
+                 band: str | None = None) -> Schedule:
+    """The instrument's schedule by name, or a random variation (``'random'``, needs ``rng``)."""
     if name == "random":
         if rng is None:
             raise DecorasError("the random schedule needs a random generator")
-        return random_schedule(rng)
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise DecorasError(f"unknown schedule {name!r}; choose one of {', '.join(SCHEDULE_NAMES)}") from None
+        return random_schedule(rng, instrument, band)
+    return preset(name, instrument)
 
 
 @dataclass(frozen=True)
@@ -173,16 +180,17 @@ def uvw_tracks(schedule: Schedule, dec_deg: float) -> UVTracks:
     """(u, v, w) tracks for a pointing at declination ``dec_deg`` (TMS eq. 4.1, ITRF baselines).
 
     A station below ``schedule.elevation_limit_deg`` contributes no baselines at that time.
-    The thermal noise per sample follows the radiometer equation for Stokes I with the
-    VLBA L-band SEFD.
+    The thermal noise per sample follows the radiometer equation for Stokes I with each
+    station's SEFD in the instrument's band nearest the schedule's frequencies.
     """
     if not -90.0 <= dec_deg <= 90.0:
         raise DecorasError(f"declination {dec_deg} deg is outside -90..90")
-    idx = np.array([NAMES.index(s) for s in schedule.stations])
-    xyz = station_xyz()[idx]
-    lon, lat = (a[idx] for a in station_geodetic())
+    inst = get_instrument(schedule.instrument)
+    idx = inst.station_index(schedule.stations)
+    xyz = inst.xyz[idx]
+    lon, lat = (a[idx] for a in inst.geodetic)
     ha_ref, scan = schedule.hour_angles()
-    gha = ha_ref - np.deg2rad(REF_LONGITUDE)  # Greenwich hour angle of the source
+    gha = ha_ref - np.deg2rad(inst.reference_longitude_deg)  # Greenwich hour angle of the source
     dec = np.deg2rad(dec_deg)
     lha = gha[:, None] + lon[None, :]  # (T, A) local hour angles
     sin_el = np.sin(lat) * np.sin(dec) + np.cos(lat) * np.cos(dec) * np.cos(lha)
@@ -203,13 +211,20 @@ def uvw_tracks(schedule: Schedule, dec_deg: float) -> UVTracks:
     def per_chan(a: np.ndarray) -> np.ndarray:
         return (a[t_idx, b_idx][None, :] / lam[:, None]).ravel()
 
-    sigma = SEFD_L / (ETA_Q * np.sqrt(2.0 * schedule.chan_width_hz * schedule.integration_s)) / np.sqrt(2.0)
+    sefd = np.asarray(inst.band_at(float(np.mean(schedule.freqs_hz))).sefd_jy, float)[idx]
+    same = bool(np.all(sefd == sefd[0]))
+    ref = float(sefd[0]) if same else 1.0  # one SEFD for all: as a scalar (the per-baseline factors are then 1)
+    sigma = ref / (inst.quantisation_efficiency * np.sqrt(2.0 * schedule.chan_width_hz * schedule.integration_s))
+    sigma /= np.sqrt(2.0)
     n = t_idx.size
+    rel = np.ones(len(idx)) if same else sefd
     if schedule.sefd_scale:
         scale = np.asarray(schedule.sefd_scale, float)
         if scale.size != len(idx):
             raise DecorasError("sefd_scale needs one factor per station of the schedule")
-        sig = np.tile(sigma * np.sqrt(scale[i[b_idx]] * scale[j[b_idx]]), nf)
+        rel = rel * scale
+    if schedule.sefd_scale or not same:
+        sig = np.tile(sigma * np.sqrt(rel[i[b_idx]] * rel[j[b_idx]]), nf)
     else:
         sig = np.full(n * nf, sigma)
     smear = {}
@@ -230,8 +245,6 @@ def uvw_tracks(schedule: Schedule, dec_deg: float) -> UVTracks:
 
 
 def with_stations(schedule: Schedule, stations: tuple[str, ...]) -> Schedule:
-    """A copy of ``schedule`` using only ``stations``."""
-    bad = set(stations) - set(NAMES)
-    if bad:
-        raise DecorasError(f"unknown VLBA stations: {', '.join(sorted(bad))}")
+    """A copy of ``schedule`` using only ``stations`` (of its instrument)."""
+    get_instrument(schedule.instrument).station_index(tuple(stations))
     return replace(schedule, stations=tuple(stations))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core.errors import DecorasError
-from .schedule_names import SCHEDULE_NAMES
 
 GRIDDERS = ("nearest", "kernel")
 VARIETIES = ("none", "wide", "ood")
@@ -17,7 +16,10 @@ class SimConfig:
 
     Geometry: ``size`` pixels of ``cell_mas`` (pixels per beam minor axis ~ 5 at the
     defaults; the networks depend on it), gridding ``pad`` factor.
-    Observation: ``schedule`` ('mjive20', 'full-track' or 'random'); ``dec_deg`` fixed or
+    Array: ``instrument`` (:mod:`.instrument`: a bundled or added instrument's name, or a .toml
+    file), ``band`` (one of its bands; empty: its first, or the named schedule's).
+    Observation: ``schedule`` (one of the instrument's schedules -- the VLBA's 'mjive20' and
+    'full-track' -- or 'random'); ``dec_deg`` fixed or
     None to draw it from ``dec_range`` per field, rounded to ``dec_step_deg`` for preset
     schedules so their uv coverage and beam can be cached (0: no rounding, no cache).
     Sky: 0..``max_sources`` sources per field (``empty_fraction`` of fields empty), kinds
@@ -40,6 +42,8 @@ class SimConfig:
 
     size: int = 256
     cell_mas: float = 1.0
+    instrument: str = "VLBA"
+    band: str = ""
     pad: int = 2
     schedule: str = "mjive20"
     dec_deg: float | None = None
@@ -68,8 +72,15 @@ class SimConfig:
     min_sep_beams: float = 3.0
 
     def __post_init__(self) -> None:
-        if self.schedule not in SCHEDULE_NAMES:
-            raise DecorasError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULE_NAMES)}")
+        from .array import schedule_names
+        from .instrument import get_instrument
+
+        inst = get_instrument(self.instrument)
+        if self.schedule not in schedule_names(inst):
+            raise DecorasError(f"unknown {inst.name} schedule {self.schedule!r}; choose one of "
+                               f"{', '.join(schedule_names(inst))}")
+        if self.band:
+            inst.band(self.band)  # an unknown band is refused here
         if self.size < 32 or self.size % 2:
             raise DecorasError(f"image size must be an even number >= 32, not {self.size}")
         if self.cell_mas <= 0 or self.pad < 1:

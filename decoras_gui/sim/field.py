@@ -25,6 +25,7 @@ from .imaging import (
     restored_components,
     thermal_noise,
 )
+from .instrument import get_instrument
 from .observations import draw_observation
 from .sky import SkyModel, random_sky
 
@@ -118,7 +119,7 @@ def _observe_variety(rng: np.random.Generator, cfg: SimConfig, attempts: int = 8
 
 
 def _observe_once(rng: np.random.Generator, cfg: SimConfig):
-    obs = draw_observation(rng, cfg.variety, cfg.ppb_range)
+    obs = draw_observation(rng, cfg.variety, cfg.ppb_range, cfg.instrument, cfg.band or None)
     dec = float(cfg.dec_deg) if cfg.dec_deg is not None else float(rng.uniform(*cfg.dec_range))
     tracks = uvw_tracks(obs.schedule, dec)
     eff = replace(cfg, weighting=obs.weighting, robust=obs.robust, taper=obs.taper, gain_amp_sigma=obs.gain_amp,
@@ -144,11 +145,11 @@ def simulate_field(seed: SeedLike, config: SimConfig = SimConfig()) -> SimField:
     if cfg.variety != "none":
         cfg, schedule, dec, cov = _observe_variety(rng, cfg)
     elif cfg.schedule == "random":
-        schedule = get_schedule("random", rng)
+        schedule = get_schedule("random", rng, cfg.instrument, cfg.band or None)
         dec = float(cfg.dec_deg) if cfg.dec_deg is not None else float(rng.uniform(*cfg.dec_range))
         cov = coverage_for(uvw_tracks(schedule, dec), cfg)
     else:
-        schedule = get_schedule(cfg.schedule)
+        schedule = get_schedule(cfg.schedule, instrument=cfg.instrument)
         if cfg.dec_deg is not None:
             dec = float(cfg.dec_deg)
         else:
@@ -167,7 +168,7 @@ def simulate_sky(sky: SkyModel, seed: SeedLike, config: SimConfig = SimConfig(),
     """Observe a given sky model (e.g. injected test sources) at a given pointing."""
     rng = make_rng(seed)
     cfg = config
-    schedule = schedule or get_schedule(cfg.schedule, rng)
+    schedule = schedule or get_schedule(cfg.schedule, rng, cfg.instrument, cfg.band or None)
     if schedule.name == "random":
         cov = coverage_for(uvw_tracks(schedule, dec_deg), cfg)
     else:
@@ -192,6 +193,12 @@ def render_field(rng: np.random.Generator, cfg: SimConfig, cov, schedule: Schedu
                     dec, ra, cfg, cov.n_vis)
 
 
+def _station_list(stations: tuple[str, ...]) -> str:
+    """The stations as the header's HISTORY gives them: two-letter VLBI codes run together (as
+    before), longer names separated by commas."""
+    return "".join(stations) if all(len(n) <= 2 for n in stations) else ",".join(stations)
+
+
 def make_header(f: SimField) -> fits.Header:
     """A 4-D (RA---SIN, DEC--SIN, FREQ, STOKES) header as AIPS/Difmap write for a dirty image."""
     cfg, schedule, ra, dec, beam = f.config, f.schedule, f.ra_deg, f.dec_deg, f.beam
@@ -199,8 +206,9 @@ def make_header(f: SimField) -> fits.Header:
     bw = schedule.chan_width_hz * freqs.size
     h = fits.Header()
     h["BUNIT"] = "JY/BEAM"
-    h["TELESCOP"] = "VLBA"
-    h["INSTRUME"] = "VLBA"
+    inst = get_instrument(schedule.instrument)
+    h["TELESCOP"] = inst.telescop
+    h["INSTRUME"] = inst.telescop
     h["OBJECT"] = "SIMULATED"
     h["BMAJ"] = beam.bmaj / 3.6e6
     h["BMIN"] = beam.bmin / 3.6e6
@@ -222,8 +230,9 @@ def make_header(f: SimField) -> fits.Header:
     h["OBSRA"] = ra
     h["OBSDEC"] = dec
     h["ORIGIN"] = "decoras-gui simulator"
+    h.add_history(f"DECORAS SIM instrument={inst.name} band={inst.band_at(float(freqs.mean())).name}")
     h.add_history(f"DECORAS SIM schedule={schedule.name} scans={len(schedule.scan_ha_h)} "
-                  f"stations={''.join(schedule.stations)}")
+                  f"stations={_station_list(schedule.stations)}")
     h.add_history("DECORAS SIM scan HA(h)=" + ",".join(f"{x:.3f}" for x in schedule.scan_ha_h))
     nchan = round(bw / schedule.smear_width_hz) if schedule.smearing and schedule.smear_width_hz else freqs.size
     h.add_history(f"DECORAS SIM nvis={f.n_vis} nchan={nchan} weighting={cfg.weighting}")

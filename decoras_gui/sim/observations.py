@@ -20,6 +20,10 @@ calibration and beam sampling are drawn from (``SimConfig.variety``).
 * robust weighting beyond |R| = 1.2, or a Gaussian uv taper (with natural or uniform weights);
 * the second imaging route: Kaiser-Bessel convolutional gridding (:mod:`.kernel_imaging`).
 
+The families are written for the VLBA at L band; with another instrument (``SimConfig.instrument``)
+its stations are dropped from, and the bandwidths and band-centre offsets scale with its band's
+(by the median of its bandwidths over 64 MHz, and its jitter over 20 MHz).
+
 The number of samples stays bounded: at most 8 frequencies and a time step of at least 10 s
 (120 s in tracks) are sampled, each standing for the data it averages, while smearing follows
 the correlator's own channel width and integration.
@@ -32,7 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.errors import DecorasError
-from .array import NAMES, Schedule, _band
+from .array import Schedule, _band
+from .instrument import DEFAULT_INSTRUMENT, Band, Instrument, get_instrument
 
 MAX_SAMPLED_FREQS = 8
 
@@ -52,18 +57,25 @@ class Observation:
     gridder: str
 
 
-def _stations(rng: np.random.Generator) -> tuple[str, ...]:
-    n_missing = int(rng.choice(4, p=[0.4, 0.3, 0.2, 0.1]))
-    missing = set(rng.choice(len(NAMES), size=n_missing, replace=False).tolist())
-    return tuple(n for i, n in enumerate(NAMES) if i not in missing)
+def _stations(rng: np.random.Generator, names: tuple[str, ...]) -> tuple[str, ...]:
+    n_missing = min(int(rng.choice(4, p=[0.4, 0.3, 0.2, 0.1])), len(names) - 3)  # at least three stay
+    missing = set(rng.choice(len(names), size=max(n_missing, 0), replace=False).tolist())
+    return tuple(n for i, n in enumerate(names) if i not in missing)
 
 
-def _correlator(rng: np.random.Generator, channels, bands_hz, integrations_s) -> dict:
+#: the bandwidths and centre offsets below are the VLBA L band's; other bands scale them
+VLBA_L_WIDTH_HZ = 64e6  # the median of the band's bandwidths they scale by
+VLBA_L_JITTER_HZ = 20e6
+
+
+def _correlator(rng: np.random.Generator, channels, bands_hz, integrations_s, rx: Band) -> dict:
     """Frequencies sampled, the bandwidth each stands for, and the smearing width and time."""
     nchan = int(rng.choice(channels))
-    band = float(rng.choice(bands_hz))
+    scale = float(np.median(rx.bandwidths_hz)) / VLBA_L_WIDTH_HZ
+    band = float(rng.choice(bands_hz)) * scale
     n_f = min(nchan, MAX_SAMPLED_FREQS)
-    centre = 1.4e9 + rng.uniform(-50e6, 50e6)
+    reach = 50e6 * (rx.jitter_hz / VLBA_L_JITTER_HZ)
+    centre = rx.centre_hz + rng.uniform(-reach, reach)
     return {"freqs_hz": _band(centre, band, n_f), "chan_width_hz": band / n_f, "smearing": True,
             "smear_width_hz": band / nchan, "smear_time_s": float(rng.choice(integrations_s))}
 
@@ -110,14 +122,19 @@ def _ood_schedule(rng: np.random.Generator) -> tuple[str, tuple, tuple, float]:
     return ("pair", *_scans(starts, rng.uniform(2.0, 3.0)), 10.0)
 
 
-def draw_observation(rng: np.random.Generator, variety: str, ppb_range: tuple[float, float]) -> Observation:
-    """Draw one observation of the ``variety`` family set ('wide' or 'ood')."""
+def draw_observation(rng: np.random.Generator, variety: str, ppb_range: tuple[float, float],
+                     instrument: Instrument | str = DEFAULT_INSTRUMENT, band: str | None = None) -> Observation:
+    """Draw one observation of the ``variety`` family set ('wide' or 'ood') with ``instrument``
+    in ``band`` (default its first)."""
+    inst = get_instrument(instrument) if isinstance(instrument, str) else instrument
+    rx = inst.band(band or None)
     if variety == "wide":
         family, starts, lengths, step = _wide_schedule(rng)
-        corr = _correlator(rng, [1, 2, 4, 8, 16, 32, 64], [32e6, 64e6, 128e6, 256e6], [2.0, 4.0, 10.0, 30.0])
+        corr = _correlator(rng, [1, 2, 4, 8, 16, 32, 64], [32e6, 64e6, 128e6, 256e6], [2.0, 4.0, 10.0, 30.0],
+                           rx)
         if family == "track":
             corr["smear_time_s"] = float(rng.choice([2.0, 4.0, 10.0, 30.0, 60.0, 120.0]))
-        stations = _stations(rng)
+        stations = _stations(rng, inst.station_names)
         sefd = np.exp(0.1 * rng.standard_normal(len(stations)))
         w = rng.choice(3, p=[0.4, 0.2, 0.4])
         weighting, robust, taper = (("natural", 0.0, 0.0), ("uniform", 0.0, 0.0),
@@ -125,8 +142,8 @@ def draw_observation(rng: np.random.Generator, variety: str, ppb_range: tuple[fl
         gridder = "nearest"
     elif variety == "ood":
         family, starts, lengths, step = _ood_schedule(rng)
-        corr = _correlator(rng, [3, 6, 12, 24, 48, 96, 128], [96e6, 192e6], [1.0, 20.0])
-        stations = _stations(rng)
+        corr = _correlator(rng, [3, 6, 12, 24, 48, 96, 128], [96e6, 192e6], [1.0, 20.0], rx)
+        stations = _stations(rng, inst.station_names)
         sefd = np.exp(0.1 * rng.standard_normal(len(stations)))
         bad = rng.choice(len(stations), size=int(rng.integers(1, 3)), replace=False)
         sefd[bad] *= rng.uniform(2.0, 4.0, bad.size)
@@ -141,7 +158,8 @@ def draw_observation(rng: np.random.Generator, variety: str, ppb_range: tuple[fl
         raise DecorasError(f"unknown observation variety {variety!r} (wide, ood)")
     step = max(step, corr["smear_time_s"])
     schedule = Schedule(family, starts, lengths, corr["freqs_hz"], corr["chan_width_hz"], step, stations,
-                        smearing=True, smear_width_hz=corr["smear_width_hz"], smear_time_s=corr["smear_time_s"],
+                        inst.elevation_limit_deg, instrument=inst.name, smearing=True,
+                        smear_width_hz=corr["smear_width_hz"], smear_time_s=corr["smear_time_s"],
                         sefd_scale=tuple(float(x) for x in sefd))
     return Observation(family, schedule, weighting, robust, taper, float(rng.uniform(0.0, 0.10)),
                        float(rng.uniform(0.0, 20.0)), float(rng.uniform(*ppb_range)), gridder)
