@@ -2,7 +2,8 @@
 
 from importlib import import_module
 
-COMMAND_MODULES = ("info", "simulate", "train", "detect", "evaluate", "export", "tasks", "automl", "instruments")
+COMMAND_MODULES = ("info", "simulate", "train", "detect", "evaluate", "export", "tasks", "automl", "instruments",
+                   "models")
 
 
 def register_all() -> None:

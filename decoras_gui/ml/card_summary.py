@@ -69,3 +69,22 @@ def card_heading(card: ModelCard) -> str:
     beam = "; reads the dirty beam" if card.uses_psf else ""
     return (f"{card.name} {card.version} ({get_task(card.task).label}): {', '.join(parts) or 'instrument not stated'}; "
             f"trained for {sampling} pixels per beam minor axis{beam}")
+
+
+def study_lines(card: ModelCard) -> list[str]:
+    """The AutoML study behind a model, from its card: trials, the best, what mattered most."""
+    study = (card.training or {}).get("automl") or {}
+    if not study:
+        return []
+    lines = [f"AutoML study {study.get('study', '?')}: {study.get('trials', '?')} trials "
+             f"({study.get('complete', '?')} complete, {study.get('pruned', '?')} pruned, "
+             f"{study.get('feasible', '?')} feasible); {study.get('sampler', '')}; {study.get('pruner', '')}"]
+    best = study.get("best") or {}
+    if isinstance(best.get("value"), (int, float)):
+        lines.append(f"best trial {best.get('number', '?')}: score {best['value']:.3f}"
+                     + (f" on {study['validation']}" if study.get("validation") else ""))
+    importances = study.get("importances") or {}
+    if importances:
+        top = sorted(importances.items(), key=lambda kv: -float(kv[1]))[:4]
+        lines.append("parameters that mattered most: " + ", ".join(f"{k} {float(v):.2f}" for k, v in top))
+    return lines

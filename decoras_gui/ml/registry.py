@@ -26,7 +26,8 @@ if TYPE_CHECKING:  # torch is imported when a model is loaded, not to list or re
 DEFAULT_MODEL = "vlba-l-band"
 
 #: what a card's ``domain`` holds: the images a model is meant for
-DOMAIN_KEYS = ("instrument", "band", "image_kind", "cell_mas", "pixels_per_beam_minor", "pixels_per_beam_range")
+DOMAIN_KEYS = ("instrument", "instruments", "band", "freq_range_hz", "image_kind", "cell_mas", "pixels_per_beam_minor",
+               "pixels_per_beam_range")
 #: image kinds a domain names: straight from imaging, or deconvolved (CLEANed) and restored
 IMAGE_KINDS = ("dirty", "restored")
 
@@ -35,7 +36,8 @@ IMAGE_KINDS = ("dirty", "restored")
 class ModelCard:
     """What a model is, what it is for, how it was trained, how well it does, and its checksum.
 
-    ``domain``: ``instrument``, ``band``, ``image_kind`` (one of :data:`IMAGE_KINDS`),
+    ``domain``: ``instrument`` (or ``instruments``, a list), ``band``, ``freq_range_hz`` [low, high],
+    ``image_kind`` (one of :data:`IMAGE_KINDS`),
     ``cell_mas`` (pixel size of the training images) and ``pixels_per_beam_minor`` (their beam
     sampling; with ``pixels_per_beam_range`` [low, high] for a model trained on a range of them).
     ``networks``: the :class:`~decoras_gui.ml.networks.NetConfig` of each of the

@@ -311,8 +311,11 @@ def save_model(config: TrainConfig, nets: dict[str, nn.Module], out_dir: Path, s
 def model_domain(config: TrainConfig) -> dict:
     """The card's ``domain``: instrument, band, image kind and the beam sampling trained on (a
     model trained on a range of samplings, ``sim.variety``, carries the range)."""
+    from ..sim.instrument import get_instrument
+
+    rx = get_instrument(config.sim.instrument).band(config.sim.band or None)
     domain = {"instrument": config.instrument, "band": config.band, "image_kind": config.image_kind,
-              "cell_mas": config.sim.cell_mas}
+              "cell_mas": config.sim.cell_mas, "freq_range_hz": [rx.range_hz[0], rx.range_hz[1]]}
     if config.sim.variety != "none":
         lo, hi = config.sim.ppb_range
         return {**domain, "pixels_per_beam_minor": round(float(np.sqrt(lo * hi)), 3),
@@ -320,9 +323,16 @@ def model_domain(config: TrainConfig) -> dict:
     return {**domain, "pixels_per_beam_minor": _typical_beam_minor_pixels(config.sim)}
 
 
+def _fixed_schedule(sim: SimConfig) -> str:
+    """The schedule itself, or for 'random' the instrument's first named one (the VLBA's mjive20)."""
+    from ..sim.array import schedule_names
+
+    return sim.schedule if sim.schedule != "random" else schedule_names(sim.instrument)[0]
+
+
 def _typical_beam_minor_pixels(sim: SimConfig) -> float:
     """Beam minor axis in pixels for the schedule at dec +30 (the model's sampling)."""
     f = simulate_field(0, replace(sim, dec_deg=30.0, noise=False, max_sources=0, empty_fraction=1.0,
-                                  schedule="mjive20" if sim.schedule == "random" else sim.schedule))
+                                  schedule=_fixed_schedule(sim)))
     return round(float(f.beam.bmin / sim.cell_mas), 3)
 

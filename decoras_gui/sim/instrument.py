@@ -13,8 +13,9 @@ the bundled names are reserved (a user's file of that name is ignored). A file h
 * ``frame`` 'itrf' (geocentric X, Y, Z metres) or 'enu' (east, north, up metres about
   ``reference = [longitude deg, latitude deg, height m]``), and ``stations``: rows of
   ``[name, x, y, z, diameter m]``;
-* ``[bands.NAME]``: ``centre_hz``, ``bandwidths_hz``, ``jitter_hz`` (how far random
-  observations move the centre), and the SEFD: ``sefd_jy`` for every station with optional
+* ``[bands.NAME]``: ``centre_hz``, ``range_hz`` (what the receivers cover; default the centre
+  / 1.2 to x 1.2), ``bandwidths_hz``, ``jitter_hz`` (how far random observations move the
+  centre), and the SEFD: ``sefd_jy`` for every station with optional
   ``sefd_by_station``, or ``tsys_k`` and ``aperture_efficiency`` (SEFD = 2 k Tsys / (eta A));
 * ``[schedules.NAME]``: ``band``, ``scan_ha_h``, ``scan_len_min``, ``nchan``,
   ``bandwidth_hz``, ``integration_s``.
@@ -65,6 +66,11 @@ class Band:
     bandwidths_hz: tuple[float, ...]
     jitter_hz: float
     sefd_jy: tuple[float, ...]  # one per station, in the instrument's station order
+    range_hz: tuple[float, float] = (0.0, 0.0)  # what the receivers cover (default centre / 1.2 .. x 1.2)
+
+    def __post_init__(self) -> None:
+        if self.range_hz == (0.0, 0.0):
+            object.__setattr__(self, "range_hz", (self.centre_hz / 1.2, self.centre_hz * 1.2))
 
 
 @dataclass(frozen=True)
@@ -212,8 +218,11 @@ def instrument_from_dict(raw: dict, path: Path | None = None) -> Instrument:
         bands = {}
         for key, b in _require(raw, "bands", path).items():
             widths = tuple(float(w) for w in b.get("bandwidths_hz", [b.get("bandwidth_hz", 0.1 * b["centre_hz"])]))
+            span = tuple(float(f) for f in b.get("range_hz", (0.0, 0.0)))
+            if len(span) != 2 or span[0] > span[1]:
+                raise DecorasError(f"band {key}: range_hz must be [low, high]", path)
             bands[key] = Band(key, float(b["centre_hz"]), widths, float(b.get("jitter_hz", 0.0)),
-                              _sefds(b, names, diameters, path, key))
+                              _sefds(b, names, diameters, path, key), span)
         if not bands:
             raise DecorasError("the instrument has no bands", path)
         schedules = {}

@@ -27,7 +27,8 @@ from decoras_gui.sim.instrument import (
 REPO = Path(__file__).resolve().parents[2]
 
 #: longest baseline (km) each bundled array must have, within a few per cent
-LONGEST_KM = {"VLBA": 8611.0, "LOFAR-HBA": 120.0}
+LONGEST_KM = {"VLBA": 8611.0, "LOFAR-HBA": 120.0, "EVN": 10157.0, "VLA-A": 36.4, "VLA-B": 11.1, "VLA-C": 3.4,
+              "VLA-D": 1.03, "MeerKAT": 7.7, "ATCA": 5.94}  # VLA: its OSS; MeerKAT: SARAO; ATCA 6A
 
 
 @pytest.fixture

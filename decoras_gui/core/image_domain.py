@@ -1,0 +1,109 @@
+"""What an image is, read from its header: the instrument, the frequency, dirty or restored, and
+the beam sampling -- what a model's domain is compared with (:mod:`decoras_gui.ml.model_choice`).
+
+The image kind comes from the strongest evidence the header and the file name carry:
+
+* an iteration count: ``NITER`` (CASA, AIPS keyword), WSClean's ``WSCNITER``, the AIPS HISTORY
+  line ``CLEAN NITER= N`` or ``IMAGR NITER = N``: 0 is dirty, more is CLEANed and restored;
+* a deconvolution task in the HISTORY (Miriad ``RESTOR``/``CLEAN``/``MFCLEAN``, CASA
+  ``tclean``, Difmap ``restore``), or the simulator's own "dirty, no deconvolution";
+* the file name: ``dirty`` (WSClean's ``-dirty.fits``), or AIPS' ``ICLN``/``ICL001`` classes.
+
+Anything else is '' (unknown): the header does not say.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .image import SkyImage
+
+#: TELESCOP / INSTRUME values and the instrument names they stand for
+TELESCOPE_ALIASES = {"EVLA": "VLA", "JVLA": "VLA", "MEERKAT": "MEERKAT", "LOFAR": "LOFAR-HBA",
+                     "ATCA": "ATCA", "VLBA": "VLBA", "EVN": "EVN", "VLA": "VLA"}
+
+_NITER = re.compile(r"\b(?:CLEAN|IMAGR)\s+NITER\s*=\s*(\d+)", re.IGNORECASE)
+_DECONVOLVED = re.compile(r"^\s*(RESTOR|MFCLEAN|CLEAN|MOSSDI|MAXEN)\s*:|\btclean\b|\brestore\b",
+                          re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ImageDomain:
+    """An image's instrument ('' unknown), frequency (Hz, None unknown), kind ('dirty',
+    'restored', '' unknown) with the evidence for it, and beam minor axis in pixels."""
+
+    instrument: str
+    telescop: str
+    freq_hz: float | None
+    kind: str
+    kind_evidence: str
+    pixels_per_beam_minor: float | None
+
+    def describe(self) -> str:
+        parts = [self.telescop or "telescope not stated",
+                 f"{self.freq_hz / 1e9:.3g} GHz" if self.freq_hz else "frequency not stated",
+                 f"{self.kind} image" if self.kind else "dirty or restored not stated"]
+        if self.pixels_per_beam_minor:
+            parts.append(f"{self.pixels_per_beam_minor:.1f} pixels per beam minor axis")
+        return ", ".join(parts)
+
+
+def instrument_of(header) -> tuple[str, str]:
+    """(instrument name, the header's own word for it) from TELESCOP, else INSTRUME."""
+    for key in ("TELESCOP", "INSTRUME"):
+        value = str(header.get(key, "") or "").strip()
+        if value:
+            word = value.upper().replace(" ", "")
+            for alias, name in TELESCOPE_ALIASES.items():
+                if word == alias or word.startswith(alias + "-"):
+                    return name, value
+            return value.upper(), value
+    return "", ""
+
+
+def frequency_of(image: SkyImage) -> float | None:
+    """The observing frequency (Hz): the FREQ axis at the plane shown, else a header keyword."""
+    for axis in image.extra_axes:
+        if axis.name.upper().startswith("FREQ") and axis.value:
+            return float(axis.value)
+    for key in ("RESTFRQ", "RESTFREQ", "FREQ", "CRVAL3"):
+        value = image.header.get(key)
+        if isinstance(value, (int, float)) and 1e6 < value < 1e13:
+            if key != "CRVAL3" or str(image.header.get("CTYPE3", "")).upper().startswith("FREQ"):
+                return float(value)
+    return None
+
+
+def kind_of(image: SkyImage) -> tuple[str, str]:
+    """('dirty' | 'restored' | '', the evidence) -- the module docstring's rules."""
+    h = image.header
+    for key in ("NITER", "WSCNITER"):
+        value = h.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return ("restored" if value > 0 else "dirty"), f"{key} = {int(value)}"
+    history = [str(line) for line in h.get("HISTORY", [])]
+    for line in history:
+        if "DECORAS SIM dirty" in line:
+            return "dirty", "the simulator's HISTORY (no deconvolution)"
+    counts = [int(m.group(1)) for line in history for m in [_NITER.search(line)] if m]
+    if counts:
+        return ("restored" if max(counts) > 0 else "dirty"), f"HISTORY CLEAN NITER = {max(counts)}"
+    for line in history:
+        m = _DECONVOLVED.search(line)
+        if m:
+            return "restored", f"HISTORY names {m.group(0).strip(' :')}"
+    name = image.path.name.lower()
+    if "dirty" in name:
+        return "dirty", "the file name"
+    if re.search(r"icln|icl0\d\d", name):
+        return "restored", "the file name (an AIPS CLEAN image class)"
+    return "", "the header does not say"
+
+
+def image_domain(image: SkyImage) -> ImageDomain:
+    """What ``image`` is (module docstring)."""
+    instrument, telescop = instrument_of(image.header)
+    kind, evidence = kind_of(image)
+    beam = image.beam_pixels
+    return ImageDomain(instrument, telescop, frequency_of(image), kind, evidence, float(beam[1]) if beam else None)
