@@ -6,6 +6,11 @@ The dirty beam of each image (``--psf FILE``, else the one found beside it:
 note on the likely sidelobes (p_sidelobe > 0.5), which are kept, flagged, unless
 ``--drop-sidelobes`` leaves them out of the catalogue and region files. Without a dirty beam
 the notes say the test was skipped.
+
+Without ``--model`` each image gets the installed model whose domain suits it best
+(:mod:`decoras_gui.ml.model_choice`: instrument, frequency, dirty or restored, beam sampling,
+from its header); the choice is said on stderr, with a warning when the image is outside every
+model's domain -- and the same warning when ``--model`` names a model whose domain it is outside.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ from .progress import ProgressBar
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("images", nargs="+", help="FITS images")
-    p.add_argument("--model", default=None, help="bundled model name or path to a model card (.json)")
+    p.add_argument("--model", default=None,
+                   help="bundled model name or path to a model card (.json) (default: the model whose domain "
+                   "suits each image best)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--threshold", type=float, default=None, help="detection probability threshold (model default)")
     p.add_argument("--catalog", help="output catalogue for a single image (format from the extension)")
@@ -57,6 +64,67 @@ def _outputs(args: argparse.Namespace, image: Path) -> tuple[Path | None, Path |
 
 @command("detect", "Detect and measure sources in FITS images with a DECORAS model.")(_add_arguments)
 def run(args: argparse.Namespace) -> int:
+    if len(args.images) > 1 and not args.out_dir:
+        raise DecorasError("several images need --out-dir (one catalogue and region file per image)")
+    if args.model is not None:
+        args.model_chosen = False
+        return _run_model(args)
+    worst = 0
+    for name, images in _models_for(args.images):  # one run per model chosen (usually one)
+        sub = argparse.Namespace(**{**vars(args), "model": name, "images": images, "model_chosen": True})
+        worst = max(worst, _run_model(sub))
+    return worst
+
+
+def _models_for(images: list[str]) -> list[tuple[str, list[str]]]:
+    """(model name, the images it suits best), in the images' order. With one model installed
+    no header is read here (the choice is said, and checked, per image as it is detected)."""
+    from ..ml.registry import DEFAULT_MODEL, available_models
+
+    cards = available_models(task="detect")
+    if len(cards) <= 1:
+        return [(cards[0].name if cards else DEFAULT_MODEL, list(images))]
+    from ..core.image import load_fits
+    from ..core.image_domain import image_domain
+    from ..ml.model_choice import choose_model
+
+    groups: dict[str, list[str]] = {}
+    for name in images:
+        try:
+            chosen = choose_model(cards, image_domain(load_fits(name))).card.name
+        except DecorasError:
+            chosen = DEFAULT_MODEL  # the image's own error is reported when it is detected
+        groups.setdefault(chosen, []).append(name)
+    return list(groups.items())
+
+
+def model_lines(path: Path, image: Any, card: Any, chosen: bool) -> list[str]:
+    """What stderr says about the model for one image: the choice, or a warning that the image is
+    outside the domain of the model used (and of every model, when the program chose)."""
+    from ..core.image_domain import image_domain
+    from ..ml.model_choice import check, choose_model
+    from ..ml.registry import available_models
+
+    domain = image_domain(image)
+    cards = available_models(task="detect")
+    if card.name not in [c.name for c in cards]:
+        cards.append(card)
+    choice = choose_model(cards, domain)
+    mine = check(card, domain)
+    head = f"decoras detect: {path.name}:"
+    if mine.covers:
+        note = choice.summary() if chosen else f"model {card.name} {card.version}: its domain covers this image"
+        return [f"{head} note: {note}"] + [f"{head} note: {n}" for n in mine.notes]
+    if chosen:
+        return [f"{head} warning: {choice.warning()}"]
+    better = [c.card.name for c in choice.checks if c.covers]
+    hint = f" ({', '.join(better)} covers it)" if better else ""
+    return [f"{head} warning: this image ({domain.describe()}) is outside the domain of {card.name} "
+            f"{card.version}: {'; '.join(mine.mismatches)}; detections may be unreliable{hint}"]
+
+
+def _run_model(args: argparse.Namespace) -> int:
+    """``run`` with ``args.model`` set: every image of ``args.images`` with that model."""
     from ..ml.network_worker import NetworkWorker, worker_pays
     from ..ml.registry import DEFAULT_MODEL
 
@@ -181,6 +249,7 @@ def detect_file(args: argparse.Namespace, loaded: _Loaded | Path, model: Any, ba
         catalogue = output.result
         if bar is not None:
             bar.close()
+        err.extend(model_lines(path, image, model.card, getattr(args, "model_chosen", False)))
         if psf_path is not None and not args.psf:
             err.append(f"decoras detect: {path.name}: note: dirty beam {psf_path.name} found beside the image")
         for note in output.notes:

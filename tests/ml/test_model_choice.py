@@ -1,0 +1,98 @@
+"""The app chooses the model: card domains against what an image's header says."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from decoras_gui.core.image import load_fits
+from decoras_gui.core.image_domain import ImageDomain, image_domain
+from decoras_gui.ml.model_choice import check, choose_model, domain_text
+from decoras_gui.ml.registry import available_models, read_card
+from decoras_gui.paths import models_dir, resources_dir
+
+REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
+SAMPLE = resources_dir() / "sample_vlba_dirty.fits"
+
+
+def _vlba():
+    return read_card(models_dir() / "vlba-l-band.json")
+
+
+def test_the_bundled_model_covers_the_sample_and_says_why():
+    choice = choose_model(available_models(task="detect"), image_domain(load_fits(SAMPLE)))
+    assert choice.card.name == "vlba-l-band" and choice.covered and choice.warning() is None
+    assert "instrument VLBA" in choice.summary() and "dirty image" in choice.summary()
+
+
+def test_each_mismatch_is_named():
+    card = _vlba()
+    far = ImageDomain("EVN", "EVN", 5.0e9, "restored", "NITER = 300", 12.0)
+    c = check(card, far)
+    assert not c.covers and len(c.mismatches) == 3
+    assert any("EVN" in m for m in c.mismatches) and any("5 GHz" in m for m in c.mismatches)
+    assert any("restored" in m and "NITER" in m for m in c.mismatches)
+    blank = ImageDomain("", "", None, "", "the header does not say", None)
+    c = check(card, blank)
+    assert c.covers and len(c.unknowns) == 3  # nothing says no: noted, not excluded
+    assert "VLBA" in domain_text(card) and "dirty" in domain_text(card)
+
+
+def _restored_model(folder: Path) -> Path:
+    """A second installed model: the bundled weights under a card whose domain is restored VLBI
+    images of the VLBA and the EVN at any band (what a vlbi-restored model states)."""
+    folder.mkdir()
+    raw = json.loads((models_dir() / "vlba-l-band.json").read_text())
+    shutil.copy(models_dir() / raw["weights"], folder / raw["weights"])
+    shutil.copy(models_dir() / "vlba-l-band.json", folder / "vlba-l-band.json")
+    raw["name"], raw["description"] = "vlbi-restored", "restored VLBI images"
+    raw["domain"] = {**raw["domain"], "instruments": ["VLBA", "EVN"], "image_kind": "restored",
+                     "freq_range_hz": [1e9, 50e9], "band": "any"}
+    (folder / "vlbi-restored.json").write_text(json.dumps(raw))
+    return folder
+
+
+def test_the_best_matching_model_is_chosen_for_each_real_image(tmp_path):
+    evn, vlba = REAL / "evn_L_4C39.25_n05l1_ICLN.fits", REAL / "vlba_X_NGC1052_2017-04-04_map.fits"
+    if not evn.is_file():
+        pytest.skip("the observed images are not here")
+    folder = _restored_model(tmp_path / "models")
+    cards = available_models(folder, task="detect")
+    for path in (evn, vlba):
+        choice = choose_model(cards, image_domain(load_fits(path)))
+        assert choice.card.name == "vlbi-restored" and choice.covered, path.name
+    assert choose_model(cards, image_domain(load_fits(SAMPLE))).card.name == "vlba-l-band"
+    # with the bundled model alone, both are outside every domain, and the warning says why
+    alone = choose_model(available_models(task="detect"), image_domain(load_fits(evn)))
+    assert not alone.covered and "outside the domain of every installed model" in alone.warning()
+    assert "EVN" in alone.warning() and "restored" in alone.warning()
+
+
+def _decoras(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "decoras_gui", *args], capture_output=True, text=True)
+
+
+def test_decoras_detect_says_which_model_and_warns_outside_every_domain(tmp_path):
+    ok = _decoras("detect", str(SAMPLE), "--catalog", str(tmp_path / "s.ecsv"))
+    assert ok.returncode == 0, ok.stderr
+    assert "model vlba-l-band" in ok.stderr and "covers this image" in ok.stderr and "warning" not in ok.stderr
+    evn = REAL / "evn_L_4C39.25_n05l1_ICLN.fits"
+    if not evn.is_file():
+        pytest.skip("the observed images are not here")
+    out = _decoras("detect", str(evn), "--catalog", str(tmp_path / "e.ecsv"))
+    assert out.returncode == 0, out.stderr
+    assert "warning: This image (EVN" in out.stderr and "outside the domain of every installed model" in out.stderr
+
+
+def test_decoras_models_lists_domains_figures_and_studies_and_explains_a_choice():
+    listed = _decoras("models")
+    assert listed.returncode == 0, listed.stderr
+    assert "domain: VLBA" in listed.stdout and "AutoML study" in listed.stdout and "purity" in listed.stdout
+    why = _decoras("models", "--for", str(SAMPLE))
+    assert why.returncode == 0 and "covers it" in why.stdout
+
