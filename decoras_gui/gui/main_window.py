@@ -107,6 +107,10 @@ class MainWindow(QMainWindow):
                                 "Value / rms uses the image's robust rms.")
         self.readout.setMinimumWidth(200)
         self.statusBar().addWidget(self.readout, 1)
+        self.model_status = QLabel("")
+        self.model_status.setObjectName("modelStatus")
+        self.statusBar().addPermanentWidget(self.model_status)
+        self.model_choice = None  # ml.model_choice.ModelChoice of the open image
         self._connect()
         self._restore_settings()
         self._update_actions()
@@ -153,6 +157,7 @@ class MainWindow(QMainWindow):
         self.image_opened.connect(self.detection.image_opened)
         self.prob_slider.valueChanged.connect(self._prob_changed)
         self.model_combo.currentIndexChanged.connect(self._update_actions)
+        self.model_combo.currentIndexChanged.connect(self._show_model_status)
 
     def _clean_changed(self, clean: bool) -> None:
         self.setWindowModified(not clean)
@@ -392,8 +397,64 @@ class MainWindow(QMainWindow):
         self.settings.set("last_folder", str(image.path.resolve().parent))
         for w in image.warnings:
             self.statusBar().showMessage(f"{image.name}: {w}", 8000)
+        if new_plane:
+            self.choose_model(image)
         self._update_actions()
         self.image_opened.emit(image)
+
+    # ============================================================ the model for the image
+    def choose_model(self, image: SkyImage) -> None:
+        """Select the installed model whose domain suits ``image`` best (ml.model_choice), and say so."""
+        from ..core.image_domain import image_domain
+        from ..ml.model_choice import choose_model
+        from ..ml.registry import available_models
+
+        self.model_choice = choose_model(available_models(self.model_dir, task="detect"), image_domain(image))
+        card = self.model_choice.card
+        if card is not None:
+            index = self.model_combo.findData(card.name)
+            if index >= 0:
+                self.model_combo.setCurrentIndex(index)
+        self._show_model_status()
+        warning = self.model_choice.warning()
+        if warning:
+            self.statusBar().showMessage(f"{image.name}: outside every model's domain — see Help > Models", 15000)
+
+    def _show_model_status(self, *_) -> None:
+        """The status bar's model line: the model selected, and whether its domain covers the image."""
+
+        name = self.model_combo.currentData()
+        choice = self.model_choice
+        if not name or choice is None:
+            self.model_status.setText(f"Model: {name}" if name else "")
+            self.model_status.setProperty("warning", False)
+            self.model_status.setToolTip("")
+            return
+        mine = next((c for c in choice.checks if c.card.name == name), None)
+        version = mine.card.version if mine else ""
+        if mine is not None and mine.covers:
+            self.model_status.setText(f"Model: {name} {version} ✓ its domain covers this image")
+            self.model_status.setToolTip(choice.summary() if choice.card and choice.card.name == name else
+                                         f"{name}: " + "; ".join(mine.matches))
+            self.model_status.setProperty("warning", False)
+        else:
+            covers = [c.card.name for c in choice.checks if c.covers]
+            self.model_status.setText(f"⚠ Model: {name} {version} — the image is outside its domain"
+                                      + (f" ({', '.join(covers)} covers it)" if covers else
+                                         ", and every model's (hover for why)"))
+            self.model_status.setToolTip(choice.warning() or (f"{name}: " + "; ".join(mine.mismatches if mine else [])))
+            self.model_status.setProperty("warning", True)
+        self.model_status.style().unpolish(self.model_status)
+        self.model_status.style().polish(self.model_status)
+
+    def show_models(self):
+        """Help > Models…: each model's domain, figures and study, against the open image."""
+        from .models_dialog import ModelsDialog
+
+        self.models_dialog = ModelsDialog(self.model_dir, self.image, self.model_combo.currentData(), self)
+        self.models_dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        self.models_dialog.show()
+        return self.models_dialog
 
     def fill_recent_menu(self) -> None:
         self.recent_menu.clear()

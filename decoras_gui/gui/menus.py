@@ -57,6 +57,8 @@ def build_actions(w: QMainWindow) -> None:
         a.toggled.connect(lambda on, s=status: w.doc.set_status_shown(s, on))
         w.status_actions[status] = a
     w.act_about = act("&About decoras-gui", w.about, name="about")
+    w.act_models = act("&Models…", w.show_models, name="models",
+                       tip="The installed models: each one's domain, figures and AutoML study, against the open image")
     w.act_guide = act("&User Guide", w.show_user_guide, "F1", name="user_guide")
     w.act_open_session = make_action(w, "Open Sess&ion…", lambda: w.sessions.open_dialog(), "Ctrl+Shift+O",
                                      "Open a saved vetting session (image, sources, decisions, view)",
@@ -95,7 +97,7 @@ def build_menus(w: QMainWindow) -> None:
     v.addSeparator()
     _fill(v, [dock.toggleViewAction() for dock in (w.display_dock, w.stats_dock, w.table_dock, w.history_dock)])
     _fill(mb.addMenu("&Detect"), (w.act_detect, w.act_cancel))
-    _fill(mb.addMenu("&Help"), (w.act_guide, w.act_about))
+    _fill(mb.addMenu("&Help"), (w.act_guide, w.act_models, None, w.act_about))
 
 
 def _device_combo(w: QMainWindow) -> QComboBox:
