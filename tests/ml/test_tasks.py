@@ -72,8 +72,9 @@ def test_detection_is_registered_with_its_parts():
 def test_the_bundled_card_names_task_and_domain():
     card = read_card(models_dir() / f"{DEFAULT_MODEL}.json")
     assert card.task == "detect"
-    assert card.domain == {"instrument": "VLBA", "band": "L (1.4 GHz)", "image_kind": "dirty", "cell_mas": 1.0,
-                           "pixels_per_beam_minor": 4.899, "pixels_per_beam_range": [3.0, 8.0]}
+    assert card.domain == {"instrument": "VLBA", "band": "L (1.4 GHz)", "freq_range_hz": [1.2e9, 1.8e9],
+                           "image_kind": "dirty", "cell_mas": 1.0, "pixels_per_beam_minor": 4.899,
+                           "pixels_per_beam_range": [3.0, 8.0]}
     assert (card.instrument, card.image_kind, card.pixels_per_beam_range) == ("VLBA", "dirty", (3.0, 8.0))
     assert card.uses_psf and card.version == "2.1.0"
     # calibrated on the OOD validation families, its peaks the image fit's bounded by the restored map's
