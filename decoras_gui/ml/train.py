@@ -122,6 +122,9 @@ class TrainConfig:
             raise DecorasError("a network left untrained needs init_from (the model whose weights it keeps)", path)
         if config.image_kind not in IMAGE_KINDS:
             raise DecorasError(f"image_kind must be one of {', '.join(IMAGE_KINDS)}", path)
+        if config.sim.image_kind != config.image_kind:
+            raise DecorasError(f"the model is for {config.image_kind} images but [sim] makes {config.sim.image_kind} "
+                               "ones (set image_kind in both)", path)
         if config.data_seed in EVALUATION_SEEDS:
             raise DecorasError(f"data_seed {config.data_seed} is reserved for evaluation", path)
         if config.crop > config.sim.size or config.crop % (2 ** max(n.depth for n in networks.values())):
@@ -313,9 +316,17 @@ def model_domain(config: TrainConfig) -> dict:
     model trained on a range of samplings, ``sim.variety``, carries the range)."""
     from ..sim.instrument import get_instrument
 
-    rx = get_instrument(config.sim.instrument).band(config.sim.band or None)
+    names = list(config.sim.instrument_mix) or [config.sim.instrument]
+    spans = []
+    for name in names:  # the receivers' coverage of every band the training fields were observed in
+        inst = get_instrument(name)
+        bands = list(inst.bands.values()) if config.sim.band == "any" else [inst.band(config.sim.band or None)]
+        spans += [b.range_hz for b in bands]
     domain = {"instrument": config.instrument, "band": config.band, "image_kind": config.image_kind,
-              "cell_mas": config.sim.cell_mas, "freq_range_hz": [rx.range_hz[0], rx.range_hz[1]]}
+              "cell_mas": config.sim.cell_mas,
+              "freq_range_hz": [min(lo for lo, _ in spans), max(hi for _, hi in spans)]}
+    if config.sim.instrument_mix:
+        domain["instruments"] = [get_instrument(n).name for n in names]
     if config.sim.variety != "none":
         lo, hi = config.sim.ppb_range
         return {**domain, "pixels_per_beam_minor": round(float(np.sqrt(lo * hi)), 3),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..core.errors import DecorasError
 
 GRIDDERS = ("nearest", "kernel")
+IMAGE_KINDS = ("dirty", "restored")
 VARIETIES = ("none", "wide", "ood")
 
 
@@ -17,7 +18,9 @@ class SimConfig:
     Geometry: ``size`` pixels of ``cell_mas`` (pixels per beam minor axis ~ 5 at the
     defaults; the networks depend on it), gridding ``pad`` factor.
     Array: ``instrument`` (:mod:`.instrument`: a bundled or added instrument's name, or a .toml
-    file), ``band`` (one of its bands; empty: its first, or the named schedule's).
+    file), ``band`` (one of its bands; empty: its first, or the named schedule's; 'any': with a
+    ``variety``, each field draws one of its instrument's bands), ``instrument_mix`` (with a
+    ``variety``: each field draws its instrument from these).
     Observation: ``schedule`` (one of the instrument's schedules -- the VLBA's 'mjive20' and
     'full-track' -- or 'random'); ``dec_deg`` fixed or
     None to draw it from ``dec_range`` per field, rounded to ``dec_step_deg`` for preset
@@ -31,7 +34,9 @@ class SimConfig:
     ``gain_phase_deg`` rms per antenna and scan).
     Imaging: ``weighting`` (natural, uniform, robust with ``robust``), a Gaussian uv ``taper``
     (0.5 at that fraction of the longest baseline; 0: none), ``gridder`` ('nearest': cell-centre
-    gridding, :mod:`.imaging`; 'kernel': Kaiser-Bessel convolutional gridding, :mod:`.kernel_imaging`).
+    gridding, :mod:`.imaging`; 'kernel': Kaiser-Bessel convolutional gridding, :mod:`.kernel_imaging`),
+    ``image_kind`` 'dirty' (as imaged) or 'restored' (CLEANed and restored, :mod:`.clean`, each
+    field's depth, gain and windows drawn).
     Variety (:mod:`.observations`): ``variety`` 'none' observes as configured; 'wide' draws each
     field's schedule, channels, smearing, stations, sensitivities, weighting, gains and beam
     sampling (``ppb_range`` pixels per beam minor axis, which then sets the cell size) from the
@@ -44,6 +49,7 @@ class SimConfig:
     cell_mas: float = 1.0
     instrument: str = "VLBA"
     band: str = ""
+    instrument_mix: tuple[str, ...] = ()
     pad: int = 2
     schedule: str = "mjive20"
     dec_deg: float | None = None
@@ -65,6 +71,7 @@ class SimConfig:
     mask_level: float = 0.5
     taper: float = 0.0
     gridder: str = "nearest"
+    image_kind: str = "dirty"
     variety: str = "none"
     ppb_range: tuple[float, float] = (3.0, 8.0)
     crowded_fraction: float = 0.0
@@ -79,8 +86,10 @@ class SimConfig:
         if self.schedule not in schedule_names(inst):
             raise DecorasError(f"unknown {inst.name} schedule {self.schedule!r}; choose one of "
                                f"{', '.join(schedule_names(inst))}")
-        if self.band:
+        if self.band and self.band != "any":
             inst.band(self.band)  # an unknown band is refused here
+        for name in self.instrument_mix:
+            get_instrument(name)
         if self.size < 32 or self.size % 2:
             raise DecorasError(f"image size must be an even number >= 32, not {self.size}")
         if self.cell_mas <= 0 or self.pad < 1:
@@ -91,6 +100,8 @@ class SimConfig:
             raise DecorasError("margin_pix leaves no room for sources")
         if self.gridder not in GRIDDERS:
             raise DecorasError(f"unknown gridder {self.gridder!r}; choose one of {', '.join(GRIDDERS)}")
+        if self.image_kind not in IMAGE_KINDS:
+            raise DecorasError(f"unknown image kind {self.image_kind!r}; choose one of {', '.join(IMAGE_KINDS)}")
         if self.variety not in VARIETIES:
             raise DecorasError(f"unknown variety {self.variety!r}; choose one of {', '.join(VARIETIES)}")
         if not 0 < self.ppb_range[0] <= self.ppb_range[1]:

@@ -14,6 +14,7 @@ from astropy.wcs import WCS
 
 from ..core.errors import DecorasError
 from .array import Schedule, get_schedule, uvw_tracks
+from .clean import clean_restore, draw_clean
 from .config import SimConfig
 from .imaging import (
     FWHM_SIGMA,
@@ -53,6 +54,7 @@ class SimField:
     ra_deg: float
     config: SimConfig
     n_vis: int
+    clean: tuple | None = None  # restored images: (CleanSettings, iterations done)
 
     @cached_property
     def rms(self) -> float:
@@ -119,7 +121,13 @@ def _observe_variety(rng: np.random.Generator, cfg: SimConfig, attempts: int = 8
 
 
 def _observe_once(rng: np.random.Generator, cfg: SimConfig):
-    obs = draw_observation(rng, cfg.variety, cfg.ppb_range, cfg.instrument, cfg.band or None)
+    instrument, band = cfg.instrument, cfg.band or None
+    if cfg.instrument_mix:  # a model for several arrays: each field one of them
+        instrument = str(cfg.instrument_mix[int(rng.integers(len(cfg.instrument_mix)))])
+    if band == "any":
+        bands = list(get_instrument(instrument).bands)
+        band = bands[int(rng.integers(len(bands)))]
+    obs = draw_observation(rng, cfg.variety, cfg.ppb_range, instrument, band)
     dec = float(cfg.dec_deg) if cfg.dec_deg is not None else float(rng.uniform(*cfg.dec_range))
     tracks = uvw_tracks(obs.schedule, dec)
     eff = replace(cfg, weighting=obs.weighting, robust=obs.robust, taper=obs.taper, gain_amp_sigma=obs.gain_amp,
@@ -187,10 +195,15 @@ def render_field(rng: np.random.Generator, cfg: SimConfig, cov, schedule: Schedu
     if cfg.noise:
         vis = vis + thermal_noise(cov, rng)
     dirty = cov.image(vis)
+    clean = None
+    if cfg.image_kind == "restored":  # deconvolved as imaging programs do (sim.clean)
+        settings = draw_clean(rng, cfg.variety)
+        dirty, n_iter = clean_restore(dirty, cov.beam_image, cov.beam, cfg.cell_mas, cov.rms, settings)
+        clean = (settings, n_iter)
     restored, mask, peaks = restored_components(cfg.size, cfg.cell_mas, cov.beam, sky.x, sky.y, sky.flux,
                                                 sky.maj, sky.min, sky.pa, cfg.mask_level)
     return SimField(dirty, cov.beam_image, restored, mask, peaks, cov.rms, cov.beam, sky, schedule,
-                    dec, ra, cfg, cov.n_vis)
+                    dec, ra, cfg, cov.n_vis, clean)
 
 
 def _station_list(stations: tuple[str, ...]) -> str:
@@ -240,8 +253,16 @@ def make_header(f: SimField) -> fits.Header:
     if schedule.smearing:
         h.add_history(f"DECORAS SIM smearing: channel {schedule.smear_width_hz / 1e6:g} MHz, "
                       f"integration {schedule.smear_time_s or schedule.integration_s:g} s")
-    h.add_history(f"DECORAS SIM dirty, no deconvolution; noise={cfg.noise} "
-                  f"rms={f.rms_predicted:.3e} gain={cfg.gain_amp_sigma:.3g},{cfg.gain_phase_deg:.3g}d")
+    if f.clean is None:
+        h.add_history(f"DECORAS SIM dirty, no deconvolution; noise={cfg.noise} "
+                      f"rms={f.rms_predicted:.3e} gain={cfg.gain_amp_sigma:.3g},{cfg.gain_phase_deg:.3g}d")
+    else:
+        settings, n_iter = f.clean
+        h["NITER"] = (n_iter, "CLEAN iterations (Hogbom)")
+        h.add_history(f"DECORAS SIM restored: Hogbom CLEAN niter={n_iter} gain={settings.gain:.3f} "
+                      f"threshold={settings.threshold_sigma:.2f} sigma windows={settings.windowed}; "
+                      f"noise={cfg.noise} rms={f.rms_predicted:.3e} "
+                      f"gain_errors={cfg.gain_amp_sigma:.3g},{cfg.gain_phase_deg:.3g}d")
     return h
 
 

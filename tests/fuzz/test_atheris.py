@@ -21,6 +21,18 @@ RUNS = 1000
 HANG_S = 1800  # 1,000 runs of a target take under a minute on 2 cores: longer than this is a hang
 
 
+CASE_LIMIT_MB = 1536
+
+
+def rss_limit_mb() -> int:
+    """libFuzzer's limit: CASE_LIMIT_MB above this process's peak resident set. libFuzzer reads
+    the peak with getrusage, and Linux carries a process's peak across fork and exec: a fuzzer
+    started from a test worker that has grown to 2 GB starts "over" a plain 1.5 GB limit."""
+    import resource
+
+    return CASE_LIMIT_MB + resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("target", ["fits", "session", "regions"])
 def test_coverage_guided_fuzzing(tmp_path, target):
@@ -30,7 +42,7 @@ def test_coverage_guided_fuzzing(tmp_path, target):
     for i, seed in enumerate(seeds):
         (corpus / f"seed{i}").write_bytes(seed)
     proc = subprocess.run([sys.executable, "-m", "tests.fuzz.atheris_targets", target, str(corpus),
-                           f"-runs={RUNS}", f"-timeout={CASE_SECONDS}", "-rss_limit_mb=1536",
+                           f"-runs={RUNS}", f"-timeout={CASE_SECONDS}", f"-rss_limit_mb={rss_limit_mb()}",
                            f"-artifact_prefix={tmp_path}/"], cwd=REPO, capture_output=True, text=True,
                           timeout=HANG_S)
     log = proc.stdout + proc.stderr
