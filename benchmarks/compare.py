@@ -110,8 +110,16 @@ PLOT_EDGES = (3.0, 4.0, 5.0, 6.0, 7.5, 10.0, 15.0, 25.0, 50.0, 200.0)
 GAIN_ERRORS = (0.03, 3.0)
 
 
-def simulate_groups(groups, folder: Path, scale: float) -> list[tuple[str, Path]]:
-    """Write every group with ``decoras simulate``; (group name, image path) per field."""
+def own_domain(card) -> bool:
+    """True for a model of another domain than the default one (dirty VLBA images): its test set
+    then starts from its own training fields (``decoras simulate --like-model``: their kind of
+    image, instruments and bands), the families and groups drawn as for every model."""
+    return bool(card.image_kind != "dirty" or card.domain.get("instruments") or card.instrument.upper() != "VLBA")
+
+
+def simulate_groups(groups, folder: Path, scale: float, like_model: str | None = None) -> list[tuple[str, Path]]:
+    """Write every group with ``decoras simulate``; (group name, image path) per field; with
+    ``like_model``, of that model's domain (its training fields' kind, instruments, bands)."""
     fields = []
     for g in groups:
         n = max(1, round(g.n_fields * scale))
@@ -119,6 +127,8 @@ def simulate_groups(groups, folder: Path, scale: float) -> list[tuple[str, Path]
         argv = ["simulate", "--n-fields", str(n), "--seed", str(g.seed), "--size", str(g.size), "--out", str(out),
                 "--schedule", g.schedule, "--max-sources", str(g.max_sources),
                 "--empty-fraction", str(g.empty_fraction), "--snr-range", *map(str, g.snr_range)]
+        if like_model:
+            argv += ["--like-model", like_model]
         if g.variety != "none":  # the families draw their own gains, schedules and imaging
             argv += ["--variety", g.variety, "--crowded-fraction", str(g.crowded_fraction)]
         else:
@@ -310,8 +320,10 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="decoras-compare-") as tmp:
         groups = SETS[args.set]
-        fields = simulate_groups(groups, Path(tmp), args.scale)
-        print(f"test set {args.set}: {len(fields)} fields ({', '.join(g.name for g in groups)}); finders: "
+        like = args.model if own_domain(model.card) else None
+        fields = simulate_groups(groups, Path(tmp), args.scale, like)
+        print(f"test set {args.set}{' in the domain of ' + model.card.name if like else ''}: {len(fields)} fields "
+              f"({', '.join(g.name for g in groups)}); finders: "
               f"{', '.join(finders)}", file=sys.stderr)
         try:
             records, failures = run_all(fields, finders)

@@ -170,7 +170,7 @@ def available(model=None, device: str = "cpu", timeout: float = 900.0) -> dict[s
     finders: dict[str, Finder] = {}
     if model is not None:
         finders["decoras"] = decoras_finder(model, device)
-        if model.card.uses_psf:
+        if model.card.reads_psf:
             finders["decoras-nopsf"] = decoras_finder(model, device, use_psf=False)
     for name, (module, _) in CLASSICAL.items():
         try:

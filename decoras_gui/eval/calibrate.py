@@ -75,7 +75,7 @@ def sweep(model: DecorasModel, fields: Iterable[SimField], thresholds: Sequence[
             image = load_fits(write_field(f, tmp, "val")[0])
             rms_map = image.rms_map()
             beam = image.beam_pixels
-            psf = f.beam_image if model.card.uses_psf and with_psf else None
+            psf = f.beam_image if model.card.reads_psf and with_psf else None
             maps = run_networks(image.data, image.rms, model, beam_minor_px=beam[1] if beam else None, device="cpu",
                                 psf=psf)
             for t in thresholds:

@@ -75,7 +75,7 @@ def card_heading(card: ModelCard) -> str:
     parts = [p for p in (card.instrument, card.band, f"{card.image_kind} images" if card.image_kind else "") if p]
     span = card.pixels_per_beam_range
     sampling = (f"{span[0]:g}-{span[1]:g}" if span else f"{card.pixels_per_beam_minor:.1f}")
-    beam = "; reads the dirty beam" if card.uses_psf else ""
+    beam = "; reads the dirty beam" if card.reads_psf else ""
     return (f"{card.name} {card.version} ({get_task(card.task).label}): {', '.join(parts) or 'instrument not stated'}; "
             f"trained for {sampling} pixels per beam minor axis{beam}")
 

@@ -143,6 +143,8 @@ def run_networks(
     import torch
 
     dev = pick_device(device)
+    if not model.card.reads_psf:
+        psf = None  # a model trained without the dirty beam is not shown one
     zoom = zoom_factor(model, beam_minor_px)
     work = np.array(data, dtype=np.float32)  # a native-endian copy; the input may be a memory map
     blank = ~np.isfinite(work)
@@ -220,7 +222,7 @@ def run_networks(
         sidelobes = (sidelobes * np.float32(rms)).astype(np.float32)
         sidelobes[blank] = np.nan
     notes = []
-    if uses_psf and psf is None:
+    if model.card.reads_psf and psf is None:
         notes.append("no dirty beam was given: the networks ran without their sidelobe channel "
                      "(give the PSF for fewer sidelobe false detections)")
     if beam_minor_px is None:

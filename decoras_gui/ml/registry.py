@@ -126,14 +126,22 @@ class ModelCard:
         """The calibrated ``threshold``, ``min_snr`` and ``peak_cap`` for a run with or without the
         image's dirty beam (a model that reads it has a set for each)."""
         chosen = {"threshold": self.threshold, "min_snr": self.min_snr, "peak_cap": self.peak_cap}
-        if not with_psf and self.uses_psf and self.without_psf:
+        if not with_psf and self.reads_psf and self.without_psf:
             chosen.update({k: float(v) for k, v in self.without_psf.items() if k in chosen})
         return chosen
 
     @property
     def uses_psf(self) -> bool:
-        """True when one of its networks reads the dirty beam (the predicted-sidelobe channel)."""
+        """True when one of its networks has the dirty-beam channels (the predicted sidelobes)."""
         return any(bool(n.get("psf_channel")) for n in self.networks.values() if isinstance(n, dict))
+
+    @property
+    def reads_psf(self) -> bool:
+        """True when the networks are given the image's dirty beam: they have its channels and were
+        trained with it (a model trained with ``psf_dropout`` 1, e.g. for restored images, which
+        come without one, never saw it: it is given none, and its channels say so)."""
+        dropout = ((self.training or {}).get("config") or {}).get("psf_dropout", 0.0)
+        return self.uses_psf and float(dropout) < 1.0
 
 
 def _task_of(name: Any, path: Path | None) -> Task:

@@ -111,3 +111,23 @@ def test_bfloat16_matches_float32(bundled_model, field_image, monkeypatch):
     assert pick_precision(torch.device("cuda")) == "fp32"
     assert float(np.nanmax(np.abs(fast.probability - exact.probability))) < 0.03
     assert_same_sources(image, exact, fast, pixels=0.1, rel=0.02)
+
+
+def test_a_model_trained_without_the_dirty_beam_is_never_shown_one(bundled_model):
+    """A card trained with psf_dropout 1 (restored images come without a dirty beam): its networks
+    get the 'no dirty beam' channels even when a PSF is given, and no note asks for one."""
+    import copy
+
+    f = simulate_field((21, 0), SimConfig(size=128, margin_pix=8, max_sources=3, empty_fraction=0.0))
+    rms = float(np.std(f.dirty))
+    model = copy.copy(bundled_model)
+    model.card = replace(bundled_model.card, training={**bundled_model.card.training,
+                                                       "config": {**bundled_model.card.training["config"],
+                                                                  "psf_dropout": 1.0}})
+    assert bundled_model.card.reads_psf and not model.card.reads_psf
+    given = run_networks(f.dirty, rms, model, device="cpu", psf=f.beam_image)
+    none = run_networks(f.dirty, rms, model, device="cpu")
+    assert np.array_equal(given.probability, none.probability) and given.sidelobes is None
+    assert not any("no dirty beam was given" in n for n in none.notes)
+    shown = run_networks(f.dirty, rms, bundled_model, device="cpu", psf=f.beam_image)
+    assert not np.array_equal(shown.probability, none.probability)  # the dirty model does read it

@@ -167,7 +167,7 @@ class DetectTask(Task):
             return (f"detection threshold {c['threshold']:.2f}, SNR floor {c['min_snr']:.1f}, "
                     f"peak cap {c['peak_cap']:.1f}")
 
-        if card.uses_psf:  # first the runs without the dirty beam, then (their progress) with it
+        if card.reads_psf:  # first the runs without the dirty beam, then (their progress) with it
             alone = calibrate_threshold(model, data_seed, n_fields, progress=progress, with_psf=False)
             card.without_psf = {k: alone[k] for k in ("threshold", "min_snr", "peak_cap")}
             card.training["calibration_without_psf"] = alone
@@ -175,4 +175,4 @@ class DetectTask(Task):
         card.threshold, card.min_snr, card.peak_cap = choice["threshold"], choice["min_snr"], choice["peak_cap"]
         card.training["calibration"] = choice
         line = f"{say(choice)} (from {n_fields} validation fields)"
-        return line + (f"; without the dirty beam: {say(alone)}" if card.uses_psf else "")
+        return line + (f"; without the dirty beam: {say(alone)}" if card.reads_psf else "")
