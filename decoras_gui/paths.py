@@ -35,3 +35,20 @@ def models_dir() -> Path:
 def docs_dir() -> Path:
     """Folder holding the user guide (Markdown pages and their screenshots)."""
     return _package_dir("decoras_gui.docs", "docs")
+
+
+def user_data_dir() -> Path:
+    """The user's data folder: ``$XDG_DATA_HOME/decoras-gui``, else ``~/.local/share/decoras-gui``."""
+    import os
+
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "decoras-gui"
+
+
+def user_models_dir() -> Path:
+    """Where models a user trains are kept (``decoras automl --like``): ``$DECORAS_MODELS``, else
+    ``models/`` in :func:`user_data_dir`. Listed after the bundled ones; a bundled name wins."""
+    import os
+
+    env = os.environ.get("DECORAS_MODELS")
+    return Path(env) if env else user_data_dir() / "models"

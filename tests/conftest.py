@@ -64,3 +64,13 @@ def write_bright_point(folder: Path, snr: float = 400.0) -> tuple[Path, Path]:
                    separable=np.ones(1, bool))
     image, beam, _ = write_field(simulate_sky(sky, 1, SimConfig(size=256), dec_deg=41.0), folder, "bright")
     return image, beam
+
+
+@pytest.fixture(autouse=True)
+def user_folders(tmp_path_factory, monkeypatch):
+    """The user's models and instruments are never this machine's: empty folders of the test's own
+    (a test that adds one sets its own)."""
+    base = tmp_path_factory.mktemp("user-data")
+    monkeypatch.setenv("DECORAS_MODELS", str(base / "models"))
+    monkeypatch.setenv("DECORAS_INSTRUMENTS", str(base / "instruments"))
+    return base

@@ -245,8 +245,9 @@ def journal_dir() -> Path:
     env = os.environ.get(JOURNAL_ENV)
     if env:
         return Path(env)
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "decoras-gui" / "journal"
+    from ..paths import user_data_dir
+
+    return user_data_dir() / "journal"
 
 
 def _pid_alive(pid: int) -> bool:

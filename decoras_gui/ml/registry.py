@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.errors import DecorasError
 from ..core.fileio import atomic_write_text, file_sha256
-from ..paths import models_dir
+from ..paths import models_dir, user_models_dir
 from .tasks import DEFAULT_TASK, Task, get_task
 
 if TYPE_CHECKING:  # torch is imported when a model is loaded, not to list or read cards
@@ -168,20 +168,34 @@ def read_card(path: str | os.PathLike) -> ModelCard:
     return ModelCard.from_dict(raw, path)
 
 
+def model_folders(folder: str | os.PathLike | None = None) -> list[Path]:
+    """The folders models are looked for in: ``folder`` alone when given, else the bundled models
+    and then the user's (:func:`decoras_gui.paths.user_models_dir`)."""
+    if folder:
+        return [Path(folder)]
+    return [models_dir(), user_models_dir()]
+
+
 def available_models(folder: str | os.PathLike | None = None, task: str | None = None) -> list[ModelCard]:
-    """Cards of every model in ``folder`` (default: the bundled models), by name; only those of
-    ``task`` when given. Cards that cannot be read (or are for a task unknown here) are left out."""
+    """Cards of every model in ``folder`` (default: the bundled models, then the user's; a bundled
+    name wins), by name within each folder; only those of ``task`` when given. Cards that cannot
+    be read (or are for a task unknown here) are left out."""
     if task is not None:
         get_task(task)  # a misspelt task is an error, not an empty list
-    folder = Path(folder) if folder else models_dir()
-    cards = []
-    for path in sorted(folder.glob("*.json")):
-        try:
-            card = read_card(path)
-        except DecorasError:
+    cards, names = [], set()
+    for place in model_folders(folder):
+        if not place.is_dir():
             continue
-        if task is None or card.task == task:
-            cards.append(card)
+        for path in sorted(place.glob("*.json")):
+            try:
+                card = read_card(path)
+            except DecorasError:
+                continue
+            if card.name in names:
+                continue
+            names.add(card.name)
+            if task is None or card.task == task:
+                cards.append(card)
     return cards
 
 
@@ -221,8 +235,15 @@ class DecorasModel(ModelIdentity):
 
 
 def card_path_of(name: str, folder: str | os.PathLike | None = None) -> Path:
-    """The card file of model ``name`` (a name in ``folder``, or a path to a .json card)."""
-    return Path(name) if name.endswith(".json") else (Path(folder) if folder else models_dir()) / f"{name}.json"
+    """The card file of model ``name`` (a name in ``folder`` -- default the bundled models, then
+    the user's -- or a path to a .json card)."""
+    if name.endswith(".json"):
+        return Path(name)
+    places = model_folders(folder)
+    for place in places:
+        if (place / f"{name}.json").is_file():
+            return place / f"{name}.json"
+    return places[0] / f"{name}.json"
 
 
 def load_model(name: str = DEFAULT_MODEL, folder: str | os.PathLike | None = None,

@@ -50,11 +50,10 @@ FRAMES = ("itrf", "enu")
 def user_instruments_dir() -> Path:
     """Where instruments a user adds are kept (``$DECORAS_INSTRUMENTS``, else
     ``$XDG_DATA_HOME/decoras-gui/instruments``, else ``~/.local/share/decoras-gui/instruments``)."""
+    from ..paths import user_data_dir
+
     env = os.environ.get("DECORAS_INSTRUMENTS")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "decoras-gui" / "instruments"
+    return Path(env) if env else user_data_dir() / "instruments"
 
 
 @dataclass(frozen=True)

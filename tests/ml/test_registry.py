@@ -94,3 +94,27 @@ def test_runs_without_the_dirty_beam_get_their_own_calibrated_settings():
     assert card.training["calibration_without_psf"]["with_psf"] is False
     card.without_psf = {}
     assert card.settings(with_psf=False) == with_psf  # a card without the second set uses the first
+
+
+def test_models_in_the_users_folder_are_listed_after_the_bundled_and_load(tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    from decoras_gui.ml.registry import available_models, card_path_of, load_model
+    from decoras_gui.paths import models_dir
+
+    user = tmp_path / "mine"
+    user.mkdir()
+    monkeypatch.setenv("DECORAS_MODELS", str(user))
+    raw = json.loads((models_dir() / "vlba-l-band.json").read_text())
+    shutil.copy(models_dir() / raw["weights"], user / raw["weights"])
+    raw["name"] = "my-image-model"
+    (user / "my-image-model.json").write_text(json.dumps(raw))
+    (user / "vlba-l-band.json").write_text(json.dumps({**raw, "name": "vlba-l-band", "version": "9.9"}))
+    names = [c.name for c in available_models()]
+    assert names.index("vlba-l-band") < names.index("my-image-model")
+    assert next(c for c in available_models() if c.name == "vlba-l-band").version != "9.9"  # bundled wins
+    assert card_path_of("my-image-model") == user / "my-image-model.json"
+    assert load_model("my-image-model").card.name == "my-image-model"
+    assert [c.name for c in available_models(models_dir())] == [c.name for c in available_models(models_dir())
+                                                                   if c.name != "my-image-model"]
