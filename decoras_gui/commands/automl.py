@@ -1,5 +1,10 @@
 """`decoras automl --task detect --instrument VLBA --band L`: an Optuna study that builds a model.
 
+``--like IMAGE`` builds one for the image in hand: its instrument, band, beam sampling and kind
+(dirty or restored) from its header (:mod:`decoras_gui.ml.like_image`); the study, the final
+training and the calibration run in turn, and the model with its card goes to the user's model
+folder (``~/.local/share/decoras-gui/models``), where ``decoras detect`` and the window find it.
+
 Runs (or resumes) the study until it holds ``--trials`` finished trials, printing one line per
 trial; ``--finalize`` then retrains the best trial for ``--final-steps`` on full-size fields,
 calibrates it and writes the model and its card (with the study's summary) to ``--out``.
@@ -19,8 +24,12 @@ from .progress import ProgressBar
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", default="detect", help="the task the model is for (decoras tasks)")
-    p.add_argument("--instrument", required=True, help="e.g. VLBA")
-    p.add_argument("--band", required=True, help="e.g. L")
+    p.add_argument("--like", metavar="IMAGE",
+                   help="build a model for images like this one (instrument, band, beam sampling, dirty or "
+                   "restored from its header); implies --finalize, writes to your model folder")
+    p.add_argument("--kind", choices=("dirty", "restored"), help="with --like: when the header does not say")
+    p.add_argument("--instrument", help="e.g. VLBA (with --like: overrides the header's telescope)")
+    p.add_argument("--band", help="e.g. L")
     p.add_argument("--base", default=None, help="base training configuration (TOML; default: the instrument's)")
     p.add_argument("--study", default=None, help="study name (default: the base model's name)")
     p.add_argument("--storage", default=None,
@@ -34,7 +43,8 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-fields", type=int, default=16, help="OOD validation fields of the study")
     p.add_argument("--val-size", type=int, default=128, help="side of the validation fields (pixels)")
     p.add_argument("--seed", type=int, default=1, help="sampler seed")
-    p.add_argument("--work-dir", default="runs/automl", help="trial checkpoints and logs")
+    p.add_argument("--work-dir", default=None,
+                   help="trial checkpoints and logs (default runs/automl; with --like, automl/ in your data folder)")
     p.add_argument("--finalize", action="store_true",
                    help="retrain the best trial longer, calibrate it, write the model and its card")
     p.add_argument("--final-steps", type=int, default=None, help="training steps of the final model (default: base)")
@@ -51,10 +61,25 @@ def run(args: argparse.Namespace) -> int:
     from ..ml.registry import read_card, write_card
     from ..ml.tasks import get_task
     from ..ml.train import TrainConfig, train
+    from ..paths import user_data_dir, user_models_dir
     from .train import calibrate_model
 
     task = get_task(args.task)
-    base = TrainConfig.from_toml(args.base) if args.base else base_config(args.instrument, args.band)
+    if args.like:
+        from ..core.image import load_fits
+        from ..ml.like_image import config_like
+
+        base, domain = config_like(load_fits(args.like), instrument=args.instrument, kind=args.kind)
+        print(f"{args.like}: {domain.describe()} -> a {base.image_kind} model for {base.instrument} "
+              f"{base.band}, {base.sim.ppb_range[0]:g}-{base.sim.ppb_range[1]:g} pixels per beam: {base.name}")
+        args.finalize = True
+        args.out = args.out or str(user_models_dir())
+        args.work_dir = args.work_dir or str(user_data_dir() / "automl")
+    elif not (args.instrument and args.band) and not args.base:
+        raise DecorasError("say what the model is for: --instrument and --band, --base, or --like IMAGE")
+    else:
+        base = TrainConfig.from_toml(args.base) if args.base else base_config(args.instrument, args.band)
+    args.work_dir = args.work_dir or "runs/automl"
     if base.task != task.name:
         raise DecorasError(f"the base configuration is for the task {base.task!r}, not {task.name!r}")
     name = args.study or base.name

@@ -220,6 +220,7 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, run_dir: str | os.Pat
     for name, net in nets.items():
         net.train(name in config.train_networks)  # frozen networks keep their batch-norm statistics
     zero = torch.zeros(())
+    skipped = 0
     start = time.perf_counter()
     labels = [task.loss_names[name] for name in task.networks]
     running = {label: 0.0 for label in labels}
@@ -234,7 +235,13 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, run_dir: str | os.Pat
             losses = {task.loss_names[name]: task.loss(name, net, batch, config)
                       if name in config.train_networks else zero for name, net in nets.items()}
             opt.zero_grad(set_to_none=True)
-            functools.reduce(operator.add, losses.values()).backward()
+            total = functools.reduce(operator.add, losses.values())
+            if not torch.isfinite(total):  # a broken batch must not poison the weights: skip it
+                skipped += 1
+                if skipped > MAX_SKIPPED_BATCHES:
+                    raise DecorasError(f"training stopped: {skipped} batches gave a non-finite loss")
+                continue
+            total.backward()
             torch.nn.utils.clip_grad_norm_(params, 5.0)
             opt.step()
             sched.step()
@@ -309,6 +316,10 @@ def save_model(config: TrainConfig, nets: dict[str, nn.Module], out_dir: Path, s
     card_path = out_dir / f"{config.name}.json"
     write_card(card, card_path)
     return weights, card_path
+
+
+#: batches with a non-finite loss a run may skip before it stops
+MAX_SKIPPED_BATCHES = 20
 
 
 def model_domain(config: TrainConfig) -> dict:

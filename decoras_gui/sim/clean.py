@@ -71,20 +71,26 @@ def clean_windows(dirty: np.ndarray, rms: float, beam_px: float, level: float = 
 
 def hogbom(dirty: np.ndarray, psf: np.ndarray, threshold: float, gain: float, niter: int,
            window: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
-    """Högbom CLEAN: (residual, component image, iterations done). ``psf`` peak 1 at
-    (size // 2, size // 2) of its own grid, any size; ``window`` limits where peaks are taken."""
+    """Högbom CLEAN: (residual, component image, iterations done). ``psf``: its peak at
+    (size // 2, size // 2) of its own grid, any size (normalised to 1 there); ``window`` limits
+    where peaks are taken (outside it nothing is cleaned). A CLEAN whose residual grows past
+    twice the dirty image's largest value (a beam that is not the image's) stops there."""
     residual = np.array(dirty, np.float32, copy=True)
     model = np.zeros_like(residual)
+    if window is not None and not window.any():
+        return residual, model, 0  # nothing bright enough to draw a window around
     ny, nx = residual.shape
     py, px = (s // 2 for s in psf.shape)
+    psf = np.asarray(psf, np.float32) / np.float32(psf[py, px])
     bh, bw = psf.shape
-    search = np.where(window, 1.0, 0.0).astype(np.float32) if window is not None else None
+    search = np.where(window, 0.0, -np.inf).astype(np.float32) if window is not None else None
+    limit = 2.0 * float(np.max(np.abs(residual)))
     done = 0
     for done in range(1, niter + 1):
-        k = int(np.argmax(residual * search if search is not None else residual))
+        k = int(np.argmax(residual + search if search is not None else residual))
         y, x = divmod(k, nx)
         peak = float(residual[y, x])
-        if not peak >= threshold:
+        if not (peak >= threshold and abs(peak) <= limit):
             done -= 1
             break
         flux = gain * peak
@@ -113,4 +119,6 @@ def clean_restore(dirty: np.ndarray, psf: np.ndarray, beam: RestoringBeam, cell_
     if n == 0:
         return residual, 0
     restored = residual + fftconvolve(model, restoring_kernel(beam, cell_mas), mode="same").astype(np.float32)
+    if not np.all(np.isfinite(restored)):  # never hand on a broken image: the dirty one instead
+        return np.asarray(dirty, np.float32), 0
     return restored.astype(np.float32), n

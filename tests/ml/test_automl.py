@@ -79,3 +79,54 @@ def test_the_command_runs_a_study_and_finalizes_a_model(tmp_path, capsys):
     assert model.card.domain["pixels_per_beam_range"] == [3.0, 8.0]
     assert decoras(["automl", "--task", "detect", "--instrument", "LOFAR", "--band", "HBA"]) == 2
     assert "no AutoML base configuration" in capsys.readouterr().err
+
+
+def test_automl_like_an_image_builds_a_model_for_it_in_the_users_folder(tmp_path, monkeypatch, capsys):
+    from decoras_gui.core.image import load_fits
+    from decoras_gui.ml.pipeline import detect
+    from decoras_gui.paths import resources_dir, user_models_dir
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    sample = resources_dir() / "sample_vlba_dirty.fits"
+    args = ["automl", "--like", str(sample), "--trials", "1", "--trial-steps", "2", "--report-every", "1",
+            "--crop", "32", "--val-fields", "2", "--val-size", "64", "--final-steps", "2", "--calibration-fields", "4"]
+    assert decoras(args) == 0
+    out = capsys.readouterr().out
+    assert "a dirty model for VLBA L" in out and "like-sample-vlba-dirty" in out
+    model = load_model("like-sample-vlba-dirty")  # found in the user's folder
+    assert (user_models_dir() / "like-sample-vlba-dirty.json").is_file()
+    assert model.card.image_kind == "dirty" and model.card.domain["instrument"] == "VLBA"
+    lo, hi = model.card.pixels_per_beam_range
+    ppb = load_fits(sample).beam_pixels[1]
+    assert lo < ppb < hi and hi / lo < 1.8  # the image's own sampling, not the bundled model's 3-8
+    assert model.card.training["automl"]["trials"] == 1 and "calibration" in model.card.training
+    image = load_fits(sample)
+    catalogue, _ = detect(image, model, device="cpu")  # it loads and detects
+    assert catalogue.meta["model"] == "like-sample-vlba-dirty"
+    assert decoras(["automl", "--like", str(tmp_path / "nothing.fits")]) == 2
+
+
+def test_the_configuration_for_an_image_comes_from_its_header():
+    import warnings
+    from pathlib import Path
+
+    from decoras_gui.core.image import load_fits
+    from decoras_gui.ml.like_image import config_like
+
+    real = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
+    if not real.is_dir():
+        pytest.skip("the observed images are not here")
+    expected = {"evn_L_4C39.25_n05l1_ICLN.fits": ("EVN", "L", "restored"),
+                "vlba_X_NGC1052_2017-04-04_map.fits": ("VLBA", "X", "restored"),
+                "nvss_postage_stamp_aips.fits": ("VLA-D", "L", "restored"),  # NVSS: the D configuration's beam
+                "atca_phoenix_deep_1.4GHz_sub.fits": ("ATCA", "16cm", "restored")}
+    for name, (instrument, band, kind) in expected.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            config, domain = config_like(load_fits(real / name))
+        assert (config.sim.instrument, config.sim.band, config.image_kind) == (instrument, band, kind), name
+        assert config.sim.image_kind == kind and config.psf_dropout == 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(DecorasError, match="22.46 GHz is in no band"):
+            config_like(load_fits(real / "nvas_vla_K_W51.fits"))
