@@ -84,15 +84,16 @@ def _models_for(images: list[str]) -> list[tuple[str, list[str]]]:
     cards = available_models(task="detect")
     if len(cards) <= 1:
         return [(cards[0].name if cards else DEFAULT_MODEL, list(images))]
-    from ..core.image import load_fits
-    from ..core.image_domain import image_domain
+    from astropy.io import fits
+
+    from ..core.image_domain import header_domain
     from ..ml.model_choice import choose_model
 
     groups: dict[str, list[str]] = {}
     for name in images:
-        try:
-            chosen = choose_model(cards, image_domain(load_fits(name))).card.name
-        except DecorasError:
+        try:  # the primary header is enough to choose (the image itself is read later)
+            chosen = choose_model(cards, header_domain(fits.getheader(name), Path(name).name)).card.name
+        except (OSError, ValueError, TypeError):
             chosen = DEFAULT_MODEL  # the image's own error is reported when it is detected
         groups.setdefault(chosen, []).append(name)
     return list(groups.items())

@@ -63,21 +63,34 @@ def instrument_of(header) -> tuple[str, str]:
 
 
 def frequency_of(image: SkyImage) -> float | None:
-    """The observing frequency (Hz): the FREQ axis at the plane shown, else a header keyword."""
+    """The observing frequency (Hz): the FREQ axis at the plane shown, else the header's."""
     for axis in image.extra_axes:
         if axis.name.upper().startswith("FREQ") and axis.value:
             return float(axis.value)
-    for key in ("RESTFRQ", "RESTFREQ", "FREQ", "CRVAL3"):
-        value = image.header.get(key)
-        if isinstance(value, (int, float)) and 1e6 < value < 1e13:
-            if key != "CRVAL3" or str(image.header.get("CTYPE3", "")).upper().startswith("FREQ"):
-                return float(value)
+    return header_frequency(image.header)
+
+
+def header_frequency(h) -> float | None:
+    """The frequency (Hz) a header gives: a FREQ axis' reference value, else RESTFRQ / FREQ."""
+    for i in range(1, max(int(h.get("NAXIS", 0) or 0), int(h.get("WCSAXES", 0) or 0), 4) + 1):  # degenerate axes too
+        value = h.get(f"CRVAL{i}")
+        if str(h.get(f"CTYPE{i}", "")).upper().startswith("FREQ") and isinstance(value, (int, float)) \
+                and 1e6 < value < 1e13:
+            return float(value)
+    for key in ("RESTFRQ", "RESTFREQ", "FREQ"):
+        value = h.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 1e6 < value < 1e13:
+            return float(value)
     return None
 
 
 def kind_of(image: SkyImage) -> tuple[str, str]:
     """('dirty' | 'restored' | '', the evidence) -- the module docstring's rules."""
-    h = image.header
+    return header_kind(image.header, image.path.name)
+
+
+def header_kind(h, file_name: str) -> tuple[str, str]:
+    """:func:`kind_of` from a header and the file's name alone."""
     for key in ("NITER", "WSCNITER"):
         value = h.get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -93,12 +106,20 @@ def kind_of(image: SkyImage) -> tuple[str, str]:
         m = _DECONVOLVED.search(line)
         if m:
             return "restored", f"HISTORY names {m.group(0).strip(' :')}"
-    name = image.path.name.lower()
+    name = file_name.lower()
     if "dirty" in name:
         return "dirty", "the file name"
     if re.search(r"icln|icl0\d\d", name):
         return "restored", "the file name (an AIPS CLEAN image class)"
     return "", "the header does not say"
+
+
+def header_domain(header, file_name: str) -> ImageDomain:
+    """What an image is from its primary header alone (no beam sampling): cheap enough to choose a
+    model before the image is read (``decoras detect``)."""
+    instrument, telescop = instrument_of(header)
+    kind, evidence = header_kind(header, file_name)
+    return ImageDomain(instrument, telescop, header_frequency(header), kind, evidence, None)
 
 
 def image_domain(image: SkyImage) -> ImageDomain:

@@ -11,7 +11,7 @@ import pytest
 from astropy.io import fits
 
 from decoras_gui.core.image import load_fits
-from decoras_gui.core.image_domain import image_domain
+from decoras_gui.core.image_domain import header_domain, image_domain
 from decoras_gui.paths import resources_dir
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
@@ -39,6 +39,11 @@ def test_the_observed_images_say_what_they_are(name):
     assert dom.freq_hz / 1e9 == pytest.approx(ghz, rel=1e-3)
     assert dom.kind == kind and dom.kind_evidence
     assert 2.0 < dom.pixels_per_beam_minor < 20.0
+    # the header alone (what decoras detect chooses a model by, before reading the image) agrees
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        quick = header_domain(fits.getheader(path), path.name)
+    assert (quick.instrument, quick.freq_hz, quick.kind) == (dom.instrument, dom.freq_hz, dom.kind)
 
 
 def test_the_simulated_sample_is_a_dirty_vlba_image():
