@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .image import SkyImage
+if TYPE_CHECKING:  # the header functions run before any image is read (decoras detect's choice)
+    from .image import SkyImage
 
 #: TELESCOP / INSTRUME values and the instrument names they stand for
 TELESCOPE_ALIASES = {"EVLA": "VLA", "JVLA": "VLA", "MEERKAT": "MEERKAT", "LOFAR": "LOFAR-HBA",
