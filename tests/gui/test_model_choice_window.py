@@ -11,7 +11,9 @@ from tests.gui.conftest import open_and_wait
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "resources" / "sample_vlba_dirty.fits"
-EVN = REPO.parent / "shared" / "data" / "real" / "evn_L_4C39.25_n05l1_ICLN.fits"
+REAL = REPO.parent / "shared" / "data" / "real"
+EVN = REAL / "evn_L_4C39.25_n05l1_ICLN.fits"
+W51 = REAL / "nvas_vla_K_W51.fits"
 
 
 def test_the_sample_gets_the_bundled_model_and_the_status_bar_says_it_covers_it(qtbot, window):
@@ -22,17 +24,23 @@ def test_the_sample_gets_the_bundled_model_and_the_status_bar_says_it_covers_it(
     assert window.model_choice.covered
 
 
-def test_an_image_outside_every_domain_is_warned_about(qtbot, window):
+def test_a_restored_vlbi_image_gets_the_restored_model_and_one_outside_every_domain_a_warning(qtbot, window):
     if not EVN.is_file():
         pytest.skip("the observed images are not here")
     open_and_wait(qtbot, window, EVN)
+    assert window.model_combo.currentData() == "vlbi-restored"
+    assert window.model_status.property("warning") is False and "covers this image" in window.model_status.text()
+    open_and_wait(qtbot, window, W51)
     assert window.model_status.property("warning") is True
     assert "outside its domain" in window.model_status.text()
     tip = window.model_status.toolTip()
-    assert "outside the domain of every installed model" in tip and "EVN" in tip and "restored" in tip
+    assert "outside the domain of every installed model" in tip and "VLA" in tip and "22.5 GHz" in tip
+    # choosing another model by hand says whether it covers the image
+    window.model_combo.setCurrentIndex(window.model_combo.findData("vlba-l-band"))
+    assert window.model_status.property("warning") is True
     # back on a dirty VLBA image the warning goes
     open_and_wait(qtbot, window, SAMPLE)
-    assert window.model_status.property("warning") is False
+    assert window.model_status.property("warning") is False and window.model_combo.currentData() == "vlba-l-band"
 
 
 def test_the_models_dialog_lists_each_model_against_the_open_image(qtbot, window):

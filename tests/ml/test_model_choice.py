@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +12,7 @@ from decoras_gui.core.image import load_fits
 from decoras_gui.core.image_domain import ImageDomain, image_domain
 from decoras_gui.ml.model_choice import check, choose_model, domain_text
 from decoras_gui.ml.registry import available_models, read_card
-from decoras_gui.paths import models_dir, resources_dir
+from decoras_gui.paths import models_dir, resources_dir  # noqa: F401
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
 SAMPLE = resources_dir() / "sample_vlba_dirty.fits"
@@ -43,34 +41,24 @@ def test_each_mismatch_is_named():
     assert "VLBA" in domain_text(card) and "dirty" in domain_text(card)
 
 
-def _restored_model(folder: Path) -> Path:
-    """A second installed model: the bundled weights under a card whose domain is restored VLBI
-    images of the VLBA and the EVN at any band (what a vlbi-restored model states)."""
-    folder.mkdir()
-    raw = json.loads((models_dir() / "vlba-l-band.json").read_text())
-    shutil.copy(models_dir() / raw["weights"], folder / raw["weights"])
-    shutil.copy(models_dir() / "vlba-l-band.json", folder / "vlba-l-band.json")
-    raw["name"], raw["description"] = "vlbi-restored", "restored VLBI images"
-    raw["domain"] = {**raw["domain"], "instruments": ["VLBA", "EVN"], "image_kind": "restored",
-                     "freq_range_hz": [1e9, 50e9], "band": "any"}
-    (folder / "vlbi-restored.json").write_text(json.dumps(raw))
-    return folder
-
-
-def test_the_best_matching_model_is_chosen_for_each_real_image(tmp_path):
+def test_the_bundled_models_are_chosen_for_the_real_images_they_cover():
+    """The real EVN and VLBA images (CLEANed) pick vlbi-restored; the dirty sample picks
+    vlba-l-band; the VLA K-band image is outside every domain and says why."""
     evn, vlba = REAL / "evn_L_4C39.25_n05l1_ICLN.fits", REAL / "vlba_X_NGC1052_2017-04-04_map.fits"
     if not evn.is_file():
         pytest.skip("the observed images are not here")
-    folder = _restored_model(tmp_path / "models")
-    cards = available_models(folder, task="detect")
+    cards = available_models(task="detect")
+    assert {"vlba-l-band", "vlbi-restored"} <= {c.name for c in cards}
     for path in (evn, vlba):
         choice = choose_model(cards, image_domain(load_fits(path)))
         assert choice.card.name == "vlbi-restored" and choice.covered, path.name
+        assert "restored image" in choice.summary()
     assert choose_model(cards, image_domain(load_fits(SAMPLE))).card.name == "vlba-l-band"
-    # with the bundled model alone, both are outside every domain, and the warning says why
-    alone = choose_model(available_models(task="detect"), image_domain(load_fits(evn)))
-    assert not alone.covered and "outside the domain of every installed model" in alone.warning()
-    assert "EVN" in alone.warning() and "restored" in alone.warning()
+    with pytest.warns(Warning):  # its header carries a BLANK keyword on float data
+        w51 = image_domain(load_fits(REAL / "nvas_vla_K_W51.fits"))
+    outside = choose_model(cards, w51)
+    assert not outside.covered and "outside the domain of every installed model" in outside.warning()
+    assert "instrument VLA" in outside.warning() and "22.5 GHz" in outside.warning()
 
 
 def _decoras(*args: str) -> subprocess.CompletedProcess:
@@ -81,12 +69,16 @@ def test_decoras_detect_says_which_model_and_warns_outside_every_domain(tmp_path
     ok = _decoras("detect", str(SAMPLE), "--catalog", str(tmp_path / "s.ecsv"))
     assert ok.returncode == 0, ok.stderr
     assert "model vlba-l-band" in ok.stderr and "covers this image" in ok.stderr and "warning" not in ok.stderr
-    evn = REAL / "evn_L_4C39.25_n05l1_ICLN.fits"
+    evn, w51 = REAL / "evn_L_4C39.25_n05l1_ICLN.fits", REAL / "nvas_vla_K_W51.fits"
     if not evn.is_file():
         pytest.skip("the observed images are not here")
     out = _decoras("detect", str(evn), "--catalog", str(tmp_path / "e.ecsv"))
     assert out.returncode == 0, out.stderr
-    assert "warning: This image (EVN" in out.stderr and "outside the domain of every installed model" in out.stderr
+    assert "model vlbi-restored" in out.stderr and "covers this image" in out.stderr and "warning" not in out.stderr
+    assert "vlbi-restored" in (tmp_path / "e.ecsv").read_text()  # the catalogue names the model that made it
+    out = _decoras("detect", str(w51), "--catalog", str(tmp_path / "w.ecsv"))
+    assert out.returncode == 0, out.stderr
+    assert "warning: This image (VLA" in out.stderr and "outside the domain of every installed model" in out.stderr
 
 
 def test_decoras_models_lists_domains_figures_and_studies_and_explains_a_choice():
