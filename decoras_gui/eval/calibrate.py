@@ -154,7 +154,7 @@ def calibrate_threshold(model: DecorasModel, data_seed: int, n_fields: int = 240
         pool = [k for k, v in table.items() if v["false_per_empty_field"] <= max_false] or list(table)
         purest = table[max(pool, key=lambda k: _finite(table[k]["purity_snr_ge_5"]))]
         floor_p = purest["purity_snr_ge_5"] - _binomial_se(purest["purity_snr_ge_5"], purest["n_detections_snr_ge_5"])
-        pool = [k for k in pool if _finite(table[k]["purity_snr_ge_5"]) >= floor_p]
+        pool = [k for k in pool if _finite(table[k]["purity_snr_ge_5"]) >= floor_p] or pool  # NaN: no detections
     # choices closer than one standard error are not told apart by these fields: of those near the
     # best objective, those near the best peaks; of them the best objective, then catalogue purity
     top = table[max(pool, key=lambda k: objective(table[k]))]
