@@ -60,3 +60,17 @@ def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
         for block in iter(lambda: fh.read(chunk), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_toml(path: str | os.PathLike, what: str) -> dict:
+    """A TOML file's contents; a missing or malformed file is a DecorasError naming it as ``what``
+    ('instrument file', 'training configuration')."""
+    import tomllib
+
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DecorasError(f"no such {what}", path) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DecorasError(f"the {what} is not valid TOML ({exc})", path) from None

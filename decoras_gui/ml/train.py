@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
-import tomllib
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
@@ -83,14 +82,9 @@ class TrainConfig:
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike) -> "TrainConfig":
-        path = Path(path)
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise DecorasError("no such training configuration", path) from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise DecorasError(f"not a valid TOML file ({exc})", path) from None
-        return cls.from_dict(raw, path)
+        from ..core.fileio import read_toml
+
+        return cls.from_dict(read_toml(path, "training configuration"), Path(path))
 
     @classmethod
     def from_dict(cls, raw: dict, path: str | os.PathLike | None = None) -> "TrainConfig":

@@ -39,6 +39,7 @@ import tomllib
 from astropy.coordinates import EarthLocation
 
 from ..core.errors import DecorasError
+from ..core.fileio import read_toml
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "instruments"
 K_BOLTZMANN = 1.380649e-23
@@ -255,14 +256,7 @@ def instrument_from_dict(raw: dict, path: Path | None = None) -> Instrument:
 
 def read_instrument(path: str | os.PathLike) -> Instrument:
     """Read one instrument file (TOML)."""
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DecorasError("no such instrument file", path) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise DecorasError(f"the instrument file is not valid TOML ({exc})", path) from None
-    return instrument_from_dict(raw, path)
+    return instrument_from_dict(read_toml(path, "instrument file"), Path(path))
 
 
 def _files() -> dict[str, Path]:
@@ -384,12 +378,7 @@ def add_instrument(path: str | os.PathLike, *, name: str | None = None, band: di
 
     path = Path(path)
     if path.suffix.lower() == ".toml":
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise DecorasError("no such instrument file", path) from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise DecorasError(f"the instrument file is not valid TOML ({exc})", path) from None
+        raw = read_toml(path, "instrument file")
         if name:
             raw["name"] = name
     else:
