@@ -23,18 +23,18 @@ from PySide6.QtWidgets import (
 
 from ..core.image import SkyImage
 from ..core.image_domain import image_domain
-from ..ml.card_summary import card_figures, card_heading, study_lines
+from ..ml.card_summary import LEADING_FAMILIES, card_figures, card_heading, study_lines
 from ..ml.model_choice import check, domain_text
 from ..ml.registry import ModelCard, available_models
 from ..ml.tasks import get_task
 
 COLUMNS = ("Model", "Task", "Domain", "OOD purity SNR≥5", "OOD completeness 5–7.5", "This image")
-#: the family whose figures the table shows: out of distribution, with the dirty beam
-OOD_FAMILY = "ood, with its dirty beam"
 
 
 def _ood(card: ModelCard, key: str) -> str:
-    fam = ((card.evaluation or {}).get("by_family") or {}).get(OOD_FAMILY) or {}
+    """A figure of the card's out-of-distribution family (with its dirty beam where it has one)."""
+    families = (card.evaluation or {}).get("by_family") or {}
+    fam = next((families[k] for k in LEADING_FAMILIES if k in families), {})
     value = ((fam.get("methods") or {}).get(card.name) or {}).get(key)
     return f"{value:.3f}" if isinstance(value, (int, float)) else "—"
 
@@ -46,7 +46,7 @@ class ModelsDialog(QDialog):
                  parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Models")
-        self.resize(1040, 640)
+        self.resize(1340, 660)
         self.cards = available_models(model_dir)
         domain = image_domain(image) if image is not None else None
         self.checks = {c.name: check(c, domain) for c in self.cards} if domain else {}
@@ -77,7 +77,7 @@ class ModelsDialog(QDialog):
                 self.table.setItem(row, col, item)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)  # the verdict (tooltip: all)
         self.details = QTextBrowser(self)
         self.details.setObjectName("modelDetails")
         split = QSplitter(Qt.Orientation.Vertical, self)
