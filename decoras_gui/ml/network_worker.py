@@ -355,6 +355,10 @@ def serve() -> int:
     # image while torch is still being imported here, and image k+1 while the maps of image k
     # are being handed back, and never waits for that
     messages: queue.Queue = queue.Queue()
+    # unpickling an image imports numpy in the reader thread: numpy is imported here first, since
+    # two threads importing it at once can see it half-initialised (a circular-import error seen
+    # when the first image arrived while this thread was importing scipy)
+    import numpy  # noqa: F401
 
     def read() -> None:
         while True:
