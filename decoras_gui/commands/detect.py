@@ -16,6 +16,7 @@ model's domain -- and the same warning when ``--model`` names a model whose doma
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -79,9 +80,9 @@ def run(args: argparse.Namespace) -> int:
 def _models_for(images: list[str]) -> list[tuple[str, list[str]]]:
     """(model name, the images it suits best), in the images' order. With one model installed
     no header is read here (the choice is said, and checked, per image as it is detected)."""
-    from ..ml.registry import DEFAULT_MODEL, available_models
+    from ..ml.registry import DEFAULT_MODEL
 
-    cards = available_models(task="detect")
+    cards = list(detect_cards())
     if len(cards) <= 1:
         return [(cards[0].name if cards else DEFAULT_MODEL, list(images))]
     from astropy.io import fits
@@ -99,15 +100,23 @@ def _models_for(images: list[str]) -> list[tuple[str, list[str]]]:
     return list(groups.items())
 
 
+@functools.lru_cache(maxsize=1)
+def detect_cards() -> tuple:
+    """The installed detection models' cards, read once per process (a batch says the model for
+    every image; the cards, with their calibration sweeps, are a few hundred kB each)."""
+    from ..ml.registry import available_models
+
+    return tuple(available_models(task="detect"))
+
+
 def model_lines(path: Path, image: Any, card: Any, chosen: bool) -> list[str]:
     """What stderr says about the model for one image: the choice, or a warning that the image is
     outside the domain of the model used (and of every model, when the program chose)."""
     from ..core.image_domain import image_domain
     from ..ml.model_choice import check, choose_model
-    from ..ml.registry import available_models
 
     domain = image_domain(image)
-    cards = available_models(task="detect")
+    cards = list(detect_cards())
     if card.name not in [c.name for c in cards]:
         cards.append(card)
     choice = choose_model(cards, domain)
