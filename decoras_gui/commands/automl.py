@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ..cli import command
@@ -28,6 +29,12 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    help="build a model for images like this one (instrument, band, beam sampling, dirty or "
                    "restored from its header); implies --finalize, writes to your model folder")
     p.add_argument("--kind", choices=("dirty", "restored"), help="with --like: when the header does not say")
+    p.add_argument("--from-scratch", action="store_true",
+                   help="with --like: search the networks' shape too, from nothing, instead of fine-tuning the "
+                   "bundled model of the image's kind (needs a far larger budget: a GPU)")
+    p.add_argument("--space", choices=("full", "finetune"), default=None,
+                   help="what the study searches: 'full' (networks and training) or 'finetune' (how to adapt the "
+                   "base's init_from model); default: finetune when the base starts from a model")
     p.add_argument("--instrument", help="e.g. VLBA (with --like: overrides the header's telescope)")
     p.add_argument("--band", help="e.g. L")
     p.add_argument("--base", default=None, help="base training configuration (TOML; default: the instrument's)")
@@ -51,6 +58,76 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--version", default=None, help="version of the final model (default: the base's)")
     p.add_argument("--out", default=None, help="folder for the final model (default: beside the base)")
     p.add_argument("--calibration-fields", type=int, default=240, help="validation fields of the final calibration")
+    p.add_argument("--events", action="store_true",
+                   help="write progress as JSON lines on stdout (what the window's training panel reads)")
+
+
+class Events:
+    """Where the command says how it is getting on: a progress bar and lines for a person, or
+    with ``--events`` one JSON object a line on stdout for the window's training panel
+    (``start``, ``trial``, ``progress`` with its ``stage``, ``line`` and ``done``)."""
+
+    def __init__(self, as_json: bool):
+        self.as_json = as_json
+        self.bar = None if as_json else ProgressBar("automl")
+
+    def emit(self, event: str, **fields) -> None:
+        if self.as_json:
+            print(json.dumps({"event": event, **fields}, default=str), flush=True)
+
+    def say(self, line: str) -> None:
+        if self.as_json:
+            self.emit("line", text=line)
+        else:
+            self.bar.close()
+            print(line, flush=True)
+
+    def progress(self, stage: str, fraction: float, message: str) -> None:
+        if self.as_json:
+            self.emit("progress", stage=stage, fraction=round(float(fraction), 4), message=message)
+        else:
+            self.bar.label = "automl" if stage == "study" else stage
+            self.bar(fraction, message)
+
+    def close(self) -> None:
+        if self.bar:
+            self.bar.close()
+
+
+def trial_event(trial, best: float | None, done: int, of: int) -> dict:
+    """What the panel shows of one finished trial (its number, state, value, the best so far)."""
+    return {"number": trial.number, "state": trial.state.name.lower(), "value": trial.value,
+            "intermediate": [trial.intermediate_values[k] for k in sorted(trial.intermediate_values)],
+            "purity_snr_ge_5": trial.user_attrs.get("purity_snr_ge_5"), "best": best, "done": done, "of": of}
+
+
+class _TrialCounter:
+    """Counts the study's finished trials and tells :class:`Events` of each (those a resumed
+    study already holds first)."""
+
+    def __init__(self, events: Events, of: int):
+        self.events, self.of = events, of
+        self.done, self.best = 0, None
+
+    def _add(self, trial) -> None:
+        state = trial.state.name
+        if state not in ("COMPLETE", "PRUNED"):
+            return
+        self.done += 1
+        if state == "COMPLETE" and trial.value is not None and (self.best is None or trial.value > self.best):
+            self.best = trial.value
+        self.events.emit("trial", **trial_event(trial, self.best, self.done, self.of))
+
+    def history(self, study) -> None:
+        for trial in study.trials:
+            self._add(trial)
+
+    def told(self, trial) -> None:
+        self._add(trial)
+
+    def log(self, line: str) -> None:
+        if not self.events.as_json:
+            self.events.say(line)
 
 
 @command("automl", "Search network shapes and training settings with Optuna, then build the best model.")(
@@ -69,9 +146,11 @@ def run(args: argparse.Namespace) -> int:
         from ..core.image import load_fits
         from ..ml.like_image import config_like
 
-        base, domain = config_like(load_fits(args.like), instrument=args.instrument, kind=args.kind)
-        print(f"{args.like}: {domain.describe()} -> a {base.image_kind} model for {base.instrument} "
-              f"{base.band}, {base.sim.ppb_range[0]:g}-{base.sim.ppb_range[1]:g} pixels per beam: {base.name}")
+        base, domain = config_like(load_fits(args.like), instrument=args.instrument, kind=args.kind,
+                                   from_scratch=args.from_scratch)
+        intro = (f"{args.like}: {domain.describe()} -> a {base.image_kind} model for {base.instrument} "
+              f"{base.band}, {base.sim.ppb_range[0]:g}-{base.sim.ppb_range[1]:g} pixels per beam: {base.name}"
+                 + (f", fine-tuned from {base.init_from}" if base.init_from else ", networks from scratch"))
         args.finalize = True
         args.out = args.out or str(user_models_dir())
         args.work_dir = args.work_dir or str(user_data_dir() / "automl")
@@ -79,39 +158,62 @@ def run(args: argparse.Namespace) -> int:
         raise DecorasError("say what the model is for: --instrument and --band, --base, or --like IMAGE")
     else:
         base = TrainConfig.from_toml(args.base) if args.base else base_config(args.instrument, args.band)
+        intro = ""
     args.work_dir = args.work_dir or "runs/automl"
     if base.task != task.name:
         raise DecorasError(f"the base configuration is for the task {base.task!r}, not {task.name!r}")
     name = args.study or base.name
     storage = args.storage or str(Path(args.work_dir) / f"{name}.db")
     settings = StudySettings(base=base, trial_steps=args.trial_steps, report_every=args.report_every, crop=args.crop,
-                             val_fields=args.val_fields, val_size=args.val_size, seed=args.seed)
+                             val_fields=args.val_fields, val_size=args.val_size, seed=args.seed,
+                             space=args.space or "")
     if args.trial_steps % args.report_every:
         raise DecorasError("--trial-steps must be a multiple of --report-every")
-    bar = ProgressBar("automl")
+    events = Events(args.events)
+    events.emit("start", study=name, storage=storage, trials=args.trials, model=base.name, version=base.version,
+                instrument=base.instrument, band=base.band, kind=base.image_kind,
+                space=settings.search_space, init_from=base.init_from, out=str(args.out or ""))
+    if intro:
+        events.say(intro)
+    counted = _TrialCounter(events, args.trials)
     try:
         study = run_study(settings, storage, name, args.trials, Path(args.work_dir) / name, timeout=args.timeout,
-                          log=lambda s: (bar.close(), print(s, flush=True)), progress=bar)
+                          log=counted.log, progress=lambda f, m: events.progress("study", f, m),
+                          on_open=counted.history, on_trial=counted.told)
+        summary = study_summary(study)
+        events.say(json.dumps({k: v for k, v in summary.items() if k != "best"}, default=str))
+        if "best" in summary:
+            events.say(f"best trial {summary['best']['number']}: value {summary['best']['value']:.3f}, "
+                       f"{json.dumps(summary['best']['params'], default=str)}")
+        if not args.finalize:
+            events.emit("done", study=name)
+            return 0
+        params = best_params(study)
+        final = config_for(base, params, **({"steps": args.final_steps} if args.final_steps else {}),
+                           **({"version": args.version} if args.version else {}))
+        out = Path(args.out) if args.out else (Path(args.base).parent if args.base else Path("models"))
+
+        def trained(step: int, _nets) -> None:
+            events.progress("train", step / final.steps, f"final training: step {step} of {final.steps}")
+
+        # a run of its own per best trial: a resumed study whose best trial changed starts afresh
+        run_dir = Path(args.work_dir) / name / f"final-trial{summary['best']['number']:04d}"
+        result = train(final, out, run_dir, resume=True,
+                       log=lambda s: None if args.events else print(s, file=sys.stderr, flush=True),
+                       callback=trained, callback_every=max(1, min(final.log_every, final.steps)))
+        card = read_card(result.card)
+        card.training["automl"] = {**summary, "storage": str(storage), "trial_steps": args.trial_steps,
+                                   "trial_crop": args.crop, "report_every": args.report_every,
+                                   "validation": f"{args.val_fields} OOD fields of {args.val_size}^2"}
+        write_card(card, result.card)
+        if args.calibration_fields > 0:
+            events.say(calibrate_model(final, out, result.card, args.calibration_fields,
+                                       progress=(lambda d, t: events.progress("calibrate", d / max(t, 1),
+                                                                              f"calibration: field {d} of {t}"))
+                                       if args.events else None))
     finally:
-        bar.close()
-    summary = study_summary(study)
-    print(json.dumps({k: v for k, v in summary.items() if k != "best"}, default=str))
-    if "best" in summary:
-        print(f"best trial {summary['best']['number']}: value {summary['best']['value']:.3f}, "
-              f"{json.dumps(summary['best']['params'], default=str)}")
-    if not args.finalize:
-        return 0
-    params = best_params(study)
-    final = config_for(base, params, **({"steps": args.final_steps} if args.final_steps else {}),
-                       **({"version": args.version} if args.version else {}))
-    out = Path(args.out) if args.out else (Path(args.base).parent if args.base else Path("models"))
-    result = train(final, out, Path(args.work_dir) / name / "final", resume=True)
-    card = read_card(result.card)
-    card.training["automl"] = {**summary, "storage": str(storage), "trial_steps": args.trial_steps,
-                               "trial_crop": args.crop, "report_every": args.report_every,
-                               "validation": f"{args.val_fields} OOD fields of {args.val_size}^2"}
-    write_card(card, result.card)
-    if args.calibration_fields > 0:
-        print(calibrate_model(final, out, result.card, args.calibration_fields))
-    print(f"wrote {result.weights} and {result.card} ({final.name} {final.version})")
+        events.close()
+    events.emit("done", study=name, weights=str(result.weights), card=str(result.card), name=final.name,
+                version=final.version)
+    events.say(f"wrote {result.weights} and {result.card} ({final.name} {final.version})")
     return 0

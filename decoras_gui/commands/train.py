@@ -44,9 +44,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def calibrate_model(config, out: Path, card_path: Path, n_fields: int) -> str:
+def calibrate_model(config, out: Path, card_path: Path, n_fields: int, progress=None) -> str:
     """Choose the settings of the model ``config`` names in ``out`` on ``n_fields`` validation fields
-    (its task's calibration, with a progress bar), store them in its card; the line saying what."""
+    (its task's calibration, with a progress bar or ``progress(done, total)``), store them in its
+    card; the line saying what."""
     from ..ml.registry import load_model, read_card, write_card
     from ..ml.tasks import get_task
 
@@ -55,7 +56,7 @@ def calibrate_model(config, out: Path, card_path: Path, n_fields: int) -> str:
     bar = ProgressBar("calibrate")
     try:
         line = task.calibrate(load_model(config.name, out, task=task.name), card, config.data_seed, n_fields,
-                              progress=bar.counter)
+                              progress=progress or bar.counter)
     finally:
         bar.close()
     write_card(card, card_path)

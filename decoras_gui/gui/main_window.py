@@ -213,6 +213,16 @@ class MainWindow(QMainWindow):
                 if not stack.isClean():
                     return event.ignore()
             unsaved = False
+        panel = getattr(self, "training_panel", None)
+        if panel is not None and panel.running:
+            if self.ask_on_close:
+                buttons = QMessageBox.StandardButton
+                answer = QMessageBox.question(self, "A model is training", "Stop the study and close?\n"
+                                              "(Its finished trials are kept: Tools > Train a Model for This "
+                                              "Image… resumes it.)", buttons.Yes | buttons.Cancel, buttons.Yes)
+                if answer == buttons.Cancel:
+                    return event.ignore()
+            panel.stop_and_wait()
         self.sessions.close(keep=unsaved)  # unsaved work stays in the journal: offered at the next start
         self.save_settings()
         self.tasks.cancel_all()
@@ -266,7 +276,7 @@ class MainWindow(QMainWindow):
     def _update_actions(self, *_) -> None:
         has_image = self.image is not None
         for a in (self.act_fit, self.act_one, self.act_zoom_in, self.act_zoom_out, self.act_rect, self.act_header,
-                  self.act_save_session, self.act_save_session_as, self.act_open_beam):
+                  self.act_save_session, self.act_save_session_as, self.act_open_beam, self.act_train):
             a.setEnabled(has_image)
         self.act_detect.setEnabled(has_image and self.detection.running is None
                                    and bool(self.model_combo.currentData()))
@@ -455,6 +465,30 @@ class MainWindow(QMainWindow):
         self.models_dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         self.models_dialog.show()
         return self.models_dialog
+
+    def show_training(self):
+        """Tools > Train a Model for This Image…: the AutoML panel for the open image (one at a time;
+        a study still running is shown again rather than started twice)."""
+        from .training_panel import TrainingPanel
+
+        if self.image is None:
+            return None
+        panel = getattr(self, "training_panel", None)
+        if panel is None or (not panel.running and panel.image.path != self.image.path):
+            if panel is not None:
+                panel.deleteLater()
+            panel = self.training_panel = TrainingPanel(self.image, self)
+            panel.finished_model.connect(self._model_trained)
+        panel.show()
+        panel.raise_()
+        return panel
+
+    def _model_trained(self, card_path: str) -> None:
+        """A model the panel built: list it, and choose again for the open image."""
+        self.refresh_models()
+        if self.image is not None:
+            self.choose_model(self.image)
+        self.statusBar().showMessage(f"New model installed: {Path(card_path).stem}", 15000)
 
     def fill_recent_menu(self) -> None:
         self.recent_menu.clear()

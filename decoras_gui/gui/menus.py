@@ -59,6 +59,9 @@ def build_actions(w: QMainWindow) -> None:
     w.act_about = act("&About decoras-gui", w.about, name="about")
     w.act_models = act("&Models…", w.show_models, name="models",
                        tip="The installed models: each one's domain, figures and AutoML study, against the open image")
+    w.act_train = act("&Train a Model for This Image…", w.show_training, name="train_model",
+                      tip="An AutoML study for images like this one (instrument, band, beam sampling, dirty or "
+                      "restored from its header), in the background; the model goes to your model folder")
     w.act_guide = act("&User Guide", w.show_user_guide, "F1", name="user_guide")
     w.act_open_session = make_action(w, "Open Sess&ion…", lambda: w.sessions.open_dialog(), "Ctrl+Shift+O",
                                      "Open a saved vetting session (image, sources, decisions, view)",
@@ -97,6 +100,7 @@ def build_menus(w: QMainWindow) -> None:
     v.addSeparator()
     _fill(v, [dock.toggleViewAction() for dock in (w.display_dock, w.stats_dock, w.table_dock, w.history_dock)])
     _fill(mb.addMenu("&Detect"), (w.act_detect, w.act_cancel))
+    _fill(mb.addMenu("&Tools"), (w.act_train,))
     _fill(mb.addMenu("&Help"), (w.act_guide, w.act_models, None, w.act_about))
 
 

@@ -16,6 +16,8 @@ same QActions (and so the same shortcuts, commands and journal) as the user's ke
     progress PATH              # from now on, after each action/key/note append
                                # "<count> <catalogue digest>" to PATH (crash tests)
     dump PATH                  # write the catalogue (.ecsv)
+    train TRIALS STEPS VAL FINAL CAL  # Tools > Train a Model…: start a study of that budget
+    wait-trials N              # until the training panel's study shows N finished trials
     quit
 """
 
@@ -86,6 +88,16 @@ class ScriptRunner(QObject):
             Path(arg).write_text(str(time.time()), encoding="utf-8")
         elif cmd == "dump":
             self.w.doc.catalogue.write(arg)
+        elif cmd == "train":
+            trials, steps, val, final, cal = (int(v) for v in rest)
+            panel = self.w.show_training()
+            for spin, value in ((panel.trials_spin, trials), (panel.trial_steps_spin, steps), (panel.val_spin, val),
+                                (panel.final_steps_spin, final), (panel.calibration_spin, cal)):
+                spin.setValue(value)
+            panel.start()
+        elif cmd == "wait-trials":
+            panel = getattr(self.w, "training_panel", None)
+            done = panel is not None and len(panel.plot.trials) >= int(arg)
         elif cmd == "quit":
             self.w.close()
             QApplication.quit()

@@ -1,6 +1,12 @@
 """AutoML: an Optuna study that builds a task's model for an instrument and band.
 
-Each trial draws a network shape (depth, widths, convolutions per level, stem stride,
+Two search spaces. The *full* one (below) draws the networks too. The *fine-tuning* one, for a
+base that starts from another model (``init_from``: ``evn-l-band`` from ``vlba-l-band``, or
+``decoras automl --like`` from the bundled model of the image's kind), keeps that model's
+networks and draws how to adapt them -- rate, weight decay, loss weights, augmentation --
+which is what a CPU can afford; each trial fine-tunes from the model's weights.
+
+In the full space each trial draws a network shape (depth, widths, convolutions per level, stem stride,
 residual / attention blocks, the dirty-beam channel on or off), loss weights (BCE positive
 weight, MSLE source weight and the MSLE/BCE mix), augmentation strength and learning
 schedule (peak rate, weight decay) with the TPE sampler, trains on the task's *training*
@@ -37,7 +43,10 @@ from .registry import DecorasModel, ModelCard
 from .train import TrainConfig, model_domain, train
 
 #: base training configurations (in models/) by (instrument, band letter), lower case
-BASES = {("vlba", "l"): "vlba-l-band"}
+BASES = {("vlba", "l"): "vlba-l-band", ("evn", "l"): "evn-l-band"}
+#: the search spaces: "full" draws the networks' shape as well; "finetune" (a base that starts
+#: from another model, ``init_from``) keeps that model's networks and searches how to adapt them
+SPACES = ("full", "finetune")
 #: validation fields of the study: seeds (VALIDATION_SEED, i), far from training and test seeds
 VALIDATION_SEED = 777_001
 
@@ -61,6 +70,11 @@ class StudySettings:
     min_purity: float = 0.97
     min_peak_within: float = 0.6
     seed: int = 1
+    space: str = ""  # "full" or "finetune"; default: "finetune" when the base starts from a model
+
+    @property
+    def search_space(self) -> str:
+        return self.space or ("finetune" if self.base.init_from else "full")
 
     @property
     def n_reports(self) -> int:
@@ -90,8 +104,20 @@ def validation_fields(settings: StudySettings) -> list:
     return [simulate_field((VALIDATION_SEED, i), kinds[i % 4]) for i in range(settings.val_fields)]
 
 
-def suggest(trial) -> dict:
-    """The trial's point in the search space (plain data)."""
+def suggest(trial, space: str = "full") -> dict:
+    """The trial's point in the search space (plain data). The fine-tuning space searches the
+    schedule, loss weights and augmentation of adapting the base's networks (a lower rate range)."""
+    if space == "finetune":
+        return {
+            "pos_weight": trial.suggest_float("pos_weight", 1.0, 4.0, log=True),
+            "source_weight": trial.suggest_float("source_weight", 1.0, 8.0, log=True),
+            "msle_weight": trial.suggest_float("msle_weight", 0.3, 3.0, log=True),
+            "augment": trial.suggest_float("augment", 0.0, 1.0),
+            "learning_rate": trial.suggest_float("learning_rate", 1e-4, 1.5e-3, log=True),
+            "weight_decay": trial.suggest_float("weight_decay", 1e-5, 1e-3, log=True),
+        }
+    if space != "full":
+        raise DecorasError(f"no search space {space!r} (known: {', '.join(SPACES)})")
     levels = trial.suggest_int("levels", 3, 4)
     width = trial.suggest_categorical("width", [8, 12, 16, 24])
     return {
@@ -111,14 +137,17 @@ def suggest(trial) -> dict:
 
 
 def config_for(base: TrainConfig, params: dict, **changes) -> TrainConfig:
-    """``base`` with a trial's parameters (both networks share the architecture)."""
+    """``base`` with a trial's parameters (both networks share the architecture; a fine-tuning
+    trial keeps the base's networks)."""
+    training = {k: params[k] for k in ("pos_weight", "source_weight", "msle_weight", "augment", "learning_rate",
+                                       "weight_decay")}
+    if "widths" not in params:
+        return replace(base, **training, **changes)
     crop = changes.get("crop", base.crop)
     net = NetConfig.from_dict({**{k: params[k] for k in ("widths", "convs_per_level", "stem_stride", "block",
                                                          "attention", "psf_channel")},
                                "attention_window": crop if params["attention"] else 0})
-    training = {k: params[k] for k in ("pos_weight", "source_weight", "msle_weight", "augment", "learning_rate",
-                                       "weight_decay")}
-    return replace(base, networks={name: net for name in base.networks}, **training, **changes)
+    return replace(base, networks={name: net for name in base.networks}, init_from="", **training, **changes)
 
 
 def _card_for(config: TrainConfig) -> ModelCard:
@@ -196,8 +225,13 @@ def open_study(storage: str, study_name: str, seed: int = 1, n_reports: int = 3)
 def run_study(settings: StudySettings, storage: str, study_name: str, n_trials: int, work_dir: str | os.PathLike,
               timeout: float | None = None, log: Callable[[str], None] = lambda s: print(s, file=sys.stderr,
                                                                                           flush=True),
-              progress: Callable[[float, str], None] | None = None):
-    """Run trials until the study holds ``n_trials`` finished (complete or pruned) ones."""
+              progress: Callable[[float, str], None] | None = None,
+              on_open: Callable | None = None, on_trial: Callable | None = None):
+    """Run trials until the study holds ``n_trials`` finished (complete or pruned) ones.
+
+    ``progress(fraction of the study, message)`` comes a few times a trial; ``on_open(study)``
+    once the study is open (a resumed one holds its earlier trials), ``on_trial(trial)`` after
+    each trial this run finishes."""
     import optuna
     import torch
 
@@ -206,8 +240,17 @@ def run_study(settings: StudySettings, storage: str, study_name: str, n_trials: 
     work = Path(work_dir)
     finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 
+    space = settings.search_space
+    if space == "finetune" and not settings.base.init_from:
+        raise DecorasError("a fine-tuning study needs a base that starts from a model (init_from)")
+    if study.user_attrs.get("space", space) != space:
+        raise DecorasError(f"the study {study_name!r} searches the {study.user_attrs['space']!r} space, not {space!r}")
+    study.set_user_attr("space", space)
+    if space == "finetune":
+        study.set_user_attr("init_from", settings.base.init_from)
+
     def objective(trial) -> float:
-        params = suggest(trial)
+        params = suggest(trial, space)
         config = config_for(settings.base, params, name=f"{settings.base.name}-trial{trial.number}",
                             steps=settings.trial_steps, crop=settings.crop, batch_size=settings.batch_size,
                             checkpoint_every=settings.trial_steps, log_every=settings.report_every,
@@ -217,23 +260,27 @@ def run_study(settings: StudySettings, storage: str, study_name: str, n_trials: 
                                         margin_pix=min(settings.base.sim.margin_pix, settings.sim_size // 8)))
         card = _card_for(config)
         last: dict = {}
+        done = sum(t.state in finished for t in study.trials)
 
         def report(step: int, nets: dict) -> None:
+            if progress:
+                progress(min(1.0, (done + step / settings.trial_steps) / max(n_trials, 1)),
+                         f"trial {trial.number} ({done + 1} of {n_trials}): step {step} of {settings.trial_steps}")
+            if step % settings.report_every:
+                return
             with torch.no_grad():
                 result = score(DecorasModel(card, nets), fields, settings)
             last.clear()
             last.update(result)
             k = step // settings.report_every
             trial.report(result["value"], k)
-            if progress:
-                progress(k / settings.n_reports, f"trial {trial.number}: step {step}, value {result['value']:.3f}")
             if trial.should_prune():
                 _set_constraints(trial, result["constraints"])
                 raise optuna.TrialPruned()
 
         folder = work / f"trial{trial.number:04d}"
         train(config, folder, folder, log=lambda s: None, resume=False, callback=report,
-              callback_every=settings.report_every)
+              callback_every=math.gcd(settings.report_every, 25))  # progress every 25 steps or fewer
         for key, value in last.items():
             if key != "constraints":
                 trial.set_user_attr(key, value)
@@ -247,9 +294,12 @@ def run_study(settings: StudySettings, storage: str, study_name: str, n_trials: 
         log(f"trial {trial.number} {state}: value {value}"
             + (f", purity(SNR>=5) {purity:.3f}" if isinstance(purity, float) else "")
             + f", {json.dumps(trial.params, default=str)}")
+        if on_trial:
+            on_trial(trial)
 
-    done = sum(t.state in finished for t in study.trials)
-    if done < n_trials:
+    if on_open:
+        on_open(study)
+    if sum(t.state in finished for t in study.trials) < n_trials:
         study.optimize(objective, timeout=timeout, catch=(),
                        callbacks=[optuna.study.MaxTrialsCallback(n_trials, states=finished), told])
     return study
@@ -268,7 +318,10 @@ def study_summary(study) -> dict:
            "pruned": sum(s == optuna.trial.TrialState.PRUNED for s in states),
            "failed": sum(s == optuna.trial.TrialState.FAIL for s in states),
            "feasible": len(feasible), "sampler": "TPE (constraints: purity SNR>=5, peak within 20 %)",
-           "pruner": "Hyperband on intermediate OOD-validation scores"}
+           "pruner": "Hyperband on intermediate OOD-validation scores",
+           "space": study.user_attrs.get("space", "full")}
+    if study.user_attrs.get("init_from"):
+        out["init_from"] = study.user_attrs["init_from"]
     if pool:
         best = max(pool, key=lambda t: t.value)
         out["best"] = {"number": best.number, "value": best.value, "params": best.params,
@@ -291,4 +344,22 @@ def best_params(study) -> dict:
 
     trial = study.trials[summary["best"]["number"]]
     fixed = optuna.trial.FixedTrial(trial.params)
-    return suggest(fixed)
+    return suggest(fixed, study.user_attrs.get("space", "full"))
+
+
+def study_trials(storage: str | os.PathLike, study_name: str) -> list[dict]:
+    """The finished (complete or pruned) trials of a study on disk, oldest first: number, state,
+    value; empty when there is no such study yet (what a window shows before resuming it)."""
+    path = Path(storage)
+    if "://" not in str(storage) and not path.is_file():
+        return []
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    url = str(storage) if "://" in str(storage) else f"sqlite:///{path.resolve()}"
+    try:
+        study = optuna.load_study(study_name=study_name, storage=url)
+    except KeyError:  # the file holds other studies only
+        return []
+    return [{"number": t.number, "state": t.state.name.lower(), "value": t.value}
+            for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]

@@ -4,9 +4,10 @@ What the image is comes from its header (:mod:`decoras_gui.core.image_domain`): 
 names the instrument file (:mod:`decoras_gui.sim.instrument`; the VLA's configuration is the one
 whose resolution at the image's frequency is nearest its beam), the frequency picks the band,
 the beam's sampling sets the pixels per beam the model trains on (within 30 % of the image's),
-and dirty or restored sets how the simulator images. The networks, losses and schedule start
-from the bundled model of the same image kind (``vlba-l-band`` for dirty images,
-``vlbi-restored`` for restored ones); the study then searches around them.
+and dirty or restored sets how the simulator images. The networks start from the bundled model
+of the same image kind (``vlba-l-band`` for dirty images, ``vlbi-restored`` for restored ones):
+the study searches how to fine-tune them for this domain, which a CPU can afford. With
+``from_scratch`` the study draws the networks' shape as well, starting from nothing.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def instrument_for(domain: ImageDomain, image: SkyImage, path: Path) -> Instrume
 
 
 def config_like(image: SkyImage, *, instrument: str | None = None, kind: str | None = None,
-                name: str | None = None, folder: str | Path | None = None) -> tuple[TrainConfig, ImageDomain]:
+                name: str | None = None, folder: str | Path | None = None,
+                from_scratch: bool = False) -> tuple[TrainConfig, ImageDomain]:
     """The training configuration of a model for images like ``image``, and what the image is."""
     path = image.path
     domain = image_domain(image)
@@ -83,7 +85,8 @@ def config_like(image: SkyImage, *, instrument: str | None = None, kind: str | N
                   schedule="random",
                   ppb_range=(round(lo, 2), round(hi, 2)), variety="wide")
     config = replace(
-        base, name=name or f"like-{stem}", version="1.0.0", init_from="", image_kind=domain.kind,
+        base, name=name or f"like-{stem}", version="1.0.0", init_from="" if from_scratch else base.name,
+        image_kind=domain.kind,
         instrument=inst.name, band=f"{band.name} ({band.centre_hz / 1e9:.3g} GHz)", sim=sim,
         psf_dropout=1.0 if domain.kind == "restored" else base.psf_dropout,
         description=f"trained for images like {path.name}: {inst.name} {band.name} band, {domain.kind}, "

@@ -219,6 +219,7 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, run_dir: str | os.Pat
     labels = [task.loss_names[name] for name in task.networks]
     running = {label: 0.0 for label in labels}
     log_path = run_dir / "losses.csv"
+    final = _last_losses(log_path, labels) if step else {}  # a resumed run may have no step left to log
     with open(log_path, "a", newline="") as log_file:
         writer = csv.writer(log_file)
         if log_file.tell() == 0:
@@ -269,6 +270,15 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, run_dir: str | os.Pat
     weights, card = save_model(config, nets, out_dir, seconds, final if step else {}, init_sha256)
     log(f"wrote {weights} and {card}")
     return TrainResult(weights, card, seconds, final if step else {})
+
+
+def _last_losses(log_path: Path, labels: list[str]) -> dict[str, float]:
+    """The last logged mean losses of a run (``losses.csv``), or none."""
+    if not log_path.is_file():
+        return {}
+    with open(log_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {k: float(rows[-1][k]) for k in labels if rows and rows[-1].get(k)} if rows else {}
 
 
 def _initialise_from(config: TrainConfig, task: Task, nets: dict[str, nn.Module]) -> str:

@@ -48,7 +48,7 @@ def test_the_bundled_models_are_chosen_for_the_real_images_they_cover():
     if not evn.is_file():
         pytest.skip("the observed images are not here")
     cards = available_models(task="detect")
-    assert {"vlba-l-band", "vlbi-restored"} <= {c.name for c in cards}
+    assert {"vlba-l-band", "vlbi-restored", "evn-l-band"} <= {c.name for c in cards}
     for path in (evn, vlba):
         choice = choose_model(cards, image_domain(load_fits(path)))
         assert choice.card.name == "vlbi-restored" and choice.covered, path.name
@@ -59,6 +59,26 @@ def test_the_bundled_models_are_chosen_for_the_real_images_they_cover():
     outside = choose_model(cards, w51)
     assert not outside.covered and "outside the domain of every installed model" in outside.warning()
     assert "instrument VLA" in outside.warning() and "22.5 GHz" in outside.warning()
+
+
+def test_a_dirty_evn_image_picks_evn_l_band(tmp_path):
+    """No observed dirty EVN image is among ../shared/data/real: the real EVN image's own header
+    and pixels, written as AIPS IMAGR writes a dirty image (NITER = 0), pick evn-l-band, and the
+    same file CLEANed (as observed) keeps vlbi-restored."""
+    from astropy.io import fits
+
+    evn = REAL / "evn_L_4C39.25_n05l1_ICLN.fits"
+    if not evn.is_file():
+        pytest.skip("the observed images are not here")
+    dirty = tmp_path / "evn_L_4C39.25_IBM001.fits"
+    with fits.open(evn) as hdus:
+        hdus[0].header["NITER"] = 0
+        hdus.writeto(dirty)
+    cards = available_models(task="detect")
+    choice = choose_model(cards, image_domain(load_fits(dirty)))
+    assert choice.card.name == "evn-l-band" and choice.covered
+    assert "instrument EVN" in choice.summary() and "dirty image" in choice.summary()
+    assert choose_model(cards, image_domain(load_fits(evn))).card.name == "vlbi-restored"
 
 
 def _decoras(*args: str) -> subprocess.CompletedProcess:
