@@ -104,18 +104,23 @@ def validation_fields(settings: StudySettings) -> list:
     return [simulate_field((VALIDATION_SEED, i), kinds[i % 4]) for i in range(settings.val_fields)]
 
 
+def _training(trial, learning_rates: tuple[float, float]) -> dict:
+    """The loss weights, augmentation and schedule of a trial (both spaces)."""
+    return {
+        "pos_weight": trial.suggest_float("pos_weight", 1.0, 4.0, log=True),
+        "source_weight": trial.suggest_float("source_weight", 1.0, 8.0, log=True),
+        "msle_weight": trial.suggest_float("msle_weight", 0.3, 3.0, log=True),
+        "augment": trial.suggest_float("augment", 0.0, 1.0),
+        "learning_rate": trial.suggest_float("learning_rate", *learning_rates, log=True),
+        "weight_decay": trial.suggest_float("weight_decay", 1e-5, 1e-3, log=True),
+    }
+
+
 def suggest(trial, space: str = "full") -> dict:
     """The trial's point in the search space (plain data). The fine-tuning space searches the
     schedule, loss weights and augmentation of adapting the base's networks (a lower rate range)."""
     if space == "finetune":
-        return {
-            "pos_weight": trial.suggest_float("pos_weight", 1.0, 4.0, log=True),
-            "source_weight": trial.suggest_float("source_weight", 1.0, 8.0, log=True),
-            "msle_weight": trial.suggest_float("msle_weight", 0.3, 3.0, log=True),
-            "augment": trial.suggest_float("augment", 0.0, 1.0),
-            "learning_rate": trial.suggest_float("learning_rate", 1e-4, 1.5e-3, log=True),
-            "weight_decay": trial.suggest_float("weight_decay", 1e-5, 1e-3, log=True),
-        }
+        return _training(trial, (1e-4, 1.5e-3))
     if space != "full":
         raise DecorasError(f"no search space {space!r} (known: {', '.join(SPACES)})")
     levels = trial.suggest_int("levels", 3, 4)
@@ -127,12 +132,7 @@ def suggest(trial, space: str = "full") -> dict:
         "block": trial.suggest_categorical("block", ["plain", "residual"]),
         "attention": trial.suggest_categorical("attention", [False, True]),
         "psf_channel": trial.suggest_categorical("psf_channel", [False, True]),
-        "pos_weight": trial.suggest_float("pos_weight", 1.0, 4.0, log=True),
-        "source_weight": trial.suggest_float("source_weight", 1.0, 8.0, log=True),
-        "msle_weight": trial.suggest_float("msle_weight", 0.3, 3.0, log=True),
-        "augment": trial.suggest_float("augment", 0.0, 1.0),
-        "learning_rate": trial.suggest_float("learning_rate", 5e-4, 5e-3, log=True),
-        "weight_decay": trial.suggest_float("weight_decay", 1e-5, 1e-3, log=True),
+        **_training(trial, (5e-4, 5e-3)),
     }
 
 
