@@ -218,6 +218,8 @@ class TrainingPanel(QDialog):
         layout.addLayout(buttons)
         self.kind_combo.currentIndexChanged.connect(self.read_domain)
         self.read_domain()
+        if self.config is not None:
+            self.final_steps_spin.setValue(self.config.steps)  # the base's; the user's choice stays after
 
     def _spin(self, lo: int, hi: int, value: int, tip: str, step: int = 1) -> QSpinBox:
         spin = QSpinBox()
@@ -253,7 +255,6 @@ class TrainingPanel(QDialog):
             + (f"fine-tuned from {html.escape(c.init_from)}. " if c.init_from else "from scratch. ")
             + "Each trial is scored on simulated fields of observations training never samples "
             "(other schedules, weightings, imaging and noise).")
-        self.final_steps_spin.setValue(c.steps)
         self._load_history()
 
     def _load_history(self) -> None:

@@ -74,6 +74,7 @@ def test_the_panel_trains_a_model_for_the_image_resumes_its_study_and_installs_i
     # a larger budget resumes the same study: its first trial is kept, one more is run
     panel.trials_spin.setValue(2)
     panel.read_domain()
+    assert panel.final_steps_spin.value() == 2  # the budget set stays
     assert panel.start_button.text() == "Resume (1 of 2 trials done)"
     panel.start_button.click()
     qtbot.waitUntil(lambda: not panel.running, timeout=STUDY_MS)
