@@ -323,8 +323,8 @@ class TrainingPanel(QDialog):
         else:
             self.process.terminate()
         proc = self.process
-        QTimer.singleShot(STOP_GRACE_MS, lambda: proc.kill() if proc.state() != QProcess.ProcessState.NotRunning
-                          else None)
+        # proc as the context: no call once it is gone; kill() of an ended process does nothing
+        QTimer.singleShot(STOP_GRACE_MS, proc, proc.kill)
 
     def stop_and_wait(self, msecs: int = STOP_GRACE_MS) -> None:
         """Stop the study before the window closes (its trials stay on disk for a later Resume)."""
