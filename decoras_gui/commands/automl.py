@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         base, domain = config_like(load_fits(args.like), instrument=args.instrument, kind=args.kind,
                                    from_scratch=args.from_scratch)
         intro = (f"{args.like}: {domain.describe()} -> a {base.image_kind} model for {base.instrument} "
-              f"{base.band}, {base.sim.ppb_range[0]:g}-{base.sim.ppb_range[1]:g} pixels per beam: {base.name}"
+                 f"{base.band}, {base.sim.ppb_range[0]:g}-{base.sim.ppb_range[1]:g} pixels per beam: {base.name}"
                  + (f", fine-tuned from {base.init_from}" if base.init_from else ", networks from scratch"))
         args.finalize = True
         args.out = args.out or str(user_models_dir())

@@ -104,6 +104,10 @@ def validation_fields(settings: StudySettings) -> list:
     return [simulate_field((VALIDATION_SEED, i), kinds[i % 4]) for i in range(settings.val_fields)]
 
 
+#: the parameters of a trial that set training (both spaces), as :func:`_training` draws them
+TRAINING_KEYS = ("pos_weight", "source_weight", "msle_weight", "augment", "learning_rate", "weight_decay")
+
+
 def _training(trial, learning_rates: tuple[float, float]) -> dict:
     """The loss weights, augmentation and schedule of a trial (both spaces)."""
     return {
@@ -139,8 +143,7 @@ def suggest(trial, space: str = "full") -> dict:
 def config_for(base: TrainConfig, params: dict, **changes) -> TrainConfig:
     """``base`` with a trial's parameters (both networks share the architecture; a fine-tuning
     trial keeps the base's networks)."""
-    training = {k: params[k] for k in ("pos_weight", "source_weight", "msle_weight", "augment", "learning_rate",
-                                       "weight_decay")}
+    training = {k: params[k] for k in TRAINING_KEYS}
     if "widths" not in params:
         return replace(base, **training, **changes)
     crop = changes.get("crop", base.crop)
