@@ -233,7 +233,7 @@ def verdicts(methods: dict) -> list[tuple[str, bool | None]]:
     """Each target with True / False, or None where it cannot be judged (a comparison with the
     classical finders when none ran)."""
     d = methods.get("decoras")
-    others = [m for name, m in methods.items() if not name.startswith("decoras")]
+    others = [m for name, m in methods.items() if not _is_ours(name)]
     if d is None:
         return []
     out = []
@@ -246,17 +246,41 @@ def verdicts(methods: dict) -> list[tuple[str, bool | None]]:
     return out
 
 
+def card_ood(card) -> dict[str, dict]:
+    """The out-of-distribution figures the model's card states (``decoras evaluate`` on the
+    validation families of its own domain, with and without the dirty beam), by column name:
+    printed beside this run's so that the card's claim and the peers' figures can be read together."""
+    families = (card.evaluation or {}).get("by_family") or {}
+    out = {}
+    for family, result in sorted(families.items()):
+        figures = ((result or {}).get("methods") or {}).get(card.name)
+        if family.startswith("ood") and figures:
+            beam = "no psf" if "no dirty beam" in family else "psf"
+            out[f"card ood, {beam}"] = {**figures, "_fields": result.get("n_fields"), "_seed": result.get("seed")}
+    return out
+
+
+def _is_ours(name: str) -> bool:
+    """A column of DECORAS (this run's, without the PSF, or its card's) rather than a peer's."""
+    return name.startswith(("decoras", "card "))
+
+
 def report(result: dict, previous: dict | None = None) -> str:
-    """The side-by-side table, the C x P ratios, the targets and, if given, the change from before."""
-    lines = [format_report(result)]
+    """The side-by-side table (this run's finders, then the card's own OOD figures), the C x P
+    ratios, the targets and, if given, the change from before."""
+    card = result.get("card_ood") or {}
+    lines = [format_report({**result, "methods": {**result["methods"], **card}})]
     methods = result["methods"]
     lines.append(f"{'failed images (treated as no detections)':34s}"
                  + "".join(f"{result['failures'].get(m, 0):>18d}" for m in methods))
+    for name, figures in card.items():
+        lines.append(f"{name}: the card's figures, decoras evaluate on {figures.get('_fields', '?')} fields of "
+                     f"{result['model']}'s validation families, seed {figures.get('_seed', '?')}")
     d = methods.get("decoras")
     if d:
         for label in (_bin_label(lo, hi) for lo, hi in SNR_BINS):
             best = max((m["completeness_x_purity"][label] for n, m in methods.items()
-                        if not n.startswith("decoras")), default=float("nan"))
+                        if not _is_ours(n)), default=float("nan"))
             ratio = d["completeness_x_purity"][label] / best if best and best > 0 else float("inf")
             lines.append(f"C x P at SNR {label}: decoras {d['completeness_x_purity'][label]:.3f}, best other "
                          f"{best:.3f} ({ratio:.1f}x)")
@@ -331,7 +355,7 @@ def main(argv=None) -> int:
             for finder in finders.values():
                 if hasattr(finder, "close"):
                     finder.close()
-    result = {"model": model.label, "n_fields": len(fields), "set": args.set,
+    result = {"model": model.label, "n_fields": len(fields), "set": args.set, "card_ood": card_ood(model.card),
               "seed": f"{groups[0].seed}-{groups[-1].seed}", "groups": [g.__dict__ for g in groups],
               "scale": args.scale, "versions": versions(),
               "failures": failures, "methods": {name: summarise(rec) for name, rec in records.items()},

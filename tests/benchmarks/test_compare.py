@@ -90,6 +90,28 @@ def test_targets_are_judged_against_the_figures():
         "peak within 20 % >= photutils', on the sources both found"] is None
 
 
+@pytest.mark.parametrize("name", ["vlba-l-band", "evn-l-band", "vlbi-restored"])
+def test_the_cards_ood_figures_print_beside_the_peers(name):
+    """Each bundled model's card states OOD figures; the report shows them as columns of their own,
+    which never count as a peer in the targets."""
+    from decoras_gui.ml.registry import load_model
+
+    card = load_model(name).card
+    columns = compare.card_ood(card)
+    assert columns and all(k.startswith("card ood") for k in columns)
+    family = next(iter(columns.values()))
+    weak = {**family, "completeness_x_purity": {k: 0.0 for k in family["completeness_x_purity"]}}
+    result = {"model": f"{name} {card.version}", "n_fields": 1, "seed": "1", "failures": {},
+              "methods": {"decoras": weak, "pybdsf": weak, "aegean": weak}, "card_ood": columns}
+    text = compare.report(result)
+    head = next(line for line in text.splitlines() if "pybdsf" in line and "aegean" in line)
+    assert all(k in head for k in columns)
+    purity = next(line for line in text.splitlines() if line.startswith("purity SNR >= 5.5"))
+    assert f"{family['purity_snr_ge_5.5']:.3f}" in purity
+    # the card's column is not a peer: against peers of C x P 0, DECORAS's 0 is not 3x better
+    assert "C x P at SNR 5-7.5: decoras 0.000, best other 0.000" in text
+
+
 @pytest.mark.slow
 def test_speed_prints_times_memory_and_ratios(tmp_path, capsys):
     out = tmp_path / "speed.json"
