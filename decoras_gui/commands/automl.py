@@ -82,9 +82,11 @@ class Events:
             self.bar.close()
             print(line, flush=True)
 
-    def progress(self, stage: str, fraction: float, message: str) -> None:
+    def progress(self, stage: str, fraction: float, message: str, **fields) -> None:
+        """Progress of a ``stage`` (study, train, calibrate); ``fields`` (e.g. the running trial's
+        ``running`` and ``of``) go into the JSON event as they are."""
         if self.as_json:
-            self.emit("progress", stage=stage, fraction=round(float(fraction), 4), message=message)
+            self.emit("progress", stage=stage, fraction=round(float(fraction), 4), message=message, **fields)
         else:
             self.bar.label = "automl" if stage == "study" else stage
             self.bar(fraction, message)
@@ -176,9 +178,13 @@ def run(args: argparse.Namespace) -> int:
     if intro:
         events.say(intro)
     counted = _TrialCounter(events, args.trials)
+
+    def studied(fraction: float, message: str) -> None:
+        events.progress("study", fraction, message, running=counted.done + 1, of=args.trials)
+
     try:
         study = run_study(settings, storage, name, args.trials, Path(args.work_dir) / name, timeout=args.timeout,
-                          log=counted.log, progress=lambda f, m: events.progress("study", f, m),
+                          log=counted.log, progress=studied,
                           on_open=counted.history, on_trial=counted.told)
         summary = study_summary(study)
         events.say(json.dumps({k: v for k, v in summary.items() if k != "best"}, default=str))

@@ -16,7 +16,6 @@ from __future__ import annotations
 import html
 import json
 import os
-import re
 import signal
 import sys
 from pathlib import Path
@@ -49,8 +48,6 @@ STAGES = {"study": "Study", "train": "Final training", "calibrate": "Calibration
 KINDS = (("From the header", ""), ("Dirty", "dirty"), ("Restored (CLEANed)", "restored"))
 #: how long a cancelled process may take to stop (it finishes the step in hand) before it is killed
 STOP_GRACE_MS = 20000
-#: the trial in hand in a study's progress message: 'trial 7 (3 of 12): step 50 of 300'
-RUNNING_TRIAL = re.compile(r"\((\d+) of (\d+)\)")
 
 
 def automl_arguments(image_path: Path, kind: str, trials: int, trial_steps: int, final_steps: int,
@@ -378,9 +375,8 @@ class TrainingPanel(QDialog):
             message = str(event.get("message", ""))
             self.stage_label.setText(f"{STAGES.get(stage, stage)}: {message}")
             self.progress.setValue(int(round(1000 * float(event.get("fraction", 0.0)))))
-            running = RUNNING_TRIAL.search(message) if stage == "study" else None
-            if running:
-                self.trial_label.setText(f"{running[1]} of {running[2]} running")
+            if stage == "study" and "running" in event:
+                self.trial_label.setText(f"{event['running']} of {event.get('of', '?')} running")
         elif kind == "line":
             self.log.appendPlainText(str(event.get("text", "")))
         elif kind == "done":

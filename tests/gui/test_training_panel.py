@@ -93,7 +93,7 @@ def test_cancel_stops_the_study_keeping_its_file_and_closing_the_window_stops_it
     panel.trial_steps_spin.setValue(3000)  # far longer than it takes to see the first step and cancel
     panel.start()
     qtbot.waitUntil(lambda: panel.stage == "study", timeout=STUDY_MS)  # the first trial is training
-    assert "running" in panel.trial_label.text()
+    assert panel.trial_label.text() == "1 of 2 running"
     with qtbot.waitSignal(panel.stopped, timeout=STUDY_MS) as stopped:
         panel.cancel()
     assert stopped.args == ["cancelled"] and not panel.running
