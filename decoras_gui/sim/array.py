@@ -174,6 +174,8 @@ class UVTracks:
     smear_du: np.ndarray | None = None
     smear_dv: np.ndarray | None = None
     smear_bw: np.ndarray | None = None
+    # hour angle (rad, at the instrument's reference longitude) of each sample: its time
+    ha: np.ndarray | None = None
 
 
 def uvw_tracks(schedule: Schedule, dec_deg: float) -> UVTracks:
@@ -240,7 +242,7 @@ def uvw_tracks(schedule: Schedule, dec_deg: float) -> UVTracks:
         u=per_chan(um), v=per_chan(vm), w=per_chan(wm),
         ant1=np.tile(idx[i[b_idx]], nf), ant2=np.tile(idx[j[b_idx]], nf),
         scan=np.tile(scan[t_idx], nf), freq=np.repeat(np.asarray(schedule.freqs_hz), n),
-        sigma=sig, **smear,
+        sigma=sig, ha=np.tile(ha_ref[t_idx], nf), **smear,
     )
 
 
