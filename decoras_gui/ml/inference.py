@@ -17,26 +17,23 @@ process: :mod:`decoras_gui.ml.network_worker`).
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import ndimage
 
-from ..core.errors import Cancelled, DecorasError
+from ..core.errors import DecorasError
+from .tiling import CancelFn, ProgressFn, run_tiled
 
 if TYPE_CHECKING:
     import torch
 
     from .registry import DecorasModel
 
-ProgressFn = Callable[[int, int], None]
-CancelFn = Callable[[], bool]
 
 #: Beam sampling within this fraction of the model's is used as it is (no resampling).
 RESAMPLE_TOLERANCE = 0.15
@@ -96,24 +93,6 @@ def zoom_factor(model: DecorasModel, beam_minor_px: float | None) -> float:
     return 1.0 if abs(factor - 1.0) <= RESAMPLE_TOLERANCE else factor
 
 
-def _taper(size: int, overlap: int) -> np.ndarray:
-    """1-D blending weight: linear ramps over the overlap, flat in the middle, never 0."""
-    w = np.ones(size, np.float32)
-    if overlap > 0:
-        ramp = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
-        w[:overlap] = ramp
-        w[-overlap:] = ramp[::-1]
-    return w
-
-
-def _starts(length: int, tile: int, step: int) -> list[int]:
-    if length <= tile:
-        return [0]
-    starts = list(range(0, length - tile, step))
-    starts.append(length - tile)
-    return starts
-
-
 def run_networks(
     data: np.ndarray,
     rms: float,
@@ -158,22 +137,6 @@ def run_networks(
     if not uses_psf:
         work = work[:1]
     multiple = 2 ** max(model.detection.config.depth, model.characterization.config.depth)
-    ny, nx = work.shape[1:]
-    # a small image is one tile of its own size (rounded up to the networks' multiple), padded by
-    # reflection: zero padding would show the networks a noise-free border they never saw in training
-    fit = -(-max(ny, nx) // multiple) * multiple
-    tile = max(multiple, min(tile - tile % multiple, fit))
-    overlap = min(overlap, tile // 2)
-    py, px = max(0, tile - ny), max(0, tile - nx)
-    if py or px:
-        work = np.pad(work, ((0, 0), (0, py), (0, px)), mode="symmetric")
-    h, w = work.shape[1:]
-    step = tile - overlap
-    corners = [(y, x) for y in _starts(h, tile, step) for x in _starts(w, tile, step)]
-    weight = np.outer(_taper(tile, overlap), _taper(tile, overlap))
-    prob_sum = np.zeros((h, w), np.float32)
-    rest_sum = np.zeros((h, w), np.float32)
-    weight_sum = np.zeros((h, w), np.float32)
     model.to(dev)
     precision = pick_precision(dev)
     # channels-last for bf16, and back to the plain layout otherwise: the same model object gives
@@ -181,30 +144,9 @@ def run_networks(
     layout = torch.channels_last if precision == "bf16" else torch.contiguous_format
     model.detection.to(memory_format=layout)
     model.characterization.to(memory_format=layout)
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
-    total = len(corners)
-    if progress:
-        progress(0, total)
-    with torch.inference_mode(), autocast:
-        for first in range(0, total, batch):
-            if cancel and cancel():
-                raise Cancelled("detection cancelled")
-            group = corners[first:first + batch]
-            stack = np.stack([work[:, y:y + tile, x:x + tile] for y, x in group])
-            inp = torch.from_numpy(stack).to(dev)
-            if precision == "bf16":
-                inp = inp.contiguous(memory_format=torch.channels_last)
-            prob = torch.sigmoid(model.detection(inp)).float().cpu().numpy()[:, 0]
-            rest = model.characterization(inp).float().cpu().numpy()[:, 0]
-            for (y, x), p, r in zip(group, prob, rest):
-                prob_sum[y:y + tile, x:x + tile] += p * weight
-                rest_sum[y:y + tile, x:x + tile] += r * weight
-                weight_sum[y:y + tile, x:x + tile] += weight
-            if progress:
-                progress(min(first + batch, total), total)
-    prob = (prob_sum / weight_sum)[:ny, :nx]
-    rest = (rest_sum / weight_sum)[:ny, :nx]
-    del prob_sum, rest_sum, weight_sum
+    prob, rest = run_tiled(work, [lambda x: torch.sigmoid(model.detection(x)), model.characterization], multiple,
+                           device=dev, precision=precision, tile=tile, overlap=overlap, batch=batch,
+                           progress=progress, cancel=cancel, what="detection")
     if zoom != 1.0:
         target = data.shape
         with warnings.catch_warnings():
