@@ -49,7 +49,7 @@ class TrainConfig:
     instrument: str = "VLBA"
     band: str = "L (1.4 GHz)"
     image_kind: str = "dirty"  # the kind of image the model reads (the simulator's: dirty)
-    sim: SimConfig = field(default_factory=SimConfig)
+    sim: SimConfig = field(default_factory=SimConfig)  # the task's simulator configuration (Task.sim_config)
     # the shape of each of the task's networks, from the table named after it (default NetConfig())
     networks: dict[str, NetConfig] = field(default_factory=dict)
     steps: int = 4000
@@ -94,9 +94,9 @@ class TrainConfig:
         except DecorasError as exc:
             raise DecorasError(f"bad training configuration: {exc}", path) from None
         try:
-            sim = SimConfig.from_dict(raw.pop("sim", {}))
+            sim = task.sim_config(raw.pop("sim", {}))
             eval_raw = raw.pop("eval_sim", None)
-            eval_sim = SimConfig.from_dict(eval_raw) if eval_raw else None
+            eval_sim = task.sim_config(eval_raw) if eval_raw else None
             networks = {name: NetConfig.from_dict(raw.pop(name, NetConfig().to_dict())) for name in task.networks}
             known = {f.name for f in fields(cls)} - {"networks"}
             unknown = set(raw) - known
@@ -331,6 +331,9 @@ def model_domain(config: TrainConfig) -> dict:
     model trained on a range of samplings, ``sim.variety``, carries the range)."""
     from ..sim.instrument import get_instrument
 
+    own = get_task(config.task).domain(config)
+    if own is not None:
+        return own
     names = list(config.sim.instrument_mix) or [config.sim.instrument]
     spans = []
     for name in names:  # the receivers' coverage of every band the training fields were observed in

@@ -45,7 +45,7 @@ def model_folder(tmp_path):
 
 class _OtherTask(DetectTask):
     """A second registered task (a detection network pair under another name and result kind), so
-    that refusing a model made for another task can be tested before restore/deblend exist."""
+    that refusing a model made for another task can be tested with a task of detection's shape."""
 
     name = "other-task"
     label = "another task"
@@ -65,8 +65,8 @@ def test_detection_is_registered_with_its_parts():
     assert task.result_kind == "catalogue" and task.networks == ("detection", "characterization")
     assert task.loss_names == {"detection": "bce", "characterization": "msle"}
     assert task.baseline_name == "photutils-5sigma"
-    with pytest.raises(DecorasError, match=r"unknown task 'restore' \(known: .*detect"):
-        get_task("restore")
+    with pytest.raises(DecorasError, match=r"unknown task 'sharpen' \(known: .*detect.*restore"):
+        get_task("sharpen")
 
 
 def test_the_bundled_card_names_task_and_domain():
@@ -83,7 +83,7 @@ def test_the_bundled_card_names_task_and_domain():
     assert card.detection == card.networks["detection"]  # a network's shape by its name
     assert [c.name for c in available_models(task="detect")] == [c.name for c in available_models()]
     with pytest.raises(DecorasError, match="unknown task"):
-        available_models(task="restore")
+        available_models(task="sharpen")
 
 
 def test_a_card_from_before_tasks_loads_as_the_same_detection_model(model_folder, bundled_model):
@@ -101,15 +101,15 @@ def test_a_card_from_before_tasks_loads_as_the_same_detection_model(model_folder
 
 
 def test_a_card_for_an_unknown_task_is_refused_clearly(model_folder, capsys):
-    card = {**bundled_card_json(), "task": "restore"}
+    card = {**bundled_card_json(), "task": "sharpen"}
     path = model_folder / "future.json"
     path.write_text(json.dumps(card))
-    with pytest.raises(DecorasError, match=r"future\.json.*for unknown task 'restore'"):
+    with pytest.raises(DecorasError, match=r"future\.json.*for unknown task 'sharpen'"):
         read_card(path)
     assert available_models(model_folder) == []
     code = main(["detect", str(SAMPLE), "--catalog", str(model_folder / "x.ecsv"), "--model", str(path)])
     err = capsys.readouterr().err.strip()
-    assert code == 2 and len(err.splitlines()) == 1 and "unknown task 'restore'" in err
+    assert code == 2 and len(err.splitlines()) == 1 and "unknown task 'sharpen'" in err
 
 
 def test_detect_refuses_a_model_of_another_task_before_reading_its_weights(model_folder, other_task, capsys):
@@ -148,8 +148,8 @@ def test_training_writes_a_card_with_task_domain_and_the_task_losses(tmp_path):
     assert set(result.final_losses) == {"bce", "msle"}
     assert (tmp_path / "run" / "losses.csv").read_text().splitlines()[0] == "step,seconds,bce,msle,lr"
     assert load_model("tiny", tmp_path / "models", task="detect").card.training["config"]["task"] == "detect"
-    with pytest.raises(DecorasError, match="unknown task 'restore'"):
-        TrainConfig.from_dict({**raw, "task": "restore"})
+    with pytest.raises(DecorasError, match="unknown task 'sharpen'"):
+        TrainConfig.from_dict({**raw, "task": "sharpen"})
     with pytest.raises(DecorasError, match="image_kind"):
         TrainConfig.from_dict({**raw, "image_kind": "clean"})
 

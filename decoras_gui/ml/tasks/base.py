@@ -71,6 +71,19 @@ class Task(ABC):
     def __repr__(self) -> str:
         return f"<Task {self.name}: {self.label} -> {self.result_kind}>"
 
+    # ------------------------------------------------------------- configuration
+    def sim_config(self, raw: Mapping[str, Any]) -> Any:
+        """The simulator's configuration from a training configuration's ``[sim]`` (or
+        ``[eval_sim]``) table: what :meth:`training_pair` is given (detection: a SimConfig)."""
+        from ...sim.config import SimConfig
+
+        return SimConfig.from_dict(dict(raw))
+
+    def domain(self, config: TrainConfig) -> dict | None:
+        """The model card's ``domain`` for a model trained with ``config``; None for the detection
+        task's (:func:`decoras_gui.ml.train.model_domain`)."""
+        return None
+
     # ------------------------------------------------------------------ training
     @abstractmethod
     def build_network(self, name: str, config: NetConfig) -> nn.Module:

@@ -1,0 +1,99 @@
+"""The restore task: training pairs from LOFAR fields, a trained network, a SkyMap, its figures."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from decoras_gui.core.errors import Cancelled, DecorasError
+from decoras_gui.core.image import load_fits
+from decoras_gui.eval.restore_metrics import score_map, summarise
+from decoras_gui.ml.registry import load_model
+from decoras_gui.ml.tasks import get_task
+from decoras_gui.ml.tasks.restore import (
+    BEAM_AREA_PER_FWHM2,
+    field_beam_pix,
+    field_image,
+    resolution_of,
+    sky_at_resolution,
+    training_pair,
+)
+from decoras_gui.ml.train import TrainConfig, train
+from decoras_gui.sim.surface import SurfaceConfig, simulate_surface_field
+
+SIM = SurfaceConfig(size=128, observations=4)
+
+TINY = {
+    "name": "lofar-restore-test", "task": "restore", "instrument": "LOFAR-HBA", "band": "HBA", "image_kind": "dirty",
+    "steps": 40, "batch_size": 4, "crop": 64, "learning_rate": 2e-3, "data_seed": 5, "torch_seed": 5, "threads": 1,
+    "workers": 0, "log_every": 10, "checkpoint_every": 40,
+    "sim": {"size": 128, "variety": "wide", "image_kind": "dirty", "observations": 4},
+    "restoration": {"widths": [8, 16], "convs_per_level": 1},
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("restore-model")
+    config = TrainConfig.from_dict(TINY)
+    result = train(config, folder, folder / "run", log=lambda s: None)
+    return load_model(str(result.card))
+
+
+def test_a_training_pair_is_the_image_and_the_sky_at_half_the_beam_in_rms_units():
+    pair = training_pair((7, 0), SIM, 128)
+    assert set(pair) == {"snr", "target", "mask"} and all(a.shape == (1, 128, 128) for a in pair.values())
+    f = simulate_surface_field((7, 0), SIM)
+    beam = field_beam_pix(f)
+    rms = float(np.median(np.abs(f.image)) / 0.6745)  # a rough rms: the pair's is sigma-clipped
+    area = BEAM_AREA_PER_FWHM2 * beam[0] * beam[1]
+    flux = pair["target"].sum() * rms / area  # in Jy again, up to the mirroring
+    assert flux == pytest.approx(float(f.truth.sum()), rel=0.5)
+    assert pair["target"].min() >= 0.0 and set(np.unique(pair["mask"])) <= {0.0, 1.0}
+    assert sky_at_resolution(f.truth, beam).sum() == pytest.approx(float(f.truth.sum()), rel=1e-3)
+
+
+def test_the_trained_network_gives_a_sky_map_on_the_images_grid(tiny_model, tmp_path):
+    assert tiny_model.card.task == "restore" and tiny_model.card.domain["instrument"] == "LOFAR-HBA"
+    f = simulate_surface_field((8, 1), SIM)
+    image = field_image(f)
+    out = get_task("restore").run(image, tiny_model)
+    sky = out.result
+    assert sky.data.shape == f.image.shape and np.all(np.isfinite(sky.data)) and np.all(sky.data >= 0)
+    assert sky.resolution == pytest.approx(resolution_of(sky.image_beam))
+    assert sky.image_beam[0] == pytest.approx(f.beam.bmaj / 1000.0)
+    back = load_fits(sky.write(tmp_path / "map.fits"))
+    assert np.allclose(back.data, sky.data) and back.header["BUNIT"] == "JY/PIXEL"
+    with pytest.raises(Cancelled):
+        get_task("restore").run(image, tiny_model, cancel=lambda: True)
+    with pytest.raises(DecorasError, match="restoring beam"):
+        get_task("restore").run(replace(image, beam=None), tiny_model)
+
+
+def test_a_perfect_map_scores_perfectly_and_an_empty_one_does_not():
+    f = simulate_surface_field((9, 0), replace(SIM, empty_fraction=0.0, snr_range=(30.0, 100.0),
+                                              kind_probs=(0.0, 0.5, 0.5, 0.0, 0.0, 0.0)))
+    beam = field_beam_pix(f)
+    truth = sky_at_resolution(f.truth, beam)
+    res = resolution_of(beam)
+    perfect = score_map(truth, truth, f.sky.labels, f.sky.sources, f.rms, beam, res)
+    assert perfect.sb_error == pytest.approx(0.0, abs=1e-9) and perfect.ssim == pytest.approx(1.0)
+    assert all(r == pytest.approx(1.0) for r in perfect.flux_ratios) and perfect.invented == pytest.approx(0.0)
+    empty = score_map(np.zeros_like(truth), truth, f.sky.labels, f.sky.sources, f.rms, beam, res)
+    assert empty.sb_error == pytest.approx(1.0) and empty.ssim < perfect.ssim
+    assert all(r == 0.0 for r in empty.flux_ratios)
+    doubled = score_map(truth + 10 * f.rms / (BEAM_AREA_PER_FWHM2 * beam[0] * beam[1]), truth, f.sky.labels,
+                        f.sky.sources, f.rms, beam, res)
+    assert doubled.invented > 5  # a pedestal of 10 sigma per beam is invented emission
+    table = summarise([perfect, empty])
+    assert table["n_fields"] == 2 and 0.0 <= table["flux_within_10pc"] <= 1.0
+
+
+def test_evaluation_compares_the_network_with_hogbom(tiny_model):
+    result = get_task("restore").evaluate(tiny_model, 999401, 2, sim=replace(SIM, variety="ood"))
+    assert set(result["methods"]) == {"lofar-restore-test", "hogbom"}
+    for figures in result["methods"].values():
+        assert figures["n_fields"] == 2 and np.isfinite(figures["sb_error"])
+    assert "surface-brightness error" in get_task("restore").format_report(result)
