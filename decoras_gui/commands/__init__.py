@@ -2,8 +2,8 @@
 
 from importlib import import_module
 
-COMMAND_MODULES = ("info", "simulate", "train", "detect", "evaluate", "export", "tasks", "automl", "instruments",
-                   "models")
+COMMAND_MODULES = ("info", "simulate", "train", "detect", "restore", "evaluate", "export", "tasks", "automl",
+                   "instruments", "models")
 
 
 def register_all() -> None:

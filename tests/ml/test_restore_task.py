@@ -35,11 +35,15 @@ TINY = {
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
+def tiny_card(tmp_path_factory):
+    """The card of a restore model trained here for 40 steps (its figures mean nothing)."""
     folder = tmp_path_factory.mktemp("restore-model")
-    config = TrainConfig.from_dict(TINY)
-    result = train(config, folder, folder / "run", log=lambda s: None)
-    return load_model(str(result.card))
+    return train(TrainConfig.from_dict(TINY), folder, folder / "run", log=lambda s: None).card
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tiny_card):
+    return load_model(str(tiny_card))
 
 
 def test_a_training_pair_is_the_image_and_the_sky_at_half_the_beam_in_rms_units():
@@ -97,3 +101,29 @@ def test_evaluation_compares_the_network_with_hogbom(tiny_model):
     for figures in result["methods"].values():
         assert figures["n_fields"] == 2 and np.isfinite(figures["sb_error"])
     assert "surface-brightness error" in get_task("restore").format_report(result)
+
+
+def test_the_restore_command_writes_the_map_and_the_residual(tiny_card, tmp_path, capsys):
+    from astropy.io import fits
+
+    from decoras_gui.cli import main
+
+    f = simulate_surface_field((10, 0), SIM)
+    image = field_image(f)
+    h = image.wcs.to_header()
+    h["BUNIT"], h["BMAJ"], h["BMIN"], h["BPA"] = "JY/BEAM", image.beam.major, image.beam.minor, image.beam.pa
+    fits.writeto(tmp_path / "lofar.fits", f.image, h)
+    fits.writeto(tmp_path / "lofar_psf.fits", f.psf, h)
+    model = str(tiny_card)
+    code = main(["restore", str(tmp_path / "lofar.fits"), "--model", model, "--out", str(tmp_path / "map.fits"),
+                 "--residual", str(tmp_path / "res.fits")])
+    err = capsys.readouterr().err
+    assert code == 0 and "total flux" in err and "residual rms" in err
+    sky, res = load_fits(tmp_path / "map.fits"), load_fits(tmp_path / "res.fits")
+    assert sky.header["BUNIT"] == "JY/PIXEL" and res.data.shape == f.image.shape
+    # without a beam in the header the command says so, naming the file
+    del h["BMAJ"], h["BMIN"], h["BPA"]
+    fits.writeto(tmp_path / "nobeam.fits", f.image, h)
+    code = main(["restore", str(tmp_path / "nobeam.fits"), "--model", model, "--out", str(tmp_path / "x.fits")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "nobeam.fits" in err and "restoring beam" in err and len(err.splitlines()) == 1
