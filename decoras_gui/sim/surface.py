@@ -30,6 +30,7 @@ from .clean import clean_restore, draw_clean
 from .extended import ExtendedSky, draw_extended_sky
 from .imaging import MAS, Coverage, gain_errors, make_coverage, thermal_noise
 from .instrument import get_instrument
+from .observations import Observation
 
 LOFAR = "LOFAR-HBA"
 
@@ -75,19 +76,12 @@ class SurfaceConfig:
 
 
 @dataclass(frozen=True)
-class LofarObservation:
-    """One drawn observation: schedule, declination, imaging weights, gains, beam sampling."""
+class LofarObservation(Observation):
+    """One drawn observation (:class:`~.observations.Observation`: schedule, imaging weights,
+    gains, beam sampling) and where it points."""
 
-    family: str
-    schedule: Schedule
     dec_deg: float
     ra_deg: float
-    weighting: str
-    robust: float
-    taper: float
-    gain_amp: float
-    gain_phase_deg: float
-    pixels_per_beam: float
 
 
 @dataclass
@@ -166,8 +160,8 @@ def draw_lofar_observation(rng: np.random.Generator, variety: str, ppb_range: tu
                         step, stations, inst.elevation_limit_deg, instrument=inst.name,
                         sefd_scale=tuple(float(x) for x in sefd))
     dec = float(rng.uniform(*dec_range))
-    return LofarObservation(family, schedule, dec, float(rng.uniform(0.0, 360.0)), weighting, robust, taper,
-                            float(gain_amp), float(gain_phase), float(rng.uniform(*ppb_range)))
+    return LofarObservation(family, schedule, weighting, robust, taper, float(gain_amp), float(gain_phase),
+                            float(rng.uniform(*ppb_range)), "nearest", dec, float(rng.uniform(0.0, 360.0)))
 
 
 def _trial_cell_mas(tracks) -> float:
