@@ -59,7 +59,7 @@ def run_field(f, cwd: Path, model, seed) -> dict:
     truth = sky_at_resolution(f.truth, beam_pix)
     rms = float(image.rms)
     t0 = time.perf_counter()
-    sky = restore(image, model)
+    sky = restore(image, model, psf=dirty.psf)
     net_seconds = time.perf_counter() - t0 + dirty.seconds
     runs = {"network": (sky.data, net_seconds, None)}
     for name, multiscale in (("wsclean-multiscale", True), ("wsclean-hogbom", False)):

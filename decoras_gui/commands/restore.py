@@ -24,8 +24,8 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="the recovered sky map (FITS, Jy/pixel)")
     p.add_argument("--model", default=None, help="restore model: a name or a model card (.json) (default: the "
                    "installed restore model for the image's kind)")
-    p.add_argument("--psf", metavar="FILE", help="dirty beam FITS file, for --residual of a dirty image (default: "
-                   "the one beside the image)")
+    p.add_argument("--psf", metavar="FILE", help="dirty beam FITS file of a dirty image: the network's sidelobe "
+                   "channel and --residual (default: the one beside the image)")
     p.add_argument("--residual", metavar="FILE", help="also write the image less the map as the image shows it")
     p.add_argument("--floor", type=float, default=None,
                    help="surface brightness (rms per beam) below which the map is zero (default: the model's)")
@@ -58,9 +58,12 @@ def run(args: argparse.Namespace) -> int:
     image = load_fits(args.image)
     name = args.model or choose_restore_model(kind_of(image)[0] or None)
     model = load_model(name, task="restore")
+    psf_path = args.psf or (find_psf(image.path) if model.card.image_kind == "dirty" else None)
+    psf = load_psf(psf_path, image) if psf_path else None
     bar = ProgressBar("restore")
     try:
-        out = get_task("restore").run(image, model, device=args.device, threshold=args.floor, progress=bar)
+        out = get_task("restore").run(image, model, device=args.device, threshold=args.floor, progress=bar,
+                                      psf=psf)
     finally:
         bar.close()
     sky = out.result
@@ -69,11 +72,9 @@ def run(args: argparse.Namespace) -> int:
     for note in out.notes:
         print(f"  note: {note}", file=sys.stderr)
     if args.residual:
-        psf_path = args.psf or (find_psf(image.path) if model.card.image_kind == "dirty" else None)
-        psf = load_psf(psf_path, image).data if psf_path else None
         if model.card.image_kind == "dirty" and psf is None:
             raise DecorasError("the residual of a dirty image needs its dirty beam (--psf FILE)", image.path)
-        residual = sky.residual(np.asarray(image.data, np.float32), psf)
+        residual = sky.residual(np.asarray(image.data, np.float32), psf.data if psf is not None else None)
         _write_like(image, residual, Path(args.residual))
         print(f"  residual rms {float(np.nanstd(residual)):.3g} {image.unit}; wrote {args.residual}", file=sys.stderr)
     return 0

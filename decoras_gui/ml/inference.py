@@ -132,7 +132,7 @@ def run_networks(
     if zoom != 1.0:
         work = ndimage.zoom(work, zoom, order=1, prefilter=False)
     uses_psf = model.card.uses_psf
-    work = _with_psf_channels(work, psf, zoom) if (uses_psf or psf is not None) else work[None]
+    work = with_psf_channels(work, psf, zoom) if (uses_psf or psf is not None) else work[None]
     sidelobes = work[1].copy() if psf is not None else None
     if not uses_psf:
         work = work[:1]
@@ -177,7 +177,7 @@ def run_networks(
                        precision, sidelobes)
 
 
-def _with_psf_channels(work: np.ndarray, psf: np.ndarray | None, zoom: float) -> np.ndarray:
+def with_psf_channels(work: np.ndarray, psf: np.ndarray | None, zoom: float) -> np.ndarray:
     """(3, H, W): the image in rms units, the predicted sidelobes, the has-a-PSF flag."""
     from .sidelobe_map import predicted_sidelobes
 

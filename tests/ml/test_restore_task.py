@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from decoras_gui.core.errors import Cancelled, DecorasError
 from decoras_gui.core.image import load_fits
+from decoras_gui.core.psf import DirtyBeam
 from decoras_gui.eval.restore_metrics import score_map, summarise
 from decoras_gui.ml.registry import load_model
 from decoras_gui.ml.tasks import get_task
@@ -30,7 +32,7 @@ TINY = {
     "steps": 40, "batch_size": 4, "crop": 64, "learning_rate": 2e-3, "data_seed": 5, "torch_seed": 5, "threads": 1,
     "workers": 0, "log_every": 10, "checkpoint_every": 40,
     "sim": {"size": 128, "variety": "wide", "image_kind": "dirty", "observations": 4},
-    "restoration": {"widths": [8, 16], "convs_per_level": 1},
+    "restoration": {"widths": [8, 16], "convs_per_level": 1, "psf_channel": True}, "psf_dropout": 0.25,
 }
 
 
@@ -48,7 +50,11 @@ def tiny_model(tiny_card):
 
 def test_a_training_pair_is_the_image_and_the_sky_at_half_the_beam_in_rms_units():
     pair = training_pair((7, 0), SIM, 128)
-    assert set(pair) == {"snr", "target", "mask"} and all(a.shape == (1, 128, 128) for a in pair.values())
+    assert set(pair) == {"snr", "target", "mask", "sidelobes", "has_psf"}
+    assert all(a.shape == (1, 128, 128) for a in pair.values()) and np.all(pair["has_psf"] == 1.0)
+    assert np.abs(pair["sidelobes"]).max() > 0  # its bright emission's sidelobes, from the dirty beam
+    blind = training_pair((7, 0), SIM, 128, {"psf_dropout": 1.0})
+    assert np.all(blind["has_psf"] == 0.0) and not blind["sidelobes"].any()
     f = simulate_surface_field((7, 0), SIM)
     beam = field_beam_pix(f)
     rms = float(np.median(np.abs(f.image)) / 0.6745)  # a rough rms: the pair's is sigma-clipped
@@ -64,6 +70,10 @@ def test_the_trained_network_gives_a_sky_map_on_the_images_grid(tiny_model, tmp_
     f = simulate_surface_field((8, 1), SIM)
     image = field_image(f)
     out = get_task("restore").run(image, tiny_model)
+    assert any("sidelobe channel" in n for n in out.notes)  # it reads the dirty beam and was given none
+    with_beam = get_task("restore").run(image, tiny_model, psf=DirtyBeam(Path("psf.fits"), f.psf, (64, 64)))
+    assert not any("sidelobe channel" in n for n in with_beam.notes)
+    assert not np.array_equal(with_beam.result.data, out.result.data)  # the channel is read
     sky = out.result
     assert sky.data.shape == f.image.shape and np.all(np.isfinite(sky.data)) and np.all(sky.data >= 0)
     assert sky.resolution == pytest.approx(resolution_of(sky.image_beam))

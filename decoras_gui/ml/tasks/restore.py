@@ -64,12 +64,15 @@ def field_beam_pix(f) -> tuple[float, float, float]:
 def training_pair(field_seed: tuple[int, int], sim: SurfaceConfig, crop: int,
                   options: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
     """One example: the image in rms units (``snr``), the sky at the map's resolution in rms per
-    beam (``target``) and the sources' footprints (``mask``), cropped at random and mirrored; with
-    probability ``options['augment']`` also transposed."""
+    beam (``target``), the sources' footprints (``mask``), and, as for detection, the bright
+    emission's sidelobes predicted from the field's dirty beam (``sidelobes``) with ``has_psf``
+    (0 with probability ``options['psf_dropout']``, the sidelobes then zero); cropped at random
+    and mirrored, with probability ``options['augment']`` also transposed."""
     import numpy as np
 
     from ...core.image import robust_rms
     from ...sim.surface import simulate_surface_field
+    from ..sidelobe_map import predicted_sidelobes
 
     options = options or {}
     rng = np.random.default_rng(list(field_seed) + [11])
@@ -78,7 +81,10 @@ def training_pair(field_seed: tuple[int, int], sim: SurfaceConfig, crop: int,
     beam = field_beam_pix(f)
     area = BEAM_AREA_PER_FWHM2 * beam[0] * beam[1]
     target = np.clip(sky_at_resolution(f.truth, beam), 0.0, None) * (area / rms)  # no FFT ringing below 0
-    views = [f.image / rms, target, (f.sky.labels > 0).astype(np.float32)]
+    snr = f.image / rms
+    has_psf = float(rng.random() >= float(options.get("psf_dropout", 0.0)))
+    sidelobes = predicted_sidelobes(snr, f.psf) if has_psf else np.zeros_like(snr)
+    views = [snr, target, (f.sky.labels > 0).astype(np.float32), sidelobes]
     size = f.image.shape[0]
     y0, x0 = (rng.integers(0, size - crop + 1, size=2) if crop < size else (0, 0))
     views = [a[y0:y0 + crop, x0:x0 + crop] for a in views]
@@ -88,7 +94,10 @@ def training_pair(field_seed: tuple[int, int], sim: SurfaceConfig, crop: int,
         views = [a[::-1, :] for a in views]
     if rng.random() < float(options.get("augment", 0.0)):
         views = [a.T for a in views]
-    return {k: np.ascontiguousarray(a, dtype=np.float32)[None] for k, a in zip(("snr", "target", "mask"), views)}
+    out = {k: np.ascontiguousarray(a, dtype=np.float32)[None]
+           for k, a in zip(("snr", "target", "mask", "sidelobes"), views)}
+    out["has_psf"] = np.full_like(out["snr"], has_psf)
+    return out
 
 
 def beam_of(image: SkyImage) -> tuple[float, float, float]:
@@ -103,16 +112,19 @@ def beam_of(image: SkyImage) -> tuple[float, float, float]:
 
 
 def restore(image: SkyImage, model: DecorasModel, *, device: str = "auto", floor: float | None = None,
-            progress: StageProgress | None = None, cancel: CancelFn | None = None) -> SkyMap:
+            progress: StageProgress | None = None, cancel: CancelFn | None = None,
+            psf: np.ndarray | None = None) -> SkyMap:
     """The SkyMap of ``image`` by the restoration network of ``model`` (``floor``: rms per beam
-    below which the map is zero; None: the card's)."""
+    below which the map is zero; None: the card's). ``psf``: the image's dirty beam on its grid
+    (peak 1), for a model that reads it (the predicted-sidelobe channel); without it that channel
+    says "no PSF"."""
     import numpy as np
     import torch
     from scipy import ndimage
 
     from ...core.errors import DecorasError
     from ...core.sky_map import SkyMap
-    from ..inference import pick_device, pick_precision, zoom_factor
+    from ..inference import pick_device, pick_precision, with_psf_channels, zoom_factor
     from ..tiling import run_tiled
 
     beam = beam_of(image)
@@ -141,7 +153,9 @@ def restore(image: SkyImage, model: DecorasModel, *, device: str = "auto", floor
         if progress:
             progress(done / max(total, 1), f"recovering the surface brightness: tile {done} of {total}")
 
-    (out,) = run_tiled(work[None], [net], 2 ** net.config.depth, device=dev, precision=precision,
+    reads = model.card.reads_psf
+    channels = with_psf_channels(work, psf if reads else None, zoom) if model.card.uses_psf else work[None]
+    (out,) = run_tiled(channels, [net], 2 ** net.config.depth, device=dev, precision=precision,
                        progress=tiles, cancel=cancel, what="the surface-brightness recovery")
     floor = model.card.min_snr if floor is None else floor
     if floor and floor > 0:
@@ -155,6 +169,8 @@ def restore(image: SkyImage, model: DecorasModel, *, device: str = "auto", floor
     notes = []
     if zoom != 1.0:
         notes.append(f"resampled by {zoom:.3g} to the model's beam sampling")
+    if reads and psf is None:
+        notes.append("no dirty beam was given: the network ran without its sidelobe channel")
     resolution = resolution_of(beam)
     return SkyMap(sky, image.wcs, pixel_arcsec, resolution, beam, str(image.path), model.label,
                   model.card.image_kind, notes)
@@ -201,15 +217,23 @@ class RestoreTask(Task):
 
     def loss(self, name: str, net: nn.Module, batch: Mapping[str, torch.Tensor], config: TrainConfig) -> torch.Tensor:
         from ..networks import msle_loss
+        from .detect import network_input
 
-        return config.msle_weight * msle_loss(net(batch["snr"]), batch["target"],
+        return config.msle_weight * msle_loss(net(network_input(batch, net)), batch["target"],
                                               1.0 + config.source_weight * batch["mask"])
 
     def run(self, image: SkyImage, model: DecorasModel, *, device: str = "auto", threshold: float | None = None,
             progress: StageProgress | None = None, cancel: CancelFn | None = None,
             psf: DirtyBeam | str | os.PathLike | None = None) -> RunOutput:
-        """The SkyMap of ``image``; ``threshold`` overrides the card's floor (rms per beam)."""
-        sky = restore(image, model, device=device, floor=threshold, progress=progress, cancel=cancel)
+        """The SkyMap of ``image``; ``threshold`` overrides the card's floor (rms per beam); ``psf``
+        (a DirtyBeam or its file) feeds the sidelobe channel of a model that reads it."""
+        beam = None
+        if psf is not None:
+            from ...core.psf import load_psf
+
+            beam = psf if hasattr(psf, "data") else load_psf(psf, image)
+        sky = restore(image, model, device=device, floor=threshold, progress=progress, cancel=cancel,
+                      psf=None if beam is None else beam.data)
         return RunOutput(sky, list(sky.notes))
 
     def baseline(self, image: SkyImage, psf: np.ndarray | None = None) -> SkyMap:
@@ -292,11 +316,11 @@ def evaluate_restore(model: DecorasModel, seed: int, n_fields: int, *, sim: Surf
         truth = sky_at_resolution(f.truth, beam)
         res = resolution_of(beam)
         t0 = time.perf_counter()
-        sky = restore(image, model, device=device, floor=floor)
+        psf = f.psf if cfg.image_kind == "dirty" else None
+        sky = restore(image, model, device=device, floor=floor, psf=psf)
         ours.append(score_map(sky.data, truth, f.sky.labels, f.sky.sources, f.rms, beam, res,
                               time.perf_counter() - t0))
         t0 = time.perf_counter()
-        psf = f.psf if cfg.image_kind == "dirty" else None
         base = hogbom_components(f.image, psf, beam, float(image.rms))
         hog.append(score_map(sky_at_resolution(base, beam), truth, f.sky.labels, f.sky.sources, f.rms, beam, res,
                              time.perf_counter() - t0))
@@ -323,7 +347,7 @@ def calibration_sweep(model: DecorasModel, data_seed: int, n_fields: int,
         image = field_image(f)
         beam = field_beam_pix(f)
         truth = sky_at_resolution(f.truth, beam)
-        raw = restore(image, model, floor=0.0)
+        raw = restore(image, model, floor=0.0, psf=f.psf if cfg.image_kind == "dirty" else None)
         area = BEAM_AREA_PER_FWHM2 * beam[0] * beam[1]
         in_rms = raw.data * area / float(image.rms)
         for floor in FLOORS:
