@@ -43,6 +43,9 @@ class DisplayPanel(QWidget):
         self.image: SkyImage | None = None
         self.limits: tuple[float, float] | None = None
         self.overview: np.ndarray | None = None  # block means of a huge image (display.overview)
+        # an array on the image's grid shown instead of it (a recovered sky map, a residual), stretched
+        # with the image's limits so that the two read on one scale; None: the image
+        self.layer: np.ndarray | None = None
         form = QFormLayout(self)
         form.setContentsMargins(8, 8, 8, 8)
         self.stretch_combo = self._combo(disp.STRETCHES)
@@ -95,6 +98,7 @@ class DisplayPanel(QWidget):
     def show(self, image: SkyImage, rendered: dict) -> None:
         """Put ``image`` on the canvas as the loading thread rendered it (:meth:`render_job`)."""
         self.image, self.limits, self.overview = image, rendered["limits"], rendered["overview"]
+        self.layer = None
         self.canvas.set_image(rendered["display"], full_shape=image.shape, factor=rendered["factor"])
         self.hist.setLevels(0.0, 1.0)
         self.hist.setHistogramRange(0.0, 1.0)
@@ -109,7 +113,13 @@ class DisplayPanel(QWidget):
             return
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            display, self.limits = _render(self.image, self.overview, self.settings)
+            if self.layer is None:
+                display, self.limits = _render(self.image, self.overview, self.settings)
+            else:
+                self.limits = disp.compute_limits(self.image.data, self.settings)
+                factor = self.canvas.overview_factor
+                shown = disp.overview(self.layer, factor) if factor > 1 else self.layer
+                display, _ = disp.render(shown, self.settings, limits=self.limits)
             self.canvas.set_image(display, keep_view=True, full_shape=self.image.shape,
                                   factor=self.canvas.overview_factor)
             self.hist.setLevels(0.0, 1.0)
@@ -130,8 +140,17 @@ class DisplayPanel(QWidget):
         if region == self.canvas.detail_region:
             return
         x0, x1, y0, y1 = region
-        patch, _ = disp.render(self.image.data[y0:y1, x0:x1], self.settings, limits=self.limits)
+        data = self.image.data if self.layer is None else self.layer
+        patch, _ = disp.render(data[y0:y1, x0:x1], self.settings, limits=self.limits)
         self.canvas.set_detail(patch, region)
+
+    def set_layer(self, data: np.ndarray | None) -> None:
+        """Show ``data`` (the image's grid) instead of the image, on the image's scale; None: the image."""
+        if data is not None and self.image is not None and data.shape != self.image.shape:
+            raise ValueError(f"a layer of {data.shape} pixels does not fit the image's {self.image.shape}")
+        self.layer = data
+        self.canvas.clear_detail()
+        self.refresh()
 
     def _apply_colormap(self) -> None:
         self.hist.gradient.setColorMap(colormap(self.settings.colormap, self.settings.invert))

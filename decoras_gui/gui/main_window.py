@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QSplitter,
     QStackedWidget,
     QUndoView,
     QWidget,
@@ -45,6 +46,7 @@ from .overlays import SourceOverlay
 from .readout import cursor_readout
 from .session_journal import SessionManager
 from .settings import Settings
+from .sky_map_layer import SkyMapController
 from .source_table import SourceTableWidget
 from .task_bar import TaskBar
 from .vetting import VettingController
@@ -80,8 +82,10 @@ class MainWindow(QMainWindow):
         self.welcome = WelcomePage(self)
         self.welcome_label = self.welcome.label
         self.canvas = ImageCanvas(self)
+        self.views = QSplitter(Qt.Orientation.Horizontal, self)  # the image, and the sky map beside it when asked
+        self.views.addWidget(self.canvas)
         self.stack.addWidget(self.welcome)
-        self.stack.addWidget(self.canvas)
+        self.stack.addWidget(self.views)
         self.setCentralWidget(self.stack)
         self.display = DisplayPanel(self.canvas, disp.DisplaySettings.from_dict(self.settings.display()), self)
         self.stats = StatsPanel(self)
@@ -93,6 +97,9 @@ class MainWindow(QMainWindow):
         self.exchange = ExchangeController(self.doc, self.canvas, image, self.current_model, notify,
                                            self.show_error, self.settings.last_folder, self)
         self.detection = DetectionController(self.doc, self.tasks, image, self.model_dir, notify, self, self.show_error)
+        self.sky_map = SkyMapController(self.tasks, image, self.model_dir, self.display, self.canvas, notify,
+                                        self.show_error, self)
+        self.views.addWidget(self.sky_map.side)
         self.sessions = SessionManager(self.doc, image=image, current_model=self.current_model,
                                        view=self.view_state, apply_view=self.apply_view, open_image=self.open_path,
                                        notify=notify, error=self.show_error, last_folder=self.settings.last_folder,
@@ -155,6 +162,8 @@ class MainWindow(QMainWindow):
         self.image_closing.connect(self.sessions.image_closing)
         self.image_opened.connect(self.sessions.image_opened)
         self.image_opened.connect(self.detection.image_opened)
+        self.image_opened.connect(self.sky_map.image_opened)
+        self.tasks.idle_changed.connect(lambda *_: self.sky_map.update_actions())
         self.prob_slider.valueChanged.connect(self._prob_changed)
         self.model_combo.currentIndexChanged.connect(self._update_actions)
         self.model_combo.currentIndexChanged.connect(self._show_model_status)
@@ -281,6 +290,7 @@ class MainWindow(QMainWindow):
         self.act_detect.setEnabled(has_image and self.detection.running is None
                                    and bool(self.model_combo.currentData()))
         self.act_cancel.setEnabled(self.tasks.busy)
+        self.sky_map.update_actions()
         self.vetting.update_actions()
         self.exchange.update_actions()
 
@@ -394,7 +404,7 @@ class MainWindow(QMainWindow):
         self.display.show(image, rendered)
         self.canvas.set_pixel_scale(image.pixel_scale_deg)
         self.canvas.set_beam(image.beam_pixels, image.beam.pa if image.beam else None)
-        self.stack.setCurrentWidget(self.canvas)
+        self.stack.setCurrentWidget(self.views)
         self.stats.set_image(image)
         if new_plane:
             self.exchange.reference.clear()

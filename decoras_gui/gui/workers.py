@@ -12,7 +12,7 @@ import threading
 import traceback
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from ..core.errors import Cancelled, DecorasError
 
@@ -74,14 +74,23 @@ class TaskRunner(QObject):
         worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         thread.finished.connect(self._thread_finished)  # a bound slot: queued to this thread
         self._running[worker] = thread
-        thread.start()
+        # started from the event loop, not here: the caller connects to the worker's signals after
+        # this returns, and a quick task started now could finish (and emit) before it has
+        QTimer.singleShot(0, thread, lambda: self._launch(thread))
         return worker
+
+    def _launch(self, thread: QThread) -> None:
+        """Start ``thread`` once (from the event loop, or from wait_all when that comes first)."""
+        if thread.property("launched"):
+            return
+        thread.setProperty("launched", True)
+        thread.start()
 
     @Slot()
     def _thread_finished(self) -> None:
         thread = self.sender()
         for worker, t in list(self._running.items()):
-            if t is thread or not t.isRunning():
+            if t is thread or t.isFinished():  # not one that is still to start
                 self._running.pop(worker, None)
                 t.deleteLater()
                 worker.deleteLater()
@@ -96,4 +105,5 @@ class TaskRunner(QObject):
 
     def wait_all(self, msecs: int = 30000) -> None:
         for thread in list(self._running.values()):
+            self._launch(thread)  # one not started yet runs now (a cancelled task ends at once) and is waited for
             thread.wait(msecs)

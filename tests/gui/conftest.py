@@ -127,7 +127,7 @@ def wait_layout_settled(qtbot, window, timeout=30000) -> None:
     def settled() -> bool:
         now = mapping()
         same, before[0] = now == before[0], now
-        return same and window.stack.currentWidget() is canvas and canvas.isVisible()
+        return same and window.stack.currentWidget() is window.views and canvas.isVisible()
 
     qtbot.waitUntil(settled, timeout=timeout)
 

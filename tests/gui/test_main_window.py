@@ -35,7 +35,7 @@ def test_welcome_state(window):
 def test_open_4d_detect_and_views_agree(qtbot, window, vlba_fits):
     image = open_and_wait(qtbot, window, vlba_fits)
     assert image.shape == (256, 256) and len(image.extra_axes) == 2  # FREQ, STOKES squeezed
-    assert window.stack.currentWidget() is window.canvas
+    assert window.stack.currentWidget() is window.views
     assert window.canvas.beam_item.isVisible() and window.canvas.scale_item.isVisible()
     assert window.stats.rows and any(label == "Beam" for label, _ in window.stats.rows)
     assert window.act_detect.isEnabled()
@@ -188,7 +188,7 @@ def test_bad_file_shows_error_and_keeps_image(qtbot, window, vlba_fits, tmp_path
     assert isinstance(box, QMessageBox) and box.isVisible()
     assert bad.name in box.text()
     assert window.image.path == vlba_fits
-    assert window.stack.currentWidget() is window.canvas
+    assert window.stack.currentWidget() is window.views
     box.accept()
     qtbot.waitUntil(lambda: window.error_box is None, timeout=30000)
     # still usable: the good file opens again
