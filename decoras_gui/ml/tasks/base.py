@@ -133,3 +133,25 @@ class Task(ABC):
                   progress: Callable[[int, int], None] | None = None) -> str:
         """Choose the model's settings on validation fields of ``data_seed`` (never test seeds) and
         write them into ``card`` (the caller saves it); returns one line saying what was chosen."""
+
+
+def crop_and_mirror(rng: np.random.Generator, maps: Mapping[str, np.ndarray], crop: int,
+                    augment: float = 0.0) -> dict[str, np.ndarray]:
+    """The training views of aligned ``maps`` (each size x size): one random ``crop`` x ``crop``
+    window, mirrored in x and in y half the time each (a mirrored field is another valid
+    interferometric image), transposed with probability ``augment`` (its beam mirrored about the
+    diagonal with it); each returned as float32 (1, crop, crop). The random draws are made in
+    this order whatever the task, so a task's pairs do not change when another's do."""
+    import numpy as np
+
+    size = next(iter(maps.values())).shape[0]
+    y0, x0 = (rng.integers(0, size - crop + 1, size=2) if crop < size else (0, 0))
+    views = {k: a[y0:y0 + crop, x0:x0 + crop] for k, a in maps.items()}
+    if rng.random() < 0.5:
+        views = {k: a[:, ::-1] for k, a in views.items()}
+    if rng.random() < 0.5:
+        views = {k: a[::-1, :] for k, a in views.items()}
+    if rng.random() < float(augment):
+        views = {k: a.T for k, a in views.items()}
+    return {k: np.ascontiguousarray(a, dtype=np.float32)[None] for k, a in views.items()}
+

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from .base import CancelFn, RunOutput, StageProgress, Task
+from .base import CancelFn, RunOutput, StageProgress, Task, crop_and_mirror
 
 if TYPE_CHECKING:
     import os
@@ -70,16 +70,8 @@ def training_pair(field_seed: tuple[int, int], sim: SimConfig, crop: int,
     mask = mask.astype(np.float32)
     has_psf = float(rng.random() >= float(options.get("psf_dropout", 0.0)))
     sidelobes = predicted_sidelobes(snr, f.beam_image) if has_psf else np.zeros_like(snr)
-    y0, x0 = (rng.integers(0, sim.size - crop + 1, size=2) if crop < sim.size else (0, 0))
-    views = [a[y0:y0 + crop, x0:x0 + crop] for a in (snr, mask, restored, sidelobes)]
-    if rng.random() < 0.5:  # a mirrored field is another valid interferometric image
-        views = [a[:, ::-1] for a in views]
-    if rng.random() < 0.5:
-        views = [a[::-1, :] for a in views]
-    if rng.random() < float(options.get("augment", 0.0)):
-        views = [a.T for a in views]
-    out = {key: np.ascontiguousarray(a, dtype=np.float32)[None]
-           for key, a in zip(("snr", "mask", "restored", "sidelobes"), views)}
+    out = crop_and_mirror(rng, {"snr": snr, "mask": mask, "restored": restored, "sidelobes": sidelobes}, crop,
+                          float(options.get("augment", 0.0)))
     out["has_psf"] = np.full_like(out["snr"], has_psf)
     return out
 

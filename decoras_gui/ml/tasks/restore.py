@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .base import CancelFn, RunOutput, StageProgress, Task
+from .base import CancelFn, RunOutput, StageProgress, Task, crop_and_mirror
 
 if TYPE_CHECKING:
     import os
@@ -84,18 +84,8 @@ def training_pair(field_seed: tuple[int, int], sim: SurfaceConfig, crop: int,
     snr = f.image / rms
     has_psf = float(rng.random() >= float(options.get("psf_dropout", 0.0)))
     sidelobes = predicted_sidelobes(snr, f.psf) if has_psf else np.zeros_like(snr)
-    views = [snr, target, (f.sky.labels > 0).astype(np.float32), sidelobes]
-    size = f.image.shape[0]
-    y0, x0 = (rng.integers(0, size - crop + 1, size=2) if crop < size else (0, 0))
-    views = [a[y0:y0 + crop, x0:x0 + crop] for a in views]
-    if rng.random() < 0.5:
-        views = [a[:, ::-1] for a in views]
-    if rng.random() < 0.5:
-        views = [a[::-1, :] for a in views]
-    if rng.random() < float(options.get("augment", 0.0)):
-        views = [a.T for a in views]
-    out = {k: np.ascontiguousarray(a, dtype=np.float32)[None]
-           for k, a in zip(("snr", "target", "mask", "sidelobes"), views)}
+    maps = {"snr": snr, "target": target, "mask": (f.sky.labels > 0).astype(np.float32), "sidelobes": sidelobes}
+    out = crop_and_mirror(rng, maps, crop, float(options.get("augment", 0.0)))
     out["has_psf"] = np.full_like(out["snr"], has_psf)
     return out
 
