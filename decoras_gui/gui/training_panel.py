@@ -46,8 +46,9 @@ from ..paths import user_data_dir, user_models_dir
 
 STAGES = {"study": "Study", "train": "Final training", "calibrate": "Calibration"}
 KINDS = (("From the header", ""), ("Dirty", "dirty"), ("Restored (CLEANed)", "restored"))
-#: how long a cancelled process may take to stop (it finishes the step in hand) before it is killed
-STOP_GRACE_MS = 20000
+#: how long a cancelled process may take to stop (it finishes the step in hand, shuts its data
+#: workers down and marks the interrupted trial failed) before it is killed
+STOP_GRACE_MS = 60000
 
 
 def automl_arguments(image_path: Path, kind: str, trials: int, trial_steps: int, final_steps: int,
@@ -133,6 +134,7 @@ class TrainingPanel(QDialog):
         self.config = None
         self.stage = ""
         self.cancelling = False
+        self.stop_grace_ms = STOP_GRACE_MS  # a cancelled study has this long to stop before it is killed
         self.error_lines: list[str] = []
         self._buffer = b""
         self.card_path: str | None = None
@@ -321,13 +323,13 @@ class TrainingPanel(QDialog):
             self.process.terminate()
         proc = self.process
         # proc as the context: no call once it is gone; kill() of an ended process does nothing
-        QTimer.singleShot(STOP_GRACE_MS, proc, proc.kill)
+        QTimer.singleShot(self.stop_grace_ms, proc, proc.kill)
 
-    def stop_and_wait(self, msecs: int = STOP_GRACE_MS) -> None:
+    def stop_and_wait(self, msecs: int | None = None) -> None:
         """Stop the study before the window closes (its trials stay on disk for a later Resume)."""
         if self.running:
             self.cancel()
-            if not self.process.waitForFinished(msecs):
+            if not self.process.waitForFinished(self.stop_grace_ms if msecs is None else msecs):
                 self.process.kill()
                 self.process.waitForFinished(5000)
 

@@ -91,6 +91,7 @@ def test_cancel_stops_the_study_keeping_its_file_and_closing_the_window_stops_it
     panel = window.show_training()
     _tiny(panel, trials=2)
     panel.trial_steps_spin.setValue(3000)  # far longer than it takes to see the first step and cancel
+    panel.stop_grace_ms = STUDY_MS  # however loaded the machine, the study stops by itself: never killed here
     panel.start()
     qtbot.waitUntil(lambda: panel.stage == "study", timeout=STUDY_MS)  # the first trial is training
     assert panel.trial_label.text() == "1 of 2 running"
