@@ -172,6 +172,12 @@ def run(args: argparse.Namespace) -> int:
     if args.trial_steps % args.report_every:
         raise DecorasError("--trial-steps must be a multiple of --report-every")
     events = Events(args.events)
+    if args.events:
+        # run by the window's training panel, whose Cancel is SIGINT: a process started from a shell
+        # that ignores SIGINT (a background job) inherits that, and Cancel would do nothing
+        import signal
+
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     events.emit("start", study=name, storage=storage, trials=args.trials, model=base.name, version=base.version,
                 instrument=base.instrument, band=base.band, kind=base.image_kind,
                 space=settings.search_space, init_from=base.init_from, out=str(args.out or ""))
