@@ -134,6 +134,7 @@ class TrainingPanel(QDialog):
         self.config = None
         self.stage = ""
         self.cancelling = False
+        self.study_started = False  # the process has said 'start': it takes Ctrl+C as Ctrl+C
         self.stop_grace_ms = STOP_GRACE_MS  # a cancelled study has this long to stop before it is killed
         self.error_lines: list[str] = []
         self._buffer = b""
@@ -294,6 +295,7 @@ class TrainingPanel(QDialog):
         if self.running or self.config is None:
             return
         self.cancelling, self.error_lines, self._buffer, self.card_path = False, [], b"", None
+        self.stage, self.study_started = "", False  # until this process says so (its 'start' event)
         proc = QProcess(self)
         env = QProcessEnvironment.systemEnvironment()
         env.insert("PYTHONUNBUFFERED", "1")
@@ -316,6 +318,9 @@ class TrainingPanel(QDialog):
         self.cancelling = True
         self.stage_label.setText("Stopping…")
         self.cancel_button.setEnabled(False)
+        if not self.study_started:  # still starting: nothing of a study to keep, and Ctrl+C may not reach it yet
+            self.process.kill()
+            return
         pid = int(self.process.processId())
         if pid > 0 and hasattr(signal, "SIGINT") and os.name == "posix":
             os.kill(pid, signal.SIGINT)
@@ -359,6 +364,7 @@ class TrainingPanel(QDialog):
         """One line of the process's progress (decoras_gui.commands.automl.Events)."""
         kind = event.get("event")
         if kind == "start":
+            self.study_started = True  # from here on Ctrl+C (SIGINT) stops the study cleanly
             self.log.appendPlainText(f"study {event.get('study')} in {event.get('storage')}: "
                                      f"{event.get('space')} search" + (f" from {event['init_from']}"
                                                                       if event.get("init_from") else ""))
