@@ -39,7 +39,7 @@ def choose_restore_model(kind: str | None) -> str:
     cards = available_models(task="restore")
     if not cards:
         raise DecorasError("no model for recovering surface brightness is installed (train one: decoras train "
-                           "--config models/lofar-restore.toml, or decoras automl --task restore)")
+                           "--config models/lofar-restore.toml)")
     fitting = [c for c in cards if kind is None or c.image_kind == kind]
     return (fitting or cards)[0].name
 
