@@ -135,3 +135,32 @@ def test_threshold_sweep_prints_a_row_per_pair(capsys):
     assert [(float(r[0]), float(r[1])) for r in rows] == [(0.2, 2.0), (0.2, 3.0), (0.5, 2.0), (0.5, 3.0)]
     with pytest.raises(SystemExit, match="reserved"):
         threshold_sweep.main(["--seed", "999001"])
+
+
+@pytest.mark.skipif(not __import__("shutil").which("wsclean"), reason="WSClean is not installed (scripts/setup)")
+def test_restore_compare_runs_the_network_beside_wsclean_on_the_same_visibilities(tmp_path, capsys):
+    """benchmarks/restore_compare.py on one small field: every method scored, the JSON and the figure."""
+    pytest.importorskip("casacore.tables")
+    import restore_compare
+
+    from decoras_gui.ml.train import TrainConfig, train
+
+    config = TrainConfig.from_dict({
+        "name": "restore-bench", "task": "restore", "instrument": "LOFAR-HBA", "band": "HBA", "image_kind": "dirty",
+        "steps": 40, "batch_size": 2, "crop": 64, "data_seed": 5, "torch_seed": 5, "threads": 1, "workers": 0,
+        "log_every": 20, "checkpoint_every": 40, "psf_dropout": 0.25,
+        "sim": {"size": 128, "variety": "wide", "image_kind": "dirty", "observations": 2},
+        "restoration": {"widths": [8, 16], "convs_per_level": 1, "psf_channel": True}})
+    card = train(config, tmp_path / "models", tmp_path / "run", log=lambda s: None).card
+    out = tmp_path / "restore.json"
+    assert restore_compare.main(["--model", str(card), "--fields", "1", "--size", "128", "--json", str(out),
+                                 "--figure", str(tmp_path / "restore.png")]) == 0
+    text = capsys.readouterr().out
+    figures = json.loads(out.read_text())
+    assert set(figures["maps"]) == set(restore_compare.METHODS) == set(figures["restored"])
+    for method in restore_compare.METHODS:
+        assert figures["maps"][method]["n_fields"] == 1 and figures["maps"][method]["seconds_per_field"] > 0
+        assert 0.0 <= figures["maps"][method]["sb_error"] < 10.0
+    assert "WSClean version" in text and "targets:" in text and "wsclean-multiscale" in text
+    png = (tmp_path / "restore.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
