@@ -40,6 +40,7 @@ from ..core.errors import DecorasError
 from ..sim.field import simulate_field
 from .networks import NetConfig
 from .registry import DecorasModel, ModelCard
+from .tasks import get_task
 from .train import TrainConfig, model_domain, train
 
 #: base training configurations (in models/) by (instrument, band letter), lower case
@@ -239,7 +240,8 @@ def run_study(settings: StudySettings, storage: str, study_name: str, n_trials: 
     import torch
 
     study = open_study(storage, study_name, settings.seed, settings.n_reports)
-    fields = validation_fields(settings)
+    task = get_task(settings.base.task)
+    fields = task.study_fields(settings)
     work = Path(work_dir)
     finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 
@@ -259,8 +261,7 @@ def run_study(settings: StudySettings, storage: str, study_name: str, n_trials: 
                             checkpoint_every=settings.trial_steps, log_every=settings.report_every,
                             torch_seed=settings.seed + trial.number, workers=settings.workers,
                             threads=settings.threads,
-                            sim=replace(settings.base.sim, size=settings.sim_size,
-                                        margin_pix=min(settings.base.sim.margin_pix, settings.sim_size // 8)))
+                            sim=task.trial_sim(settings.base.sim, settings.sim_size))
         card = _card_for(config)
         last: dict = {}
         done = sum(t.state in finished for t in study.trials)
@@ -272,7 +273,7 @@ def run_study(settings: StudySettings, storage: str, study_name: str, n_trials: 
             if step % settings.report_every:
                 return
             with torch.no_grad():
-                result = score(DecorasModel(card, nets), fields, settings)
+                result = task.study_score(DecorasModel(card, nets), fields, settings)
             last.clear()
             last.update(result)
             k = step // settings.report_every

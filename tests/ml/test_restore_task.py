@@ -137,3 +137,21 @@ def test_the_restore_command_writes_the_map_and_the_residual(tiny_card, tmp_path
     code = main(["restore", str(tmp_path / "nobeam.fits"), "--model", model, "--out", str(tmp_path / "x.fits")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "nobeam.fits" in err and "restoring beam" in err and len(err.splitlines()) == 1
+
+
+def test_an_automl_study_searches_a_restore_model_on_its_own_figures(tmp_path):
+    import optuna
+
+    from decoras_gui.ml.automl import StudySettings, run_study, study_summary
+
+    base = TrainConfig.from_dict({**TINY, "name": "restore-study"})
+    settings = StudySettings(base=base, trial_steps=40, report_every=20, crop=32, sim_size=64, batch_size=2,
+                             workers=0, val_fields=2, val_size=64, space="full")
+    study = run_study(settings, f"sqlite:///{tmp_path / 'study.db'}", "restore-study", 2, tmp_path / "work",
+                      log=lambda s: None)
+    trials = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
+    assert len(trials) == 2
+    done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert done and all(-1.0 <= t.value <= 1.0 for t in done)  # the median SSIM of its maps
+    assert all("sb_error" in t.user_attrs and "invented_sigma_median" in t.user_attrs for t in done)
+    assert study_summary(study)["trials"] == 2

@@ -84,6 +84,27 @@ class Task(ABC):
         task's (:func:`decoras_gui.ml.train.model_domain`)."""
         return None
 
+    # ------------------------------------------------------------------ AutoML
+    def study_fields(self, settings: Any) -> list:
+        """The fixed out-of-distribution validation fields an AutoML study scores its trials on
+        (:class:`decoras_gui.ml.automl.StudySettings`; detection's by default)."""
+        from ..automl import validation_fields
+
+        return validation_fields(settings)
+
+    def study_score(self, model: DecorasModel, fields: list, settings: Any) -> dict:
+        """A trial's ``value`` (higher is better) and ``constraints`` (each <= 0 when met) on the
+        study's fields, with whatever else it measured (detection's by default)."""
+        from ..automl import score
+
+        return score(model, fields, settings)
+
+    def trial_sim(self, sim: Any, size: int) -> Any:
+        """The simulator configuration of a trial's (smaller) training fields."""
+        from dataclasses import replace
+
+        return replace(sim, size=size, margin_pix=min(sim.margin_pix, size // 8))
+
     # ------------------------------------------------------------------ training
     @abstractmethod
     def build_network(self, name: str, config: NetConfig) -> nn.Module:

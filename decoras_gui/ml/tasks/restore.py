@@ -196,6 +196,43 @@ class RestoreTask(Task):
                 "pixels_per_beam_minor": round(float(math.sqrt(lo * hi)), 3),
                 "pixels_per_beam_range": [float(lo), float(hi)]}
 
+    def study_fields(self, settings: Any) -> list:
+        """The study's validation fields: its base's sky, observed by the validation families (OOD)."""
+        from dataclasses import replace
+
+        from ...sim.surface import simulate_surface_field
+        from ..automl import VALIDATION_SEED
+
+        cfg = replace(settings.base.sim, size=settings.val_size, variety="ood", empty_fraction=0.0)
+        return [simulate_surface_field((VALIDATION_SEED, i), cfg) for i in range(settings.val_fields)]
+
+    def study_score(self, model: DecorasModel, fields: list, settings: Any) -> dict:
+        """The median SSIM of the trial's maps (no floor) against the truth; constraints: the median
+        surface-brightness error at most 0.5, and no flux invented off the sources (median within
+        one sigma)."""
+        import numpy as np
+
+        from ...eval.restore_metrics import score_map, summarise
+
+        scores = []
+        for f in fields:
+            beam = field_beam_pix(f)
+            psf = f.psf if f.config.image_kind == "dirty" else None
+            sky = restore(field_image(f), model, device="cpu", floor=0.0, psf=psf)
+            scores.append(score_map(sky.data, sky_at_resolution(f.truth, beam), f.sky.labels, f.sky.sources,
+                                    f.rms, beam, resolution_of(beam)))
+        s = summarise(scores)
+        value = s["ssim"] if np.isfinite(s["ssim"]) else 0.0
+        sb = s["sb_error"] if np.isfinite(s["sb_error"]) else 1.0
+        invented = s["invented_sigma_median"] if np.isfinite(s["invented_sigma_median"]) else 10.0
+        return {"value": float(value), "sb_error": float(sb), "invented_sigma_median": float(invented),
+                "constraints": [sb - 0.5, abs(invented) - 1.0]}
+
+    def trial_sim(self, sim: SurfaceConfig, size: int) -> SurfaceConfig:
+        from dataclasses import replace
+
+        return replace(sim, size=size)
+
     def build_network(self, name: str, config: NetConfig) -> nn.Module:
         from ..networks import CharacterizationNet
 
