@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import tempfile
 import time
@@ -35,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from decoras_gui import __version__
+from decoras_gui.core.geometry import gaussian_area
 from decoras_gui.eval.restore_metrics import at_beam, format_table, score_map, summarise
 from decoras_gui.eval.wsclean import observe_with_wsclean, wsclean_image, wsclean_version
 from decoras_gui.ml.registry import load_model
@@ -74,7 +74,7 @@ def run_field(f, cwd: Path, model, seed) -> dict:
         if restored_image is None:  # the network's map at the beam plus what it leaves in the image
             restored_image = at_beam(model_map, beam_pix, res_pix) + sky.residual(image.data, dirty.psf)
         # a restored image (Jy/beam) as a map at the beam, in Jy/pixel, against the truth there
-        area = math.pi / (4 * math.log(2)) * beam_pix[0] * beam_pix[1]
+        area = gaussian_area(beam_pix[0], beam_pix[1])
         restored_scores[name] = score_map(restored_image / area, at_beam(f.truth, beam_pix) / area, labels, sources,
                                           rms, beam_pix, beam_pix, seconds)
     return {"scores": scores, "restored": restored_scores, "pictures": pictures, "rms": rms, "beam_pix": beam_pix,
@@ -91,7 +91,7 @@ def figure(examples: list[dict], path: Path) -> None:
     cols = ("truth", "wsclean-multiscale", "wsclean-hogbom", "network")
     fig, axes = plt.subplots(len(examples), len(cols), figsize=(3.2 * len(cols), 3.2 * len(examples)), squeeze=False)
     for row, ex in zip(axes, examples):
-        area = math.pi / (4 * math.log(2)) * ex["beam_pix"][0] * ex["beam_pix"][1]
+        area = gaussian_area(ex["beam_pix"][0], ex["beam_pix"][1])
         scale = area / ex["rms"]
         vmax = float(np.arcsinh(ex["pictures"]["truth"].max() * scale))
         for ax, name in zip(row, cols):

@@ -22,8 +22,7 @@ from scipy import fft as sfft
 
 from .errors import DecorasError
 from .fileio import atomic_path
-
-FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
+from .geometry import FWHM_PER_SIGMA, gaussian_area
 
 
 def gaussian_kernel_cov(maj_pix: float, min_pix: float, pa_deg: float) -> np.ndarray:
@@ -53,6 +52,18 @@ def convolve_gaussian(image: np.ndarray, cov: np.ndarray, peak_normalised: bool 
     if peak_normalised:
         out = out * (2.0 * np.pi * np.sqrt(np.linalg.det(cov)))
     return out.astype(np.float32)
+
+
+def seen_with_beam(sky: np.ndarray, beam_pix: tuple[float, float, float],
+                   resolution_pix: tuple[float, float, float] | None = None) -> np.ndarray:
+    """A Jy/pixel map (at ``resolution_pix``, a Gaussian finer than the beam; None: of points) as a
+    restoring beam of ``beam_pix`` (FWHM major, minor in pixels, PA deg) shows it, Jy/beam: convolved
+    with what the beam adds to the map's own resolution."""
+    cov = gaussian_kernel_cov(*beam_pix)
+    if resolution_pix is not None:
+        w, v = np.linalg.eigh(cov - gaussian_kernel_cov(*resolution_pix))
+        cov = (v * np.clip(w, 1e-6, None)) @ v.T  # the beam is the coarser: what remains is a Gaussian
+    return (convolve_gaussian(sky, cov) * gaussian_area(beam_pix[0], beam_pix[1])).astype(np.float32)
 
 
 def convolve_psf(image: np.ndarray, psf: np.ndarray) -> np.ndarray:
@@ -105,14 +116,18 @@ class SkyMap:
         beam = beam or self.image_beam
         if not beam:
             raise DecorasError("the image has no restoring beam to convolve the map with")
-        scale = 1.0 / self.pixel_arcsec
-        extra = (gaussian_kernel_cov(beam[0] * scale, beam[1] * scale, beam[2])
-                 - gaussian_kernel_cov(self.resolution[0] * scale, self.resolution[1] * scale, self.resolution[2]))
-        w, v = np.linalg.eigh(extra)
-        extra = (v * np.clip(w, 1e-6, None)) @ v.T  # the beam is the coarser: what remains is a Gaussian
-        beam_cov = gaussian_kernel_cov(beam[0] * scale, beam[1] * scale, beam[2])
-        out = convolve_gaussian(self.data, extra)
-        return (out * (2.0 * np.pi * np.sqrt(np.linalg.det(beam_cov)))).astype(np.float32)
+        return seen_with_beam(self.data, self._in_pixels(beam), self._in_pixels(self.resolution))
+
+    def _in_pixels(self, beam: tuple[float, float, float]) -> tuple[float, float, float]:
+        return (beam[0] / self.pixel_arcsec, beam[1] / self.pixel_arcsec, beam[2])
+
+    @property
+    def beam_area_pixels(self) -> float:
+        """The image's restoring beam's area in pixels: Jy/pixel times it reads as Jy/beam."""
+        if not self.image_beam:
+            raise DecorasError("the image has no restoring beam")
+        bmaj, bmin, _ = self._in_pixels(self.image_beam)
+        return gaussian_area(bmaj, bmin)
 
     def residual(self, image: np.ndarray, psf: np.ndarray | None = None) -> np.ndarray:
         """``image`` less what the map predicts it holds: the map convolved with the dirty beam

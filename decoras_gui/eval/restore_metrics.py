@@ -27,9 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.sky_map import convolve_gaussian, gaussian_kernel_cov
-
-BEAM_AREA_PER_FWHM2 = math.pi / (4.0 * math.log(2.0))
+from ..core.geometry import gaussian_area
+from ..core.sky_map import seen_with_beam as at_beam
 
 
 @dataclass
@@ -44,22 +43,6 @@ class MapScore:
     seconds: float = 0.0
 
 
-def beam_area_pixels(beam_pix: tuple[float, float, float]) -> float:
-    """The area of a Gaussian beam (FWHM major, minor in pixels), pixels."""
-    return BEAM_AREA_PER_FWHM2 * beam_pix[0] * beam_pix[1]
-
-
-def at_beam(sky: np.ndarray, beam_pix: tuple[float, float, float], resolution_pix: tuple[float, float, float] | None
-            = None) -> np.ndarray:
-    """A Jy/pixel map (at ``resolution_pix``, or of points) as the restoring beam shows it, Jy/beam."""
-    cov = gaussian_kernel_cov(*beam_pix)
-    if resolution_pix is not None:
-        cov = cov - gaussian_kernel_cov(*resolution_pix)
-        w, v = np.linalg.eigh(cov)
-        cov = (v * np.clip(w, 1e-6, None)) @ v.T
-    return convolve_gaussian(sky, cov) * beam_area_pixels(beam_pix)
-
-
 def score_map(pred: np.ndarray, truth: np.ndarray, labels: np.ndarray, sources, rms: float,
               beam_pix: tuple[float, float, float], resolution_pix: tuple[float, float, float],
               seconds: float = 0.0) -> MapScore:
@@ -72,7 +55,7 @@ def score_map(pred: np.ndarray, truth: np.ndarray, labels: np.ndarray, sources, 
 
     pred = np.nan_to_num(np.asarray(pred, float))
     truth = np.asarray(truth, float)
-    area = beam_area_pixels(beam_pix)
+    area = gaussian_area(beam_pix[0], beam_pix[1])
     seen = at_beam(truth, beam_pix, resolution_pix)
     bright = seen > 3.0 * rms
     sb_error = float(np.abs(pred - truth)[bright].sum() / truth[bright].sum()) if bright.any() else math.nan

@@ -27,7 +27,6 @@ from astropy.io import fits
 from ..core.errors import DecorasError
 
 WSCLEAN = "wsclean"
-FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 
 
 def wsclean_available() -> bool:
@@ -193,16 +192,3 @@ def observe_with_wsclean(f, cwd: Path, seed: int | tuple = 0) -> WscleanObservat
     for stale in cwd.glob("grid-*.fits"):
         stale.unlink()
     return WscleanObservation(ms, cwd, size, scale, weighting, seconds)
-
-
-def clean_sigma_threshold(images: WscleanImages) -> float:
-    """The robust rms of a residual image (Jy/beam): MAD-based."""
-    r = images.residual if images.residual is not None else images.dirty
-    r = r[np.isfinite(r)]
-    return float(1.4826 * np.median(np.abs(r - np.median(r))))
-
-
-def beam_pixels(images: WscleanImages, scale_arcsec: float) -> tuple[float, float, float]:
-    """The restoring beam of ``images`` as (FWHM major, minor in pixels, BPA deg)."""
-    bmaj, bmin, bpa = images.beam_deg
-    return bmaj * 3600.0 / scale_arcsec, bmin * 3600.0 / scale_arcsec, bpa

@@ -70,6 +70,7 @@ class SkyMapController(QObject):
         self.side.setVisible(False)
         self.side.setObjectName("skyMapSideView")
         self._linked = False  # the two views' ranges follow each other
+        self._syncing = False  # one view is being moved to the other's range
         self._blink = QTimer(self)
         self._blink.setInterval(BLINK_MS)
         self._blink.timeout.connect(self._blink_step)
@@ -214,10 +215,7 @@ class SkyMapController(QObject):
 
     def map_in_image_units(self) -> np.ndarray:
         """The map (Jy/pixel) times the image's beam area in pixels: Jy per beam area, the image's unit."""
-        sky = self.sky
-        bmaj, bmin, _ = sky.image_beam
-        area = math.pi / (4 * math.log(2)) * (bmaj / sky.pixel_arcsec) * (bmin / sky.pixel_arcsec)
-        return (sky.data * np.float32(area)).astype(np.float32)
+        return (self.sky.data * np.float32(self.sky.beam_area_pixels)).astype(np.float32)
 
     def show_mode(self, mode: str) -> None:
         """Show the image, the recovered map or the residual (falls back to the image without a map)."""
@@ -252,6 +250,9 @@ class SkyMapController(QObject):
         self.side.setVisible(on)
         if on:
             from . import display as disp
+
+            self.set_blink(False)
+            self.show_mode("image")  # the image on the left, its map beside it
             from .style import colormap
 
             shown, _ = disp.render(self.map_in_image_units(), self.display.settings, limits=self.display.limits)
@@ -276,20 +277,20 @@ class SkyMapController(QObject):
             self._linked = False
 
     def _copy_range(self, source: ImageCanvas, target: ImageCanvas) -> None:
-        (x0, x1), (y0, y1) = source.vb.viewRange()
-        target.vb.blockSignals(True)
+        if self._syncing:  # the other view's change coming back: already in step
+            return
+        self._syncing = True
         try:
+            (x0, x1), (y0, y1) = source.vb.viewRange()
             target.vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
         finally:
-            target.vb.blockSignals(False)
-        target._update_corners()
+            self._syncing = False
 
     def _follow_main(self, *_) -> None:
         self._copy_range(self.canvas, self.side)
 
     def _follow_side(self, *_) -> None:
         self._copy_range(self.side, self.canvas)
-        self.canvas.vb.sigRangeChanged.emit(self.canvas.vb, self.canvas.vb.viewRange(), [True, True])
 
     # ------------------------------------------------------------ measuring
     def flux_in(self, x: float, y: float, maj: float, mn: float, theta: float) -> tuple[float, float]:
@@ -298,9 +299,7 @@ class SkyMapController(QObject):
             raise DecorasError("recover the surface brightness first: there is no map to measure")
         mask = ellipse_mask(self.sky.shape, x, y, maj, mn, theta)
         image = self.image()
-        sky = self.sky
-        bmaj, bmin, _ = sky.image_beam
-        area = math.pi / (4 * math.log(2)) * (bmaj / sky.pixel_arcsec) * (bmin / sky.pixel_arcsec)
+        sky, area = self.sky, self.sky.beam_area_pixels
         image_flux = float(np.nansum(np.asarray(image.data, float)[mask]) / area) if image is not None else math.nan
         return sky.flux_in(mask), image_flux
 

@@ -27,11 +27,12 @@ import numpy as np
 from scipy import fft as sfft
 from scipy.ndimage import fourier_gaussian
 
+from .beam_fit import FWHM_SIGMA
+
 #: the kinds of extended source, in the order ``kind_probs`` weights them
 EXTENDED_KINDS = ("compact", "fr2", "fr1", "head-tail", "halo", "relic")
 #: kinds whose extent is several beams (the restore task's figures count these)
 RESOLVED_KINDS = frozenset(EXTENDED_KINDS[1:])
-FWHM_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 
 
 @dataclass(frozen=True)

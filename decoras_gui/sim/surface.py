@@ -28,6 +28,7 @@ from .array import Schedule, uvw_tracks
 from .beam_fit import RestoringBeam
 from .clean import clean_restore, draw_clean
 from .extended import ExtendedSky, draw_extended_sky
+from .field import _trial_cell
 from .imaging import MAS, Coverage, gain_errors, make_coverage, thermal_noise
 from .instrument import get_instrument
 from .observations import Observation
@@ -164,15 +165,10 @@ def draw_lofar_observation(rng: np.random.Generator, variety: str, ppb_range: tu
                             float(rng.uniform(*ppb_range)), "nearest", dec, float(rng.uniform(0.0, 360.0)))
 
 
-def _trial_cell_mas(tracks) -> float:
-    """A cell (mas) that samples the longest baseline's fringe about four times."""
-    return float(1.0 / (4.0 * np.sqrt(np.max(tracks.u**2 + tracks.v**2)) * MAS))
-
-
 def observe(obs: LofarObservation, size: int, pad: int = 2) -> Coverage:
     """The gridded coverage of ``obs`` at the cell its beam sampling asks for."""
     tracks = uvw_tracks(obs.schedule, obs.dec_deg)
-    trial = make_coverage(tracks, 128, _trial_cell_mas(tracks), 2, obs.weighting, obs.robust, obs.taper)
+    trial = make_coverage(tracks, 128, _trial_cell(tracks), 2, obs.weighting, obs.robust, obs.taper)
     if trial.beam.bmin <= 0:
         raise DecorasError("the observation's beam has no main lobe")
     cell = float(trial.beam.bmin / obs.pixels_per_beam)

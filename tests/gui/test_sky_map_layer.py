@@ -73,10 +73,9 @@ def test_the_map_opens_as_a_layer_blinks_and_sits_beside_the_image(qtbot, make_w
     assert not sm._blink.isActive()
     sm.mode_actions["residual"].trigger()
     assert sm.mode == "residual" and np.array_equal(window.display.layer, sm.residual)
-    sm.mode_actions["image"].trigger()
-    assert window.display.layer is None
+    sm.mode_actions["map"].trigger()
     sm.act_side.trigger()
-    assert sm.side.isVisible()
+    assert sm.side.isVisible() and window.display.layer is None  # the image beside its map
     window.canvas.center_on(40.0, 60.0, 30.0)
     (x0, x1), (y0, y1) = window.canvas.vb.viewRange()
     (a0, a1), (b0, b1) = sm.side.vb.viewRange()

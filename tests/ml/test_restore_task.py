@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from decoras_gui.core.errors import Cancelled, DecorasError
+from decoras_gui.core.geometry import gaussian_area
 from decoras_gui.core.image import load_fits
 from decoras_gui.core.psf import DirtyBeam
 from decoras_gui.eval.restore_metrics import score_map, summarise
 from decoras_gui.ml.registry import load_model
 from decoras_gui.ml.tasks import get_task
 from decoras_gui.ml.tasks.restore import (
-    BEAM_AREA_PER_FWHM2,
     field_beam_pix,
     field_image,
     resolution_of,
@@ -58,7 +58,7 @@ def test_a_training_pair_is_the_image_and_the_sky_at_half_the_beam_in_rms_units(
     f = simulate_surface_field((7, 0), SIM)
     beam = field_beam_pix(f)
     rms = float(np.median(np.abs(f.image)) / 0.6745)  # a rough rms: the pair's is sigma-clipped
-    area = BEAM_AREA_PER_FWHM2 * beam[0] * beam[1]
+    area = gaussian_area(beam[0], beam[1])
     flux = pair["target"].sum() * rms / area  # in Jy again, up to the mirroring
     assert flux == pytest.approx(float(f.truth.sum()), rel=0.5)
     assert pair["target"].min() >= 0.0 and set(np.unique(pair["mask"])) <= {0.0, 1.0}
@@ -98,7 +98,7 @@ def test_a_perfect_map_scores_perfectly_and_an_empty_one_does_not():
     empty = score_map(np.zeros_like(truth), truth, f.sky.labels, f.sky.sources, f.rms, beam, res)
     assert empty.sb_error == pytest.approx(1.0) and empty.ssim < perfect.ssim
     assert all(r == 0.0 for r in empty.flux_ratios)
-    doubled = score_map(truth + 10 * f.rms / (BEAM_AREA_PER_FWHM2 * beam[0] * beam[1]), truth, f.sky.labels,
+    doubled = score_map(truth + 10 * f.rms / gaussian_area(beam[0], beam[1]), truth, f.sky.labels,
                         f.sky.sources, f.rms, beam, res)
     assert doubled.invented > 5  # a pedestal of 10 sigma per beam is invented emission
     table = summarise([perfect, empty])

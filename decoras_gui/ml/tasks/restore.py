@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ...core.geometry import gaussian_area
 from .base import CancelFn, RunOutput, StageProgress, Task, crop_and_mirror
 
 if TYPE_CHECKING:
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 RESOLUTION_BEAMS = 0.5
 #: floors (rms per beam) the calibration tries
 FLOORS = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)
-BEAM_AREA_PER_FWHM2 = math.pi / (4.0 * math.log(2.0))
 
 
 def resolution_of(beam: tuple[float, float, float]) -> tuple[float, float, float]:
@@ -79,7 +79,7 @@ def training_pair(field_seed: tuple[int, int], sim: SurfaceConfig, crop: int,
     f = simulate_surface_field(field_seed, sim)
     rms = robust_rms(f.image)
     beam = field_beam_pix(f)
-    area = BEAM_AREA_PER_FWHM2 * beam[0] * beam[1]
+    area = gaussian_area(beam[0], beam[1])
     target = np.clip(sky_at_resolution(f.truth, beam), 0.0, None) * (area / rms)  # no FFT ringing below 0
     snr = f.image / rms
     has_psf = float(rng.random() >= float(options.get("psf_dropout", 0.0)))
@@ -153,7 +153,7 @@ def restore(image: SkyImage, model: DecorasModel, *, device: str = "auto", floor
     if zoom != 1.0:  # back to the image's grid, keeping the flux (a model pixel is 1/zoom^2 of one)
         out = ndimage.zoom(out, (data.shape[0] / out.shape[0], data.shape[1] / out.shape[1]), order=1,
                            prefilter=False)
-    area = BEAM_AREA_PER_FWHM2 * beam_pix[0] * beam_pix[1]
+    area = gaussian_area(beam_pix[0], beam_pix[1])
     sky = (out * (rms / area)).astype(np.float32)
     sky[blank] = np.nan
     notes = []
@@ -375,7 +375,7 @@ def calibration_sweep(model: DecorasModel, data_seed: int, n_fields: int,
         beam = field_beam_pix(f)
         truth = sky_at_resolution(f.truth, beam)
         raw = restore(image, model, floor=0.0, psf=f.psf if cfg.image_kind == "dirty" else None)
-        area = BEAM_AREA_PER_FWHM2 * beam[0] * beam[1]
+        area = gaussian_area(beam[0], beam[1])
         in_rms = raw.data * area / float(image.rms)
         for floor in FLOORS:
             m = np.where(in_rms >= floor, raw.data, 0.0)
