@@ -32,9 +32,10 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--from-scratch", action="store_true",
                    help="with --like: search the networks' shape too, from nothing, instead of fine-tuning the "
                    "bundled model of the image's kind (needs a far larger budget: a GPU)")
-    p.add_argument("--space", choices=("full", "finetune"), default=None,
-                   help="what the study searches: 'full' (networks and training) or 'finetune' (how to adapt the "
-                   "base's init_from model); default: finetune when the base starts from a model")
+    p.add_argument("--space", choices=("full", "finetune", "training"), default=None,  # ml.automl.SPACES
+                   help="what the study searches: 'full' (networks and training), 'finetune' (how to adapt the "
+                   "base's init_from model) or 'training' (how to train the base's networks as configured); "
+                   "default: finetune when the base starts from a model, else full")
     p.add_argument("--instrument", help="e.g. VLBA (with --like: overrides the header's telescope)")
     p.add_argument("--band", help="e.g. L")
     p.add_argument("--base", default=None, help="base training configuration (TOML; default: the instrument's)")

@@ -46,8 +46,10 @@ from .train import TrainConfig, model_domain, train
 #: base training configurations (in models/) by (instrument, band letter), lower case
 BASES = {("vlba", "l"): "vlba-l-band", ("evn", "l"): "evn-l-band"}
 #: the search spaces: "full" draws the networks' shape as well; "finetune" (a base that starts
-#: from another model, ``init_from``) keeps that model's networks and searches how to adapt them
-SPACES = ("full", "finetune")
+#: from another model, ``init_from``) keeps that model's networks and searches how to adapt them;
+#: "training" keeps the base's networks as configured (a shape sized to the machine) and searches
+#: how to train them from scratch
+SPACES = ("full", "finetune", "training")
 #: validation fields of the study: seeds (VALIDATION_SEED, i), far from training and test seeds
 VALIDATION_SEED = 777_001
 
@@ -71,7 +73,7 @@ class StudySettings:
     min_purity: float = 0.97
     min_peak_within: float = 0.6
     seed: int = 1
-    space: str = ""  # "full" or "finetune"; default: "finetune" when the base starts from a model
+    space: str = ""  # one of SPACES; default: "finetune" when the base starts from a model
 
     @property
     def search_space(self) -> str:
@@ -123,9 +125,12 @@ def _training(trial, learning_rates: tuple[float, float]) -> dict:
 
 def suggest(trial, space: str = "full") -> dict:
     """The trial's point in the search space (plain data). The fine-tuning space searches the
-    schedule, loss weights and augmentation of adapting the base's networks (a lower rate range)."""
+    schedule, loss weights and augmentation of adapting the base's networks (a lower rate range);
+    the training space the same for the base's networks trained from scratch (the full space's range)."""
     if space == "finetune":
         return _training(trial, (1e-4, 1.5e-3))
+    if space == "training":
+        return _training(trial, (5e-4, 5e-3))
     if space != "full":
         raise DecorasError(f"no search space {space!r} (known: {', '.join(SPACES)})")
     levels = trial.suggest_int("levels", 3, 4)
@@ -143,7 +148,7 @@ def suggest(trial, space: str = "full") -> dict:
 
 def config_for(base: TrainConfig, params: dict, **changes) -> TrainConfig:
     """``base`` with a trial's parameters (both networks share the architecture; a fine-tuning
-    trial keeps the base's networks)."""
+    or training-space trial keeps the base's networks)."""
     training = {k: params[k] for k in TRAINING_KEYS}
     if "widths" not in params:
         return replace(base, **training, **changes)

@@ -66,6 +66,7 @@ class TrainConfig:
     torch_seed: int = 1
     threads: int = 2
     workers: int = 1
+    views_per_field: int = 1  # training windows cut from each simulated field (costly fields: several)
     log_every: int = 25
     checkpoint_every: int = 250
     threshold: float = 0.5
@@ -121,6 +122,8 @@ class TrainConfig:
                                "ones (set image_kind in both)", path)
         if config.data_seed in EVALUATION_SEEDS:
             raise DecorasError(f"data_seed {config.data_seed} is reserved for evaluation", path)
+        if config.views_per_field < 1:
+            raise DecorasError("views_per_field must be 1 or more", path)
         if config.crop > config.sim.size or config.crop % (2 ** max(n.depth for n in networks.values())):
             raise DecorasError("crop must fit in the simulated field and be a multiple of 2**depth", path)
         return config
@@ -154,8 +157,9 @@ class SimulatedFields(IterableDataset):
         worker, n_workers = (info.id, info.num_workers) if info else (0, 1)
         index = self.start_index + worker
         while True:
-            yield task.training_pair((self.config.data_seed, index), self.config.sim, self.config.crop,
-                                     {"augment": self.config.augment, "psf_dropout": self.config.psf_dropout})
+            yield from task.training_views((self.config.data_seed, index), self.config.sim, self.config.crop,
+                                           {"augment": self.config.augment, "psf_dropout": self.config.psf_dropout},
+                                           self.config.views_per_field)
             index += n_workers
 
 
@@ -208,7 +212,7 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, run_dir: str | os.Pat
             sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.learning_rate, total_steps=config.steps,
                                                         pct_start=0.05, last_epoch=step - 1)
         log(f"resumed from {checkpoint} at step {step} of {config.steps}")
-    loader = DataLoader(SimulatedFields(config, start_index=step * config.batch_size),
+    loader = DataLoader(SimulatedFields(config, start_index=step * config.batch_size // config.views_per_field),
                         batch_size=config.batch_size, num_workers=config.workers,
                         persistent_workers=config.workers > 0, prefetch_factor=4 if config.workers else None)
     for name, net in nets.items():

@@ -21,6 +21,7 @@ from decoras_gui.ml.tasks.restore import (
     resolution_of,
     sky_at_resolution,
     training_pair,
+    training_views,
 )
 from decoras_gui.ml.train import TrainConfig, train
 from decoras_gui.sim.surface import SurfaceConfig, simulate_surface_field
@@ -63,6 +64,16 @@ def test_a_training_pair_is_the_image_and_the_sky_at_half_the_beam_in_rms_units(
     assert flux == pytest.approx(float(f.truth.sum()), rel=0.5)
     assert pair["target"].min() >= 0.0 and set(np.unique(pair["mask"])) <= {0.0, 1.0}
     assert sky_at_resolution(f.truth, beam).sum() == pytest.approx(float(f.truth.sum()), rel=1e-3)
+
+
+def test_several_training_windows_come_from_one_simulated_field():
+    one = training_pair((7, 1), SIM, 64, {"psf_dropout": 0.5})
+    views = training_views((7, 1), SIM, 64, {"psf_dropout": 0.5}, 3)
+    assert len(views) == 3 and all(np.array_equal(views[0][k], one[k]) for k in one)  # the first is the pair
+    assert not np.array_equal(views[1]["snr"], views[2]["snr"])  # each its own window
+    assert len({float(v["has_psf"][0, 0, 0]) for v in views}) == 1  # one field: one beam shown or not
+    with pytest.raises(DecorasError, match="one training example per field"):
+        get_task("detect").training_views((7, 1), None, 64, {}, 2)
 
 
 def test_the_trained_network_gives_a_sky_map_on_the_images_grid(tiny_model, tmp_path):
@@ -155,3 +166,19 @@ def test_an_automl_study_searches_a_restore_model_on_its_own_figures(tmp_path):
     assert done and all(-1.0 <= t.value <= 1.0 for t in done)  # the median SSIM of its maps
     assert all("sb_error" in t.user_attrs and "invented_sigma_median" in t.user_attrs for t in done)
     assert study_summary(study)["trials"] == 2
+
+
+def test_a_training_space_study_keeps_the_bases_networks(tmp_path):
+    from decoras_gui.ml.automl import StudySettings, best_params, config_for, run_study
+
+    base = TrainConfig.from_dict({**TINY, "name": "restore-training", "views_per_field": 2})
+    settings = StudySettings(base=base, trial_steps=40, report_every=40, crop=32, sim_size=64, batch_size=2,
+                             workers=0, val_fields=2, val_size=64, space="training")
+    study = run_study(settings, f"sqlite:///{tmp_path / 'study.db'}", "restore-training", 1, tmp_path / "work",
+                      log=lambda s: None)
+    assert study.user_attrs["space"] == "training"
+    params = best_params(study)
+    assert "widths" not in params and {"learning_rate", "source_weight"} <= set(params)
+    final = config_for(base, params)
+    assert final.networks == base.networks and final.views_per_field == 2
+    assert final.learning_rate == pytest.approx(params["learning_rate"])

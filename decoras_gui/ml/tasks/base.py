@@ -117,6 +117,16 @@ class Task(ABC):
         each (1, crop, crop), that :meth:`loss` reads (batched) again. ``options``: the training
         configuration's augmentation settings (``augment``, ``psf_dropout``)."""
 
+    def training_views(self, field_seed: tuple[int, int], sim: SimConfig, crop: int,
+                       options: Mapping[str, float] | None = None, views: int = 1) -> list[dict[str, np.ndarray]]:
+        """``views`` training examples cut from the one simulated field ``field_seed`` (a task
+        whose fields cost more to simulate than a training step overrides this to simulate once)."""
+        if views != 1:
+            from ...core.errors import DecorasError
+
+            raise DecorasError(f"the {self.name} task makes one training example per field (views_per_field = 1)")
+        return [self.training_pair(field_seed, sim, crop, options)]
+
     @abstractmethod
     def loss(self, name: str, net: nn.Module, batch: Mapping[str, torch.Tensor], config: TrainConfig) -> torch.Tensor:
         """The training loss of network ``name`` on a batch of :meth:`training_pair` examples."""

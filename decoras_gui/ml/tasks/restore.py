@@ -68,6 +68,13 @@ def training_pair(field_seed: tuple[int, int], sim: SurfaceConfig, crop: int,
     emission's sidelobes predicted from the field's dirty beam (``sidelobes``) with ``has_psf``
     (0 with probability ``options['psf_dropout']``, the sidelobes then zero); cropped at random
     and mirrored, with probability ``options['augment']`` also transposed."""
+    return training_views(field_seed, sim, crop, options, 1)[0]
+
+
+def training_views(field_seed: tuple[int, int], sim: SurfaceConfig, crop: int,
+                   options: Mapping[str, float] | None = None, views: int = 1) -> list[dict[str, np.ndarray]]:
+    """``views`` examples as :func:`training_pair`'s, each its own random window (and mirrors)
+    of one simulated field: the field's imaging costs several times the network's step."""
     import numpy as np
 
     from ...core.image import robust_rms
@@ -85,8 +92,11 @@ def training_pair(field_seed: tuple[int, int], sim: SurfaceConfig, crop: int,
     has_psf = float(rng.random() >= float(options.get("psf_dropout", 0.0)))
     sidelobes = predicted_sidelobes(snr, f.psf) if has_psf else np.zeros_like(snr)
     maps = {"snr": snr, "target": target, "mask": (f.sky.labels > 0).astype(np.float32), "sidelobes": sidelobes}
-    out = crop_and_mirror(rng, maps, crop, float(options.get("augment", 0.0)))
-    out["has_psf"] = np.full_like(out["snr"], has_psf)
+    out = []
+    for _ in range(views):
+        view = crop_and_mirror(rng, maps, crop, float(options.get("augment", 0.0)))
+        view["has_psf"] = np.full_like(view["snr"], has_psf)
+        out.append(view)
     return out
 
 
@@ -241,6 +251,10 @@ class RestoreTask(Task):
     def training_pair(self, field_seed: tuple[int, int], sim: SurfaceConfig, crop: int,
                       options: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
         return training_pair(field_seed, sim, crop, options)
+
+    def training_views(self, field_seed: tuple[int, int], sim: SurfaceConfig, crop: int,
+                       options: Mapping[str, float] | None = None, views: int = 1) -> list[dict[str, np.ndarray]]:
+        return training_views(field_seed, sim, crop, options, views)
 
     def loss(self, name: str, net: nn.Module, batch: Mapping[str, torch.Tensor], config: TrainConfig) -> torch.Tensor:
         from ..networks import msle_loss
