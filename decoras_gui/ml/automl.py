@@ -50,6 +50,9 @@ BASES = {("vlba", "l"): "vlba-l-band", ("evn", "l"): "evn-l-band"}
 #: "training" keeps the base's networks as configured (a shape sized to the machine) and searches
 #: how to train them from scratch
 SPACES = ("full", "finetune", "training")
+#: the learning rates a study draws from when its networks start from scratch (full and training
+#: spaces); a fine-tuning study's are lower
+SCRATCH_RATES = (5e-4, 5e-3)
 #: validation fields of the study: seeds (VALIDATION_SEED, i), far from training and test seeds
 VALIDATION_SEED = 777_001
 
@@ -130,7 +133,7 @@ def suggest(trial, space: str = "full") -> dict:
     if space == "finetune":
         return _training(trial, (1e-4, 1.5e-3))
     if space == "training":
-        return _training(trial, (5e-4, 5e-3))
+        return _training(trial, SCRATCH_RATES)
     if space != "full":
         raise DecorasError(f"no search space {space!r} (known: {', '.join(SPACES)})")
     levels = trial.suggest_int("levels", 3, 4)
@@ -142,7 +145,7 @@ def suggest(trial, space: str = "full") -> dict:
         "block": trial.suggest_categorical("block", ["plain", "residual"]),
         "attention": trial.suggest_categorical("attention", [False, True]),
         "psf_channel": trial.suggest_categorical("psf_channel", [False, True]),
-        **_training(trial, (5e-4, 5e-3)),
+        **_training(trial, SCRATCH_RATES),
     }
 
 
