@@ -254,10 +254,10 @@ def format_report(result: dict) -> str:
     return "\n".join(lines)
 
 
-def sim_config_for(model: DecorasModel, **changes) -> SimConfig:
+def sim_config_for(model: DecorasModel, **changes):
     """The fields a model is meant for -- its training configuration's ``eval_sim`` when it has one
     (a fine-tuned model), else the fields it was trained on -- optionally changed."""
     config = model.card.training.get("config", {})
     raw = config.get("eval_sim") or config.get("sim", {})
-    cfg = SimConfig.from_dict(raw)
+    cfg = model.task.sim_config(raw)  # the task's simulator (detection: a SimConfig)
     return replace(cfg, **changes)

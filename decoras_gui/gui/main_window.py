@@ -118,6 +118,7 @@ class MainWindow(QMainWindow):
         self.model_status.setObjectName("modelStatus")
         self.statusBar().addPermanentWidget(self.model_status)
         self.model_choice = None  # ml.model_choice.ModelChoice of the open image
+        self.restore_choice = None  # the restore model whose domain covers the open image, if any
         self._connect()
         self._restore_settings()
         self._update_actions()
@@ -429,15 +430,20 @@ class MainWindow(QMainWindow):
         from ..ml.model_choice import choose_model
         from ..ml.registry import available_models
 
-        self.model_choice = choose_model(available_models(self.model_dir, task="detect"), image_domain(image))
+        domain = image_domain(image)
+        self.model_choice = choose_model(available_models(self.model_dir, task="detect"), domain)
+        restore = choose_model(available_models(self.model_dir, task="restore"), domain)
+        self.restore_choice = restore if restore.covered else None
         card = self.model_choice.card
         if card is not None:
             index = self.model_combo.findData(card.name)
             if index >= 0:
                 self.model_combo.setCurrentIndex(index)
         self._show_model_status()
-        warning = self.model_choice.warning()
-        if warning:
+        if self.restore_choice is not None and not self.model_choice.covered:
+            self.statusBar().showMessage(f"{image.name}: extended emission for {restore.card.name} — "
+                                         "Detect > Recover Surface Brightness", 15000)
+        elif self.model_choice.warning():
             self.statusBar().showMessage(f"{image.name}: outside every model's domain — see Help > Models", 15000)
 
     def _show_model_status(self, *_) -> None:
@@ -445,6 +451,15 @@ class MainWindow(QMainWindow):
 
         name = self.model_combo.currentData()
         choice = self.model_choice
+        restore = self.restore_choice
+        if restore is not None and choice is not None and not choice.covered:  # an image for the restore task
+            self.model_status.setText(f"Restore model: {restore.card.name} {restore.card.version} ✓ its domain "
+                                      "covers this image (Detect > Recover Surface Brightness)")
+            self.model_status.setToolTip(restore.summary())
+            self.model_status.setProperty("warning", False)
+            self.model_status.style().unpolish(self.model_status)
+            self.model_status.style().polish(self.model_status)
+            return
         if not name or choice is None:
             self.model_status.setText(f"Model: {name}" if name else "")
             self.model_status.setProperty("warning", False)

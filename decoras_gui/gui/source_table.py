@@ -138,6 +138,9 @@ class SourceTableModel(QAbstractItemModel):
         sources = list(cat)
         majs = np.array([s.maj for s in sources], dtype=float)
         majs = majs[np.isfinite(majs)]
+        if not majs.size:  # no sizes yet: the image's beam says whether arcsec or mas suit it
+            beam = cat.meta.get("beam_maj")
+            majs = np.array([beam], float) if isinstance(beam, (int, float)) and beam > 0 else majs
         self.size_unit = "arcsec" if majs.size and float(np.median(majs)) >= 1.0 else "mas"
         ras, decs = format_sexagesimal(np.array([s.ra for s in sources], dtype=float),
                                        np.array([s.dec for s in sources], dtype=float))

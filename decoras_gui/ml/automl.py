@@ -13,9 +13,12 @@ schedule (peak rate, weight decay) with the TPE sampler, trains on the task's *t
 family of simulated fields, and is scored every ``report_every`` steps on a fixed
 *out-of-distribution* validation set (the simulator's ``ood`` family: schedules, channel
 counts, weightings, noise and an imaging route training never samples).  Hyperband prunes
-on those intermediate scores.  The objective is completeness x purity at SNR 5-7.5 on the
-OOD set, at the best detection threshold that keeps purity >= ``min_purity`` above SNR 5;
-purity and the fraction of peaks within 20 % are constraints (TPE's ``constraints_func``).
+on those intermediate scores.  The objective and constraints (TPE's ``constraints_func``) are
+the task's (``Task.study_score``, described by ``Task.study_objective``). Detection's:
+completeness x purity at SNR 5-7.5 on the OOD set, at the best detection threshold that keeps
+purity >= ``min_purity`` above SNR 5, with purity and the fraction of peaks within 20 % as
+constraints; restoration's: the median SSIM of the maps, with the surface-brightness error and
+the flux invented off the sources as constraints. A task with one loss has no loss mix to search.
 
 The study lives in an SQLite file or an Optuna journal file, so it resumes after a kill and
 several processes (or machines sharing the file system) can work on one study at once.
@@ -114,26 +117,30 @@ def validation_fields(settings: StudySettings) -> list:
 TRAINING_KEYS = ("pos_weight", "source_weight", "msle_weight", "augment", "learning_rate", "weight_decay")
 
 
-def _training(trial, learning_rates: tuple[float, float]) -> dict:
-    """The loss weights, augmentation and schedule of a trial (both spaces)."""
+def _training(trial, learning_rates: tuple[float, float], losses: tuple[str, ...] = ("bce", "msle")) -> dict:
+    """The loss weights, augmentation and schedule of a trial (every space); the BCE's positive
+    weight and the MSLE/BCE mix only for a task whose networks have a BCE loss beside the MSLE
+    (``losses``: the task's loss names; with one loss its weight is only a scale)."""
+    bce = {"pos_weight": trial.suggest_float("pos_weight", 1.0, 4.0, log=True),
+           "msle_weight": trial.suggest_float("msle_weight", 0.3, 3.0, log=True)} if "bce" in losses else {}
     return {
-        "pos_weight": trial.suggest_float("pos_weight", 1.0, 4.0, log=True),
+        **bce,
         "source_weight": trial.suggest_float("source_weight", 1.0, 8.0, log=True),
-        "msle_weight": trial.suggest_float("msle_weight", 0.3, 3.0, log=True),
         "augment": trial.suggest_float("augment", 0.0, 1.0),
         "learning_rate": trial.suggest_float("learning_rate", *learning_rates, log=True),
         "weight_decay": trial.suggest_float("weight_decay", 1e-5, 1e-3, log=True),
     }
 
 
-def suggest(trial, space: str = "full") -> dict:
+def suggest(trial, space: str = "full", losses: tuple[str, ...] = ("bce", "msle")) -> dict:
     """The trial's point in the search space (plain data). The fine-tuning space searches the
     schedule, loss weights and augmentation of adapting the base's networks (a lower rate range);
-    the training space the same for the base's networks trained from scratch (the full space's range)."""
+    the training space the same for the base's networks trained from scratch (the full space's
+    range). ``losses``: the task's loss names (a weight is searched only for a loss it has)."""
     if space == "finetune":
-        return _training(trial, (1e-4, 1.5e-3))
+        return _training(trial, (1e-4, 1.5e-3), losses)
     if space == "training":
-        return _training(trial, SCRATCH_RATES)
+        return _training(trial, SCRATCH_RATES, losses)
     if space != "full":
         raise DecorasError(f"no search space {space!r} (known: {', '.join(SPACES)})")
     levels = trial.suggest_int("levels", 3, 4)
@@ -145,14 +152,14 @@ def suggest(trial, space: str = "full") -> dict:
         "block": trial.suggest_categorical("block", ["plain", "residual"]),
         "attention": trial.suggest_categorical("attention", [False, True]),
         "psf_channel": trial.suggest_categorical("psf_channel", [False, True]),
-        **_training(trial, SCRATCH_RATES),
+        **_training(trial, SCRATCH_RATES, losses),
     }
 
 
 def config_for(base: TrainConfig, params: dict, **changes) -> TrainConfig:
     """``base`` with a trial's parameters (both networks share the architecture; a fine-tuning
     or training-space trial keeps the base's networks)."""
-    training = {k: params[k] for k in TRAINING_KEYS}
+    training = {k: params[k] for k in TRAINING_KEYS if k in params}
     if "widths" not in params:
         return replace(base, **training, **changes)
     crop = changes.get("crop", base.crop)
@@ -259,11 +266,14 @@ def run_study(settings: StudySettings, storage: str, study_name: str, n_trials: 
     if study.user_attrs.get("space", space) != space:
         raise DecorasError(f"the study {study_name!r} searches the {study.user_attrs['space']!r} space, not {space!r}")
     study.set_user_attr("space", space)
+    study.set_user_attr("task", task.name)
+    study.set_user_attr("objective", task.study_objective)
+    losses = tuple(task.loss_names.values())
     if space == "finetune":
         study.set_user_attr("init_from", settings.base.init_from)
 
     def objective(trial) -> float:
-        params = suggest(trial, space)
+        params = suggest(trial, space, losses)
         config = config_for(settings.base, params, name=f"{settings.base.name}-trial{trial.number}",
                             steps=settings.trial_steps, crop=settings.crop, batch_size=settings.batch_size,
                             checkpoint_every=settings.trial_steps, log_every=settings.report_every,
@@ -329,7 +339,8 @@ def study_summary(study) -> dict:
            "complete": sum(s == optuna.trial.TrialState.COMPLETE for s in states),
            "pruned": sum(s == optuna.trial.TrialState.PRUNED for s in states),
            "failed": sum(s == optuna.trial.TrialState.FAIL for s in states),
-           "feasible": len(feasible), "sampler": "TPE (constraints: purity SNR>=5, peak within 20 %)",
+           "feasible": len(feasible), "sampler": "TPE",
+           "objective": study.user_attrs.get("objective", get_task("detect").study_objective),
            "pruner": "Hyperband on intermediate OOD-validation scores",
            "space": study.user_attrs.get("space", "full")}
     if study.user_attrs.get("init_from"):
@@ -356,7 +367,8 @@ def best_params(study) -> dict:
 
     trial = study.trials[summary["best"]["number"]]
     fixed = optuna.trial.FixedTrial(trial.params)
-    return suggest(fixed, study.user_attrs.get("space", "full"))
+    losses = tuple(get_task(study.user_attrs.get("task", "detect")).loss_names.values())
+    return suggest(fixed, study.user_attrs.get("space", "full"), losses)
 
 
 def study_trials(storage: str | os.PathLike, study_name: str) -> list[dict]:

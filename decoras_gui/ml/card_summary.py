@@ -15,11 +15,17 @@ HEADLINE = (
     ("false_per_empty_field", "false detections per empty field", "{:.3f}"),
     ("peak_within_20pc", "peak within 20 %", "{:.3f}"),
     ("r_eff_within_20pc_resolved", "effective radius within 20 % (resolved)", "{:.3f}"),
+    # restoration's (eval.restore_metrics)
+    ("ssim", "SSIM against the truth", "{:.3f}"),
+    ("sb_error", "surface-brightness error (> 3 sigma)", "{:.3f}"),
+    ("flux_within_10pc", "extended flux within 10 %", "{:.3f}"),
+    ("flux_ratio_median", "extended flux ratio (median)", "{:.3f}"),
+    ("invented_sigma_median", "flux off the sources (sigma)", "{:+.2f}"),
 )
 
 
 #: the family whose figures lead (out of distribution counts: the generalisation bar)
-LEADING_FAMILIES = ("ood, with its dirty beam", "ood, no dirty beam")
+LEADING_FAMILIES = ("ood, with its dirty beam", "ood, no dirty beam", "ood, restored images (no dirty beam)")
 
 
 def card_figures(card: ModelCard) -> list[tuple[str, str]]:
@@ -40,8 +46,9 @@ def card_figures(card: ModelCard) -> list[tuple[str, str]]:
     if isinstance(pos.get("mean"), (int, float)):
         rows.append(("position error", f"{pos['mean']:.2f} +/- {pos.get('std', float('nan')):.2f} mas"))
     if rows and shown.get("seed") is not None:
+        fields = _fields_of(shown.get("sim") or {"variety": shown.get("family")})
         rows.append(("measured on", f"{shown.get('n_fields', '?')} simulated fields, seed {shown['seed']} "
-                     f"({_fields_of(shown.get('sim') or {})}{', ' + lead.split(', ', 1)[1] if lead else ''})"))
+                     f"({fields}{', ' + lead.split(', ', 1)[1] if lead else ''})"))
     for family, result in sorted(families.items()):  # e.g. 'ood, with its dirty beam'
         figures = ((result or {}).get("methods") or {}).get(card.name) or {}
         parts = [f"{label} {fmt.format(figures[key])}" for key, label, fmt in FAMILY_FIGURES
@@ -67,6 +74,9 @@ FAMILY_FIGURES = (
     ("completeness_snr_5_7.5", "completeness 5-7.5", "{:.3f}"),
     ("false_per_empty_field", "false/empty field", "{:.3f}"),
     ("peak_within_20pc", "peak 20 %", "{:.3f}"),
+    ("ssim", "SSIM", "{:.3f}"),
+    ("sb_error", "SB error", "{:.3f}"),
+    ("flux_ratio_median", "flux ratio", "{:.3f}"),
 )
 
 
@@ -87,7 +97,8 @@ def study_lines(card: ModelCard) -> list[str]:
         return []
     lines = [f"AutoML study {study.get('study', '?')}: {study.get('trials', '?')} trials "
              f"({study.get('complete', '?')} complete, {study.get('pruned', '?')} pruned, "
-             f"{study.get('feasible', '?')} feasible); {study.get('sampler', '')}; {study.get('pruner', '')}"]
+             f"{study.get('feasible', '?')} feasible); {study.get('sampler', '')}; {study.get('pruner', '')}"
+             + (f"; objective: {study['objective']}" if study.get("objective") else "")]
     best = study.get("best") or {}
     if isinstance(best.get("value"), (int, float)):
         lines.append(f"best trial {best.get('number', '?')}: score {best['value']:.3f}"

@@ -1,8 +1,9 @@
 """Fields of extended emission observed with LOFAR HBA: the restore task's training data.
 
-``simulate_surface_field(seed, config) -> SurfaceField`` draws an observation (:func:`draw_lofar_observation`:
-a 4-8 h track at 120-168 MHz through the Dutch stations at their real positions, Briggs weighting
-near LoTSS's -0.5, residual antenna gains), a sky of extended sources (:mod:`.extended`) scaled to
+``simulate_surface_field(seed, config) -> SurfaceField`` draws an observation
+(:func:`draw_lofar_observation`: a 4-8 h track at 120-168 MHz through the Dutch stations at their
+real positions, natural, uniform or Briggs -1..1 weighting (LoTSS's -0.5 among them), residual
+antenna gains), a sky of extended sources (:mod:`.extended`) scaled to
 the observation's noise, and images it: the dirty image (the sky's visibilities at the cell centres,
 times the gains, plus thermal noise, gridded and Fourier transformed, :mod:`.imaging`), its dirty
 beam, and -- for ``image_kind = 'restored'`` -- the Hogbom CLEAN-restored image of it (:mod:`.clean`).
@@ -147,15 +148,20 @@ def draw_lofar_observation(rng: np.random.Generator, variety: str, ppb_range: tu
     drop = set(rng.choice(len(names), size=n_missing, replace=False).tolist())
     stations = tuple(n for i, n in enumerate(names) if i not in drop)
     sefd = np.exp(0.1 * rng.standard_normal(len(stations)))
-    if variety == "wide":
-        weighting, robust, taper = "robust", float(rng.uniform(-1.0, 0.0)), 0.0
+    if variety == "wide":  # natural, uniform, or Briggs -1..1 (LoTSS's -0.5 among them), half the time
+        w = int(rng.integers(4))
+        weighting, robust, taper = (("natural", 0.0, 0.0), ("uniform", 0.0, 0.0),
+                                    ("robust", float(rng.uniform(-1.0, 1.0)), 0.0),
+                                    ("robust", float(rng.uniform(-1.0, 1.0)), 0.0))[w]
         gain_amp, gain_phase = rng.uniform(0.0, 0.05), rng.uniform(0.0, 10.0)
-    else:
+    else:  # weightings training never uses: Briggs beyond |R| = 1.2, or a Gaussian uv taper
         bad = rng.choice(len(stations), size=int(rng.integers(2, 6)), replace=False)
         sefd[bad] *= rng.uniform(2.0, 4.0, bad.size)
         w = int(rng.integers(3))
-        weighting, robust, taper = (("uniform", 0.0, 0.0), ("robust", float(rng.uniform(0.3, 1.0)), 0.0),
-                                    ("natural", 0.0, float(rng.uniform(0.2, 0.4))))[w]
+        weighting, robust, taper = (
+            ("robust", float(rng.choice([-1.0, 1.0]) * rng.uniform(1.2, 2.0)), 0.0),
+            ("natural", 0.0, float(rng.uniform(0.2, 0.4))),
+            ("uniform", 0.0, float(rng.uniform(0.2, 0.4))))[w]
         gain_amp, gain_phase = rng.uniform(0.05, 0.12), rng.uniform(10.0, 25.0)
     schedule = Schedule(family, tuple(float(s) for s in starts), tuple(float(x) for x in lengths), freqs, chan_width,
                         step, stations, inst.elevation_limit_deg, instrument=inst.name,

@@ -152,12 +152,18 @@ def test_restore_compare_runs_the_network_beside_wsclean_on_the_same_visibilitie
         "sim": {"size": 128, "variety": "wide", "image_kind": "dirty", "observations": 2},
         "restoration": {"widths": [8, 16], "convs_per_level": 1, "psf_channel": True}})
     card = train(config, tmp_path / "models", tmp_path / "run", log=lambda s: None).card
+    clean = TrainConfig.from_dict({**config.to_dict(), "name": "restored-bench", "image_kind": "restored",
+                                   "psf_dropout": 1.0, "sim": {**config.to_dict()["sim"], "image_kind": "restored"}})
+    clean_card = train(clean, tmp_path / "models", tmp_path / "run-clean", log=lambda s: None).card
     out = tmp_path / "restore.json"
-    assert restore_compare.main(["--model", str(card), "--fields", "1", "--size", "128", "--json", str(out),
-                                 "--figure", str(tmp_path / "restore.png")]) == 0
+    assert restore_compare.main(["--model", str(card), "--restored-model", str(clean_card), "--fields", "1",
+                                 "--size", "128", "--json", str(out), "--figure", str(tmp_path / "restore.png")]) == 0
     text = capsys.readouterr().out
     figures = json.loads(out.read_text())
-    assert set(figures["maps"]) == set(restore_compare.METHODS) == set(figures["restored"])
+    assert set(figures["restored"]) == set(restore_compare.METHODS)
+    assert set(figures["maps"]) == {*restore_compare.METHODS, restore_compare.ON_RESTORED}
+    assert figures["restored_model"].startswith("restored-bench")  # the CLEANed image's model, on WSClean's
+    assert figures["maps"][restore_compare.ON_RESTORED]["n_fields"] == 1
     for method in restore_compare.METHODS:
         assert figures["maps"][method]["n_fields"] == 1 and figures["maps"][method]["seconds_per_field"] > 0
         assert 0.0 <= figures["maps"][method]["sb_error"] < 10.0

@@ -58,6 +58,9 @@ def test_the_map_opens_as_a_layer_blinks_and_sits_beside_the_image(qtbot, make_w
     assert not sm.act_restore.isEnabled()  # no image yet
     image = open_and_wait(qtbot, window, lofar_fits)
     assert sm.act_restore.isEnabled() and not sm.act_blink.isEnabled()
+    # no detection model covers a LOFAR image; the status bar names the restore model that does
+    assert "Restore model: tiny-restore" in window.model_status.text() and "⚠" not in window.model_status.text()
+    assert window.table.model.size_unit == "arcsec"  # a 6" beam: sizes in arcsec before any source
     sky = recover(qtbot, window)
     assert sky.data.shape == image.shape and sm.mode == "map"
     assert window.display.layer is not None and sm.mode_actions["map"].isChecked()

@@ -22,6 +22,21 @@ def model_copy(tmp_path):
     return tmp_path, card
 
 
+def test_the_bundled_restore_models_cards_are_complete():
+    cards = {c.name: c for c in available_models(task="restore")}
+    assert {"lofar-restore", "lofar-restored"} <= set(cards)
+    for card in cards.values():
+        assert card.sha256 == file_sha256(models_dir() / card.weights)
+        assert card.domain["instrument"] == "LOFAR-HBA" and card.image_kind in ("dirty", "restored")
+        families = card.evaluation.get("by_family", {})  # in-distribution and OOD figures, both
+        assert any(k.startswith("wide") for k in families) and any(k.startswith("ood") for k in families)
+        assert card.training["calibration"]["fields"] > 0 and card.training["config"]["data_seed"] not in range(
+            900_000, 1_000_000)
+    study = cards["lofar-restore"].training["automl"]  # found by the AutoML search, its summary kept
+    assert study["trials"] >= 8 and "SSIM" in study["objective"] and study["importances"]
+    assert cards["lofar-restored"].training["config"]["init_from"] == "lofar-restore"
+
+
 def test_bundled_model_card_is_complete():
     cards = {c.name: c for c in available_models()}
     card = cards[DEFAULT_MODEL]

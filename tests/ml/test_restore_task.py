@@ -50,13 +50,15 @@ def tiny_model(tiny_card):
 
 
 def test_a_training_pair_is_the_image_and_the_sky_at_half_the_beam_in_rms_units():
-    pair = training_pair((7, 0), SIM, 128)
+    bright = replace(SIM, snr_range=(50.0, 300.0), empty_fraction=0.0, max_sources=2,  # sidelobes to predict
+                     kind_probs=(1.0, 0.0, 0.0, 0.0, 0.0, 0.0))
+    pair = training_pair((7, 0), bright, 128)
     assert set(pair) == {"snr", "target", "mask", "sidelobes", "has_psf"}
     assert all(a.shape == (1, 128, 128) for a in pair.values()) and np.all(pair["has_psf"] == 1.0)
     assert np.abs(pair["sidelobes"]).max() > 0  # its bright emission's sidelobes, from the dirty beam
-    blind = training_pair((7, 0), SIM, 128, {"psf_dropout": 1.0})
+    blind = training_pair((7, 0), bright, 128, {"psf_dropout": 1.0})
     assert np.all(blind["has_psf"] == 0.0) and not blind["sidelobes"].any()
-    f = simulate_surface_field((7, 0), SIM)
+    f = simulate_surface_field((7, 0), bright)
     beam = field_beam_pix(f)
     rms = float(np.median(np.abs(f.image)) / 0.6745)  # a rough rms: the pair's is sigma-clipped
     area = gaussian_area(beam[0], beam[1])
@@ -95,6 +97,23 @@ def test_the_trained_network_gives_a_sky_map_on_the_images_grid(tiny_model, tmp_
         get_task("restore").run(image, tiny_model, cancel=lambda: True)
     with pytest.raises(DecorasError, match="restoring beam"):
         get_task("restore").run(replace(image, beam=None), tiny_model)
+
+
+def test_with_its_dirty_beam_the_map_follows_the_beam_fitted_to_it_not_the_headers(tiny_model):
+    from decoras_gui.core.beam import Beam
+
+    f = simulate_surface_field((8, 2), SIM)
+    image = field_image(f)
+    psf = DirtyBeam(Path("psf.fits"), f.psf, (64, 64))
+    truthful = get_task("restore").run(image, tiny_model, psf=psf)
+    b = image.beam  # an imaging program's fit a quarter too wide and turned by 90 deg
+    wrong = replace(image, beam=Beam(b.major * 1.25, b.minor * 1.25, b.pa + 90.0))
+    told = get_task("restore").run(wrong, tiny_model, psf=psf)
+    assert np.array_equal(told.result.data, truthful.result.data)  # the training fields' fit, from the PSF
+    assert told.result.image_beam[0] == pytest.approx(f.beam.bmaj / 1000.0, rel=1e-3)
+    assert any("fitted to the dirty beam" in n and "header" in n for n in told.notes)
+    headless = get_task("restore").run(replace(image, beam=None), tiny_model, psf=psf)  # no header beam needed
+    assert np.array_equal(headless.result.data, truthful.result.data)
 
 
 def test_a_perfect_map_scores_perfectly_and_an_empty_one_does_not():
@@ -165,7 +184,9 @@ def test_an_automl_study_searches_a_restore_model_on_its_own_figures(tmp_path):
     done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert done and all(-1.0 <= t.value <= 1.0 for t in done)  # the median SSIM of its maps
     assert all("sb_error" in t.user_attrs and "invented_sigma_median" in t.user_attrs for t in done)
-    assert study_summary(study)["trials"] == 2
+    summary = study_summary(study)
+    assert summary["trials"] == 2 and "SSIM" in summary["objective"] and "purity" not in summary["objective"]
+    assert all("pos_weight" not in t.params and "msle_weight" not in t.params for t in trials)  # one loss: no mix
 
 
 def test_a_training_space_study_keeps_the_bases_networks(tmp_path):
@@ -179,6 +200,7 @@ def test_a_training_space_study_keeps_the_bases_networks(tmp_path):
     assert study.user_attrs["space"] == "training"
     params = best_params(study)
     assert "widths" not in params and {"learning_rate", "source_weight"} <= set(params)
+    assert not {"pos_weight", "msle_weight"} & set(params)
     final = config_for(base, params)
     assert final.networks == base.networks and final.views_per_field == 2
     assert final.learning_rate == pytest.approx(params["learning_rate"])

@@ -53,10 +53,11 @@ def test_fields_share_an_observation_in_groups_and_the_families_differ():
     rng = np.random.default_rng(0)
     wide = [draw_lofar_observation(rng, "wide", (3, 6), (15, 85)) for _ in range(20)]
     ood = [draw_lofar_observation(rng, "ood", (3, 6), (15, 85)) for _ in range(20)]
-    assert {o.family for o in wide} == {"track"} and {o.weighting for o in wide} == {"robust"}
-    assert all(-1.0 <= o.robust <= 0.0 for o in wide)
+    assert {o.family for o in wide} == {"track"} and {o.weighting for o in wide} == {"natural", "uniform", "robust"}
+    assert all(-1.0 <= o.robust <= 1.0 and o.taper == 0.0 for o in wide)
     assert {o.family for o in ood} <= {"split-track", "short-track", "outage"} and len({o.family for o in ood}) > 1
-    assert all(o.weighting != "robust" or o.robust > 0.2 for o in ood)  # weightings training never uses
+    # weightings training never uses: Briggs beyond |R| = 1.2, or tapered
+    assert all((o.weighting == "robust" and abs(o.robust) >= 1.2) or o.taper >= 0.2 for o in ood)
     assert min(o.gain_phase_deg for o in ood) >= max(o.gain_phase_deg for o in wide)
 
 

@@ -67,6 +67,8 @@ class Task(ABC):
     networks: tuple[str, ...] = ()
     #: network -> the label its training loss is logged under ("bce")
     loss_names: Mapping[str, str] = {}
+    #: what an AutoML study of the task maximises, and its constraints (for the study's summary)
+    study_objective: str = ""
 
     def __repr__(self) -> str:
         return f"<Task {self.name}: {self.label} -> {self.result_kind}>"

@@ -94,6 +94,8 @@ class DetectTask(Task):
     result_kind = "catalogue"
     networks = ("detection", "characterization")
     loss_names = {"detection": "bce", "characterization": "msle"}
+    study_objective = ("OOD completeness x purity at SNR 5-7.5; constraints: purity of SNR >= 5 detections "
+                       ">= 0.97, peak within 20 %")
 
     def build_network(self, name: str, config: NetConfig) -> nn.Module:
         from ..networks import CharacterizationNet, DetectionNet

@@ -111,6 +111,25 @@ def beam_of(image: SkyImage) -> tuple[float, float, float]:
     return (float(b.major_arcsec), float(b.minor_arcsec), float(b.pa))
 
 
+def beam_from_psf(psf: np.ndarray, pixel_arcsec: float) -> tuple[float, float, float]:
+    """The restoring beam (FWHM major, minor in arcsec, PA deg) of a dirty beam on the image's grid
+    (peak 1 at its centre), fitted as the training fields' are (:func:`decoras_gui.sim.beam_fit.fit_beam`).
+
+    For a dirty image this, not the header's beam, is what the network's units and resolution are
+    defined by: imaging programs fit the main lobe their own way (WSClean 3.1's fit of an elongated
+    LOFAR beam can be a quarter larger and 90 deg off), and the map's flux scales with the beam's area."""
+    import numpy as np
+
+    from ...sim.beam_fit import fit_beam
+    from ..sidelobe_map import psf_centre
+
+    psf = np.nan_to_num(np.asarray(psf, float))
+    cy, cx = psf_centre(psf)
+    h = min(cy, cx, psf.shape[0] - 1 - cy, psf.shape[1] - 1 - cx)
+    fitted = fit_beam(psf[cy - h:cy + h + 1, cx - h:cx + h + 1] / psf[cy, cx], pixel_arcsec * 1000.0)
+    return (fitted.bmaj / 1000.0, fitted.bmin / 1000.0, fitted.bpa)
+
+
 def restore(image: SkyImage, model: DecorasModel, *, device: str = "auto", floor: float | None = None,
             progress: StageProgress | None = None, cancel: CancelFn | None = None,
             psf: np.ndarray | None = None) -> SkyMap:
@@ -127,12 +146,21 @@ def restore(image: SkyImage, model: DecorasModel, *, device: str = "auto", floor
     from ..inference import pick_device, pick_precision, with_psf_channels, zoom_factor
     from ..tiling import run_tiled
 
-    beam = beam_of(image)
     scale = image.pixel_scale_deg
     if not scale:
         raise DecorasError("recovering the surface brightness needs the image's pixel size (a celestial WCS)",
                            image.path)
     pixel_arcsec = float(scale) * 3600.0
+    notes = []
+    if psf is not None and model.card.image_kind == "dirty":
+        beam = beam_from_psf(psf, pixel_arcsec)
+        if image.beam is not None:
+            header = beam_of(image)
+            notes.append(f"restoring beam fitted to the dirty beam's main lobe: {beam[0]:.3g}\" x {beam[1]:.3g}\" "
+                         f"at {beam[2]:.0f} deg (the header's: {header[0]:.3g}\" x {header[1]:.3g}\" at "
+                         f"{header[2]:.0f} deg)")
+    else:
+        beam = beam_of(image)
     beam_pix = (beam[0] / pixel_arcsec, beam[1] / pixel_arcsec, beam[2])
     rms = float(image.rms)
     if not (rms > 0 and math.isfinite(rms)):
@@ -166,7 +194,6 @@ def restore(image: SkyImage, model: DecorasModel, *, device: str = "auto", floor
     area = gaussian_area(beam_pix[0], beam_pix[1])
     sky = (out * (rms / area)).astype(np.float32)
     sky[blank] = np.nan
-    notes = []
     if zoom != 1.0:
         notes.append(f"resampled by {zoom:.3g} to the model's beam sampling")
     if reads and psf is None:
@@ -184,6 +211,8 @@ class RestoreTask(Task):
     result_kind = "sky-map"
     networks = ("restoration",)
     loss_names = {"restoration": "msle"}
+    study_objective = ("median OOD SSIM of the maps against the truth; constraints: surface-brightness error "
+                       "<= 0.5, median flux off the sources within 1 sigma")
 
     def sim_config(self, raw: Mapping[str, Any]) -> SurfaceConfig:
         from ...sim.surface import SurfaceConfig
