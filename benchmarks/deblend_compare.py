@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
 
 from decoras_gui.eval.deblend_baseline import photutils_deblend
 from decoras_gui.eval.deblend_metrics import score_blend, summarise
+from decoras_gui.eval.restore_metrics import format_table
 from decoras_gui.sim.blends import BlendConfig, simulate_blend
 
 ROWS = (
@@ -44,16 +44,7 @@ def methods():
 
 
 def table(title: str, columns: dict[str, dict]) -> str:
-    names = list(columns)
-    lines = [title, f"{'':30s}" + "".join(f"{n:>14s}" for n in names)]
-    for key, label, fmt in ROWS:
-        cells = []
-        for n in names:
-            v = columns[n].get(key)
-            ok = isinstance(v, int) or (isinstance(v, float) and math.isfinite(v))
-            cells.append(fmt.format(v) if ok else "-")
-        lines.append(f"{label:30s}" + "".join(f"{c:>14s}" for c in cells))
-    return "\n".join(lines)
+    return format_table(columns, title, ROWS)
 
 
 def main(argv=None) -> int:

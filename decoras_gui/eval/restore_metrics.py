@@ -117,13 +117,13 @@ ROWS = (
 )
 
 
-def format_table(methods: dict[str, dict], title: str = "") -> str:
-    """One column per method, one row per figure."""
+def format_table(methods: dict[str, dict], title: str = "", rows=ROWS) -> str:
+    """One column per method, one row per figure (``rows``: (key, label, format) of each)."""
     names = list(methods)
     width = max(14, *(len(n) + 2 for n in names))
     lines = [title] if title else []
     lines.append(f"{'':38s}" + "".join(f"{n:>{width}s}" for n in names))
-    for key, label, fmt in ROWS:
+    for key, label, fmt in rows:
         cells = []
         for n in names:
             v = methods[n].get(key)

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..core.errors import DecorasError
 from .camera import Camera, get_camera
+from .config import config_from_dict
 
 #: side of the PSF image written beside a blend (pixels; odd, centred)
 PSF_SIZE = 31
@@ -54,8 +55,7 @@ class BlendConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "BlendConfig":
-        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in known.items()})
+        return config_from_dict(cls, d)
 
 
 @dataclass(frozen=True)

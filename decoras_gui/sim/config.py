@@ -11,6 +11,13 @@ IMAGE_KINDS = ("dirty", "restored")
 VARIETIES = ("none", "wide", "ood")
 
 
+def config_from_dict(cls, d: dict):
+    """An instance of the frozen configuration dataclass ``cls`` from a plain mapping (TOML, a
+    model card's JSON): keys it has no field for are ignored, lists become tuples."""
+    known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in known.items()})
+
+
 @dataclass(frozen=True)
 class SimConfig:
     """Everything but the seed that determines a simulated field.

@@ -28,6 +28,7 @@ from ..core.errors import DecorasError
 from .array import Schedule, uvw_tracks
 from .beam_fit import RestoringBeam
 from .clean import clean_restore, draw_clean
+from .config import config_from_dict
 from .extended import ExtendedSky, draw_extended_sky
 from .field import _trial_cell
 from .imaging import MAS, Coverage, gain_errors, make_coverage, thermal_noise
@@ -73,8 +74,7 @@ class SurfaceConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "SurfaceConfig":
-        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in known.items()})
+        return config_from_dict(cls, d)
 
 
 @dataclass(frozen=True)
