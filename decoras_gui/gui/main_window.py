@@ -452,22 +452,19 @@ class MainWindow(QMainWindow):
         name = self.model_combo.currentData()
         choice = self.model_choice
         restore = self.restore_choice
+        mine = next((c for c in choice.checks if c.card.name == name), None) if name and choice else None
+        version = mine.card.version if mine else ""
         if restore is not None and choice is not None and not choice.covered:  # an image for the restore task
             self.model_status.setText(f"Restore model: {restore.card.name} {restore.card.version} ✓ its domain "
                                       "covers this image (Detect > Recover Surface Brightness)")
             self.model_status.setToolTip(restore.summary())
             self.model_status.setProperty("warning", False)
-            self.model_status.style().unpolish(self.model_status)
-            self.model_status.style().polish(self.model_status)
-            return
-        if not name or choice is None:
+        elif not name or choice is None:
             self.model_status.setText(f"Model: {name}" if name else "")
             self.model_status.setProperty("warning", False)
             self.model_status.setToolTip("")
             return
-        mine = next((c for c in choice.checks if c.card.name == name), None)
-        version = mine.card.version if mine else ""
-        if mine is not None and mine.covers:
+        elif mine is not None and mine.covers:
             self.model_status.setText(f"Model: {name} {version} ✓ its domain covers this image")
             self.model_status.setToolTip(choice.summary() if choice.card and choice.card.name == name else
                                          f"{name}: " + "; ".join(mine.matches))

@@ -255,7 +255,8 @@ class SkyMapController(QObject):
             self.show_mode("image")  # the image on the left, its map beside it
             from .style import colormap
 
-            shown, _ = disp.render(self.map_in_image_units(), self.display.settings, limits=self.side_limits())
+            seen = self.map_in_image_units()
+            shown, _ = disp.render(seen, self.display.settings, limits=self.side_limits(seen))
             self.side.set_image(shown, full_shape=self.sky.shape)
             self.side.image_item.setLookupTable(colormap(self.display.settings.colormap,
                                                          self.display.settings.invert).getLookupTable(0.0, 1.0, 256))
@@ -276,15 +277,16 @@ class SkyMapController(QObject):
             self.side.vb.sigRangeChanged.disconnect(self._follow_side)
             self._linked = False
 
-    def side_limits(self):
-        """The side view's limits: the image's stretch and floor, and the map's own peak as its top
-        (the map holds no dirty-beam pedestal, so on the image's top it would look faint)."""
+    def side_limits(self, seen: np.ndarray):
+        """The side view's limits for the map ``seen`` in image units: the image's stretch and floor,
+        and the map's own peak as its top (the map holds no dirty-beam pedestal, so on the image's
+        top it would look faint)."""
         from .display import Limits
 
         lims = self.display.limits
         if lims is None:
             return None
-        top = float(np.nanmax(self.map_in_image_units())) if np.isfinite(self.sky.data).any() else lims[1]
+        top = float(np.nanmax(seen)) if np.isfinite(seen).any() else lims[1]
         return Limits(lims[0], top if top > lims[0] else lims[1], lims.noise, lims.background)
 
     def _copy_range(self, source: ImageCanvas, target: ImageCanvas) -> None:

@@ -33,18 +33,27 @@ def psf_centre(psf: np.ndarray) -> tuple[int, int]:
     return tuple(int(i) for i in np.unravel_index(np.argmax(finite), psf.shape))
 
 
-def main_lobe(psf: np.ndarray, centre: tuple[int, int]) -> np.ndarray:
-    """The PSF's main lobe as an image: the elliptical Gaussian fitted to the region around its
-    peak (:func:`decoras_gui.sim.beam_fit.fit_beam`), peak 1 at ``centre``."""
-    from ..core.errors import DecorasError
-    from ..sim.beam_fit import fit_beam, gaussian_cov
+def fit_main_lobe(psf: np.ndarray, centre: tuple[int, int], cell: float = 1.0):
+    """The restoring beam (:class:`decoras_gui.sim.beam_fit.RestoringBeam`, FWHM in units of
+    ``cell``) fitted to the PSF's main lobe, on the largest window centred on its peak ``centre``,
+    peak-normalised: how the simulator fits its dirty beams (:func:`~decoras_gui.sim.beam_fit.fit_beam`)."""
+    from ..sim.beam_fit import fit_beam
 
     cy, cx = centre
-    core = psf
     h = min(cy, cx, psf.shape[0] - 1 - cy, psf.shape[1] - 1 - cx)
-    core = psf[cy - h:cy + h + 1, cx - h:cx + h + 1]
+    core = np.nan_to_num(np.asarray(psf[cy - h:cy + h + 1, cx - h:cx + h + 1], float))
+    return fit_beam(core / core[h, h], cell)
+
+
+def main_lobe(psf: np.ndarray, centre: tuple[int, int]) -> np.ndarray:
+    """The PSF's main lobe as an image: the elliptical Gaussian fitted to the region around its
+    peak (:func:`fit_main_lobe`), peak 1 at ``centre``."""
+    from ..core.errors import DecorasError
+    from ..sim.beam_fit import gaussian_cov
+
+    cy, cx = centre
     try:
-        beam = fit_beam(np.asarray(core, float), 1.0)
+        beam = fit_main_lobe(psf, centre)
         inv = np.linalg.inv(gaussian_cov(beam.bmaj, beam.bmin, beam.bpa))
     except (ValueError, np.linalg.LinAlgError, DecorasError):  # no fittable core: the positive region
         lab, _ = ndimage.label(np.nan_to_num(psf) > 0.5)

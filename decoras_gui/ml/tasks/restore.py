@@ -118,15 +118,9 @@ def beam_from_psf(psf: np.ndarray, pixel_arcsec: float) -> tuple[float, float, f
     For a dirty image this, not the header's beam, is what the network's units and resolution are
     defined by: imaging programs fit the main lobe their own way (WSClean 3.1's fit of an elongated
     LOFAR beam can be a quarter larger and 90 deg off), and the map's flux scales with the beam's area."""
-    import numpy as np
+    from ..sidelobe_map import fit_main_lobe, psf_centre
 
-    from ...sim.beam_fit import fit_beam
-    from ..sidelobe_map import psf_centre
-
-    psf = np.nan_to_num(np.asarray(psf, float))
-    cy, cx = psf_centre(psf)
-    h = min(cy, cx, psf.shape[0] - 1 - cy, psf.shape[1] - 1 - cx)
-    fitted = fit_beam(psf[cy - h:cy + h + 1, cx - h:cx + h + 1] / psf[cy, cx], pixel_arcsec * 1000.0)
+    fitted = fit_main_lobe(psf, psf_centre(psf), pixel_arcsec * 1000.0)
     return (fitted.bmaj / 1000.0, fitted.bmin / 1000.0, fitted.bpa)
 
 
