@@ -2,7 +2,7 @@
 
 from importlib import import_module
 
-COMMAND_MODULES = ("info", "simulate", "train", "detect", "restore", "evaluate", "export", "tasks", "automl",
+COMMAND_MODULES = ("info", "simulate", "train", "detect", "restore", "deblend", "evaluate", "export", "tasks", "automl",
                    "instruments", "models")
 
 

@@ -48,6 +48,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trial-steps", type=int, default=600, help="training steps of a trial that is not pruned")
     p.add_argument("--report-every", type=int, default=200, help="steps between OOD-validation scores (pruning)")
     p.add_argument("--crop", type=int, default=64, help="training crop of the trials (pixels)")
+    p.add_argument("--batch-size", type=int, default=8, help="training batch of the trials")
     p.add_argument("--val-fields", type=int, default=16, help="OOD validation fields of the study")
     p.add_argument("--val-size", type=int, default=128, help="side of the validation fields (pixels)")
     p.add_argument("--seed", type=int, default=1, help="sampler seed")
@@ -168,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     name = args.study or base.name
     storage = args.storage or str(Path(args.work_dir) / f"{name}.db")
     settings = StudySettings(base=base, trial_steps=args.trial_steps, report_every=args.report_every, crop=args.crop,
-                             val_fields=args.val_fields, val_size=args.val_size, seed=args.seed,
+                             batch_size=args.batch_size, val_fields=args.val_fields, val_size=args.val_size, seed=args.seed,
                              space=args.space or "")
     if args.trial_steps % args.report_every:
         raise DecorasError("--trial-steps must be a multiple of --report-every")

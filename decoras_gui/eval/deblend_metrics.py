@@ -112,3 +112,32 @@ def summarise(scores: list[BlendScore]) -> dict:
     wide = [s for s in scores if s.separation_fwhm >= 1.0]
     out["at_least_1_fwhm"] = _stats(wide)
     return out
+
+
+#: the figures a deblend table shows: (key, label, format)
+ROWS = (
+    ("split_fraction", "split into two", "{:.3f}"),
+    ("flux_mape", "flux MAPE", "{:.3f}"),
+    ("flux_ape_median", "flux APE (median)", "{:.3f}"),
+    ("centroid_arcsec_median", "centroid error (arcsec)", "{:.3f}"),
+    ("shape_error_median", "|e - e_true| (median)", "{:.3f}"),
+    ("ssim_median", "SSIM per galaxy (median)", "{:.3f}"),
+    ("seconds_per_blend", "seconds per blend", "{:.4f}"),
+    ("n_blends", "blends", "{:d}"),
+)
+
+
+def format_report(methods: dict[str, dict], title: str, bins: bool = True) -> str:
+    """Tables of :func:`summarise`'s figures, one column per method: overall, at 1 FWHM or more,
+    and (``bins``) per separation and flux-ratio bin."""
+    from .restore_metrics import format_table
+
+    parts = [format_table(methods, title, ROWS),
+             format_table({n: r["at_least_1_fwhm"] for n, r in methods.items()}, "separations of 1 FWHM or more",
+                          ROWS)]
+    if bins:
+        first = next(iter(methods.values()))
+        for group, label in (("by_separation", "separation (FWHM)"), ("by_ratio", "flux ratio")):
+            for name in first[group]:
+                parts.append(format_table({n: r[group][name] for n, r in methods.items()}, f"{label} {name}", ROWS))
+    return "\n\n".join(parts)

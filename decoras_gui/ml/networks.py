@@ -159,7 +159,7 @@ class EncoderDecoder(nn.Module):
             raise ValueError("stem_stride must be 1 or 2")
         # kernel 4, stride 2, padding 1: half-resolution pixel i is centred on input 2i + 0.5,
         # exactly where the final bilinear upsampling (align_corners=False) puts it back.
-        c_in = config.in_channels
+        c_in = self.feature_channels(config)
         self.stem = (nn.Sequential(nn.Conv2d(c_in, w[0], 4, stride=2, padding=1, bias=False),
                                    nn.BatchNorm2d(w[0]), nn.ReLU(inplace=True))
                      if config.stem_stride == 2 else nn.Identity())
@@ -171,8 +171,17 @@ class EncoderDecoder(nn.Module):
                                  for i in reversed(range(len(w) - 1))])
         self.head = nn.Conv2d(w[0], out_channels, 1)
 
+    @staticmethod
+    def feature_channels(config: NetConfig) -> int:
+        """Channels :meth:`features` makes (what the first convolution reads)."""
+        return config.in_channels
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The first convolution's input from the network's input tensor."""
+        return input_features(x, self.config.psf_channel)
+
     def forward(self, snr: torch.Tensor) -> torch.Tensor:
-        x = self.stem(input_features(snr, self.config.psf_channel))
+        x = self.stem(self.features(snr))
         skips = []
         for i, block in enumerate(self.down):
             if i:
@@ -207,6 +216,58 @@ class CharacterizationNet(EncoderDecoder):
     def forward(self, snr: torch.Tensor) -> torch.Tensor:
         dirty = torch.nan_to_num(snr[:, :1], nan=0.0, posinf=0.0, neginf=0.0)
         return F.softplus(super().forward(snr) + self.skip_gain * dirty)
+
+
+class DeblendNet(EncoderDecoder):
+    """Two galaxies' noise-free images from a blend, in units of the cutout's noise rms.
+
+    Input (N, 2, H, W): channel 0 the cutout in noise units, channel 1 the PSF's FWHM in pixels
+    (a constant plane; read only with ``psf_channel``). The first convolution also sees each pixel's
+    offset from the cutout's centre (two coordinate planes): the first component is the galaxy at
+    the centre -- the one the user pointed at -- and the second its neighbour. The head gives the
+    blend's total noise-free light ``M = softplus(h0 + gain * snr)`` (residual form, as the
+    characterization network's) and the share ``s = sigmoid(h1)`` of it that is the centre galaxy's:
+    the components ``M s`` and ``M (1 - s)`` are non-negative and sum to the data minus the noise by
+    construction.
+    """
+
+    def __init__(self, config: NetConfig, out_channels: int = 2):
+        super().__init__(config, 2)
+        self.skip_gain = nn.Parameter(torch.ones(1))
+
+    @staticmethod
+    def feature_channels(config: NetConfig) -> int:
+        return 4 + bool(config.psf_channel)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+        snr = x[:, :1]
+        n, _, h, w = snr.shape
+        yy = (torch.arange(h, dtype=snr.dtype, device=snr.device) - (h - 1) / 2.0) / 32.0
+        xx = (torch.arange(w, dtype=snr.dtype, device=snr.device) - (w - 1) / 2.0) / 32.0
+        feats = [snr.clamp(-10.0, 10.0) / 5.0, torch.asinh(snr) / 3.0,
+                 xx.view(1, 1, 1, w).expand(n, 1, h, w), yy.view(1, 1, h, 1).expand(n, 1, h, w)]
+        if self.config.psf_channel:
+            fwhm = x[:, 1:2] if x.shape[1] > 1 else torch.full_like(snr, 3.7)
+            feats.append(fwhm - 3.7)  # about 0 for the VST's median seeing on its pixels
+        return torch.cat(feats, dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        snr = torch.nan_to_num(x[:, :1], nan=0.0, posinf=0.0, neginf=0.0)
+        h = super().forward(x)
+        total = F.softplus(h[:, :1] + self.skip_gain * snr)
+        share = torch.sigmoid(h[:, 1:2])
+        return torch.cat([total * share, total * (1.0 - share)], dim=1)
+
+
+def deblend_l1_loss(pred: torch.Tensor, target: torch.Tensor, flux_weight: float = 1.0) -> torch.Tensor:
+    """Loss of two predicted components (N, 2, H, W) against the true two (the centre galaxy
+    first): per blend, the sum over the galaxies of the L1 image error and ``flux_weight`` times
+    the absolute flux error, both as fractions of the galaxy's flux."""
+    flux = target.sum(dim=(2, 3)).clamp_min(1e-3)  # (N, 2)
+    image = (pred - target).abs().sum(dim=(2, 3)) / flux
+    total = (pred.sum(dim=(2, 3)) - target.sum(dim=(2, 3))).abs() / flux
+    return (image + flux_weight * total).sum(dim=1).mean()
 
 
 def msle_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:

@@ -28,8 +28,9 @@ DEFAULT_MODEL = "vlba-l-band"
 #: what a card's ``domain`` holds: the images a model is meant for
 DOMAIN_KEYS = ("instrument", "instruments", "band", "freq_range_hz", "image_kind", "cell_mas", "pixels_per_beam_minor",
                "pixels_per_beam_range")
-#: image kinds a domain names: straight from imaging, or deconvolved (CLEANed) and restored
-IMAGE_KINDS = ("dirty", "restored")
+#: image kinds a domain names: straight from imaging, deconvolved (CLEANed) and restored, or an
+#: optical survey image (no beam: a PSF)
+IMAGE_KINDS = ("dirty", "restored", "optical")
 
 
 @dataclass

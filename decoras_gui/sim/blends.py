@@ -57,6 +57,11 @@ class BlendConfig:
     def from_dict(cls, d: dict) -> "BlendConfig":
         return config_from_dict(cls, d)
 
+    @property
+    def image_kind(self) -> str:
+        """The kind of image the blends are (a model's domain says it): optical."""
+        return "optical"
+
 
 @dataclass(frozen=True)
 class Galaxy:

@@ -1,7 +1,7 @@
 """The tasks models are made for, found by name: ``get_task(card.task).run(image, model)``.
 
-Detection (``"detect"``, a catalogue) and surface-brightness restoration (``"restore"``, a
-sky map) are built in; each task is a :class:`~.base.Task`
+Detection (``"detect"``, a catalogue), surface-brightness restoration (``"restore"``, a
+sky map) and deblending (``"deblend"``, two galaxies' components) are built in; each task is a :class:`~.base.Task`
 (simulated training pairs, networks, losses, post-processing, metrics, baseline, result kind).
 Looking a task up is cheap: the tasks import torch and the simulator only when used.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ...core.errors import DecorasError
 from .base import RunOutput, Task
+from .deblend import DeblendTask
 from .detect import DetectTask
 from .restore import RestoreTask
 
@@ -49,3 +50,4 @@ def tasks() -> list[Task]:
 
 register(DetectTask())
 register(RestoreTask())
+register(DeblendTask())
