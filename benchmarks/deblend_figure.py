@@ -34,7 +34,7 @@ def pick_blends(seed: int, n_search: int = 80) -> list:
     pool = [f for f in pool if f.flux_ratio < 4.0 and max(g.mag for g in f.galaxies) < 23.0] or pool
     chosen = []
     for target in TARGET_SEPARATIONS:
-        best = min((f for f in pool if f not in chosen), key=lambda f: abs(f.separation_fwhm - target))
+        best = min((f for f in pool if all(f is not c for c in chosen)), key=lambda f: abs(f.separation_fwhm - target))
         chosen.append(best)
     return chosen
 
@@ -56,7 +56,7 @@ def main(argv=None) -> int:
     runs = methods(args.model, args.methods)
     found = {name: run(blends) for name, run in runs.items()}
     cols = 3 + 2 * len(runs)
-    fig, axes = plt.subplots(len(blends), cols, figsize=(1.55 * cols, 1.65 * len(blends) + 0.4),
+    fig, axes = plt.subplots(len(blends), cols, figsize=(1.55 * cols, 1.95 * len(blends) + 0.4),
                              squeeze=False)
     for r, f in enumerate(blends):
         scale = max(float(f.noise_sigma), 1e-9)
@@ -81,7 +81,7 @@ def main(argv=None) -> int:
             ax.set_title(title, fontsize=7, pad=2)
     fig.suptitle(f"Deblending OOD blends (Sersic galaxies, Kolmogorov PSF, correlated noise): truth and "
                  f"{', '.join(found)}", fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 0.96), pad=0.3)
+    fig.tight_layout(rect=(0, 0, 1, 0.96), pad=0.3, h_pad=1.2)
     out = Path(args.out)
     fig.savefig(out, dpi=110)
     print(f"wrote {out} ({len(blends)} blends: separations "

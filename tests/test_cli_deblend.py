@@ -63,7 +63,7 @@ def test_deblend_a_catalogue_of_blends_and_a_zero_point_given(blend, tmp_path):
     assert len(cat) == 4 and sorted(set(cat["blend"])) == [1, 2]
     assert (out / "pair_blend2.fits").is_file()
     flux = np.asarray(cat["flux"], float)
-    assert np.allclose(cat["mag"], 31.0 - 2.5 * np.log10(flux), atol=1e-6)
+    assert np.allclose(cat["mag"], 31.0 - 2.5 * np.log10(flux), atol=2e-4)  # 4 decimals written
 
 
 def test_no_psf_fwhm_anywhere_is_a_clear_error(blend, tmp_path, capsys):

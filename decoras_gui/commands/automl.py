@@ -169,7 +169,8 @@ def run(args: argparse.Namespace) -> int:
     name = args.study or base.name
     storage = args.storage or str(Path(args.work_dir) / f"{name}.db")
     settings = StudySettings(base=base, trial_steps=args.trial_steps, report_every=args.report_every, crop=args.crop,
-                             batch_size=args.batch_size, val_fields=args.val_fields, val_size=args.val_size, seed=args.seed,
+                             batch_size=args.batch_size, val_fields=args.val_fields, val_size=args.val_size,
+                             seed=args.seed,
                              space=args.space or "")
     if args.trial_steps % args.report_every:
         raise DecorasError("--trial-steps must be a multiple of --report-every")
@@ -218,7 +219,8 @@ def run(args: argparse.Namespace) -> int:
         card = read_card(result.card)
         card.training["automl"] = {**summary, "storage": str(storage), "trial_steps": args.trial_steps,
                                    "trial_crop": args.crop, "report_every": args.report_every,
-                                   "validation": f"{args.val_fields} OOD fields of {args.val_size}^2"}
+                                   "validation": (f"{args.val_fields} OOD blends of 64^2" if task.name == "deblend"
+                                                  else f"{args.val_fields} OOD fields of {args.val_size}^2")}
         write_card(card, result.card)
         if args.calibration_fields > 0:
             events.say(calibrate_model(final, out, result.card, args.calibration_fields,

@@ -38,7 +38,8 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="folder for the component images and the catalogue")
     p.add_argument("--model", default=None, help="deblend model: a name or a model card (default: vst-deblend)")
     p.add_argument("--psf-fwhm", type=float, default=None, help="the PSF's FWHM in arcsec (default: the header's)")
-    p.add_argument("--psf", metavar="FILE", help="the PSF image (its FWHM is used when neither --psf-fwhm nor the header gives one)")
+    p.add_argument("--psf", metavar="FILE",
+                   help="the PSF image (its FWHM is used when neither --psf-fwhm nor the header gives one)")
     p.add_argument("--zero-point", type=float, default=None, help="AB magnitude of one image unit (default: "
                    "MAGZP/PHOTZP from the header)")
     p.add_argument("--format", choices=("ecsv", "csv", "fits"), default="ecsv", help="catalogue format")

@@ -129,8 +129,7 @@ def photometry_table(results: list[DeblendResult], blend_ids: list[int] | None =
     t["mag"].unit = t["mag_err"].unit = "mag"
     for col in ("ra", "dec"):
         t[col].format = ".7f"
-    for col in ("x", "y", "flux", "flux_err", "mag", "mag_err", "size_arcsec", "e1", "e2"):
-        t[col].format = ".4g"
+
     if results:
         r = results[0]
         t.meta.update({"image": r.image_path, "model": r.model, "unit": r.unit,

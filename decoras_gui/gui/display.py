@@ -105,6 +105,23 @@ class DisplaySettings:
         return out
 
 
+#: the stretch and limits an optical image (no beam, in ADU, counts or nanomaggies) is shown with
+#: unless the user chose others: DS9's zscale, linear -- the sky's noise visible, galaxies' outskirts
+#: grey, their cores white
+OPTICAL_STRETCH, OPTICAL_LIMITS = "linear", "zscale"
+
+
+def optical_settings(settings: DisplaySettings) -> DisplaySettings:
+    """``settings`` with the optical stretch and limits (colormap and inversion kept)."""
+    return settings.replace(stretch=OPTICAL_STRETCH, limits=OPTICAL_LIMITS)
+
+
+def default_look(settings: DisplaySettings) -> bool:
+    """True when ``settings`` have the default stretch and limits (the user chose none of their own)."""
+    d = DisplaySettings()
+    return (settings.stretch, settings.limits) == (d.stretch, d.limits)
+
+
 class Limits(tuple):
     """(vmin, vmax) in data units, a plain pair to unpack and compare, that also carries the
     image's robust rms (``noise``) and median (``background``), NaN when not computed: the

@@ -5,6 +5,11 @@ the canvas's 0..1 pixels with :func:`~decoras_gui.gui.display.render` (the numpy
 Qt-free) and, for a huge image, renders full-resolution detail of the visible region once
 zoomed in past its overview. The loading thread renders an image first; :meth:`show` takes
 that result, so nothing heavy runs on the UI thread when an image opens.
+
+An optical image (no beam, counts: :func:`decoras_gui.core.optical.is_optical`) is shown with
+the optical stretch and limits (:func:`~decoras_gui.gui.display.optical_settings`, zscale) until
+the user picks a stretch or limits of their own; a radio image keeps the defaults. The automatic
+choice is not the user's: :meth:`DisplayPanel.user_settings` (what the window saves) leaves it out.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QWidget
 
 from ..core.image import SkyImage
+from ..core.optical import is_optical
 from . import display as disp
 from .image_view import ImageCanvas
 from .style import colormap
@@ -29,6 +35,14 @@ def _render(image: SkyImage, overview: np.ndarray | None, settings: disp.Display
     if overview is None:
         return disp.render(image.data, settings)
     return disp.render(overview, settings, limits=disp.compute_limits(image.data, settings))
+
+
+def look_for(image: SkyImage, settings: disp.DisplaySettings) -> tuple[disp.DisplaySettings, str]:
+    """The settings ``image`` is shown with when the user chose no stretch or limits: the optical
+    ones for an optical image ("optical"), else ``settings`` ("")."""
+    if is_optical(image.header, image.beam is not None):
+        return disp.optical_settings(settings), "optical"
+    return settings, ""
 
 
 class DisplayPanel(QWidget):
@@ -46,6 +60,10 @@ class DisplayPanel(QWidget):
         # an array on the image's grid shown instead of it (a recovered sky map, a residual), stretched
         # with the image's limits so that the two read on one scale; None: the image
         self.layer: np.ndarray | None = None
+        # the user chose a stretch or limits (saved ones other than the defaults count); until then an
+        # optical image gets the optical ones, and ``automatic`` says the settings shown are those
+        self.chosen = not disp.default_look(settings)
+        self.automatic = ""
         form = QFormLayout(self)
         form.setContentsMargins(8, 8, 8, 8)
         self.stretch_combo = self._combo(disp.STRETCHES)
@@ -84,9 +102,10 @@ class DisplayPanel(QWidget):
     # -------------------------------------------------------------- rendering
     def render_job(self) -> Callable[[SkyImage], dict]:
         """A function for the loading thread: the image rendered with the settings of now."""
-        settings = self.settings
+        base, chosen = self.user_settings(), self.chosen
 
         def job(image: SkyImage) -> dict:
+            settings = base if chosen else look_for(image, base)[0]
             factor = disp.overview_factor(image.shape)
             overview = disp.overview(image.data, factor) if factor > 1 else None
             display, limits = _render(image, overview, settings)
@@ -99,6 +118,8 @@ class DisplayPanel(QWidget):
         """Put ``image`` on the canvas as the loading thread rendered it (:meth:`render_job`)."""
         self.image, self.limits, self.overview = image, rendered["limits"], rendered["overview"]
         self.layer = None
+        wanted, automatic = (self.settings, self.automatic) if self.chosen else look_for(image, self.user_settings())
+        changed, self.settings, self.automatic = wanted != self.settings, wanted, automatic
         self.canvas.set_image(rendered["display"], full_shape=image.shape, factor=rendered["factor"])
         self.hist.setLevels(0.0, 1.0)
         self.hist.setHistogramRange(0.0, 1.0)
@@ -106,6 +127,8 @@ class DisplayPanel(QWidget):
         if rendered["settings"] != self.settings:  # changed while it loaded
             self.refresh()
         self._sync_controls()
+        if changed:
+            self.settings_changed.emit(self.settings)
 
     def refresh(self) -> None:
         """Re-stretch the open image with the current settings (levels back to 0..1)."""
@@ -156,8 +179,18 @@ class DisplayPanel(QWidget):
         self.hist.gradient.setColorMap(colormap(self.settings.colormap, self.settings.invert))
 
     # --------------------------------------------------------------- settings
+    def user_settings(self) -> disp.DisplaySettings:
+        """The settings without an automatic choice for the image (the defaults' stretch and limits
+        in place of the optical ones): what is saved, and what the next image starts from."""
+        if not self.automatic:
+            return self.settings
+        d = disp.DisplaySettings()
+        return self.settings.replace(stretch=d.stretch, limits=d.limits)
+
     def set_settings(self, settings: disp.DisplaySettings) -> None:
         old, self.settings = self.settings, settings
+        if (old.stretch, old.limits) != (settings.stretch, settings.limits):
+            self.automatic = ""
         if (old.colormap, old.invert) != (settings.colormap, settings.invert):
             self._apply_colormap()
         if old.replace(colormap=settings.colormap, invert=settings.invert) != settings:
@@ -189,10 +222,13 @@ class DisplayPanel(QWidget):
                                   colormap=self.cmap_combo.currentData(), invert=self.invert_check.isChecked())
         if s.limits == "manual" and self.limits and not math.isfinite(s.vmin):
             s = s.replace(vmin=self.limits[0], vmax=self.limits[1])
+        if (s.stretch, s.limits) != (self.settings.stretch, self.settings.limits):
+            self.chosen = True  # the user's own: kept for every image from now on
         self.set_settings(s)
 
     def _manual_limits_changed(self) -> None:
         if self.settings.limits == "manual":
+            self.chosen = True
             self.set_settings(self.settings.replace(vmin=self.vmin_spin.value(), vmax=self.vmax_spin.value()))
 
 

@@ -35,6 +35,7 @@ from ..core.image import SkyImage, image_hdus, load_fits
 from ..core.provenance import stamp
 from ..paths import resources_dir
 from . import display as disp
+from .deblend_panel import DeblendController
 from .detection import DetectionController
 from .dialogs import HeaderDialog, PlaneChooserDialog, StatsPanel, about_box
 from .display_panel import DisplayPanel
@@ -100,6 +101,9 @@ class MainWindow(QMainWindow):
         self.sky_map = SkyMapController(self.tasks, image, self.model_dir, self.display, self.canvas, notify,
                                         self.show_error, self)
         self.views.addWidget(self.sky_map.side)
+        self.deblend = DeblendController(self.tasks, image, self.doc, self.canvas, self.display, self.model_dir,
+                                         notify, self.show_error, self,
+                                         device=lambda: self.device_combo.currentData() or "auto")
         self.sessions = SessionManager(self.doc, image=image, current_model=self.current_model,
                                        view=self.view_state, apply_view=self.apply_view, open_image=self.open_path,
                                        notify=notify, error=self.show_error, last_folder=self.settings.last_folder,
@@ -119,6 +123,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.model_status)
         self.model_choice = None  # ml.model_choice.ModelChoice of the open image
         self.restore_choice = None  # the restore model whose domain covers the open image, if any
+        self.deblend_card = None  # the deblend model, when the open image is optical
         self._connect()
         self._restore_settings()
         self._update_actions()
@@ -138,6 +143,11 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.display_dock, self.stats_dock)
         self.display_dock.raise_()
         self.table_dock = self._dock("Sources", "sourcesDock", self.table, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.deblend_dock = self._dock("Deblend", "deblendDock", self.deblend.panel,
+                                       Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.table_dock, self.deblend_dock)
+        self.table_dock.raise_()
+        self.deblend.dock = self.deblend_dock
         self.history_view = QUndoView(self.doc.undo_stack, self)
         self.history_view.setEmptyLabel("Opened")
         self.history_view.setAlternatingRowColors(True)
@@ -164,7 +174,10 @@ class MainWindow(QMainWindow):
         self.image_opened.connect(self.sessions.image_opened)
         self.image_opened.connect(self.detection.image_opened)
         self.image_opened.connect(self.sky_map.image_opened)
+        self.image_opened.connect(self.deblend.image_opened)
         self.tasks.idle_changed.connect(lambda *_: self.sky_map.update_actions())
+        self.tasks.idle_changed.connect(self.deblend.update_actions)
+        self.deblend.box_mode_changed.connect(self._update_actions)
         self.prob_slider.valueChanged.connect(self._prob_changed)
         self.model_combo.currentIndexChanged.connect(self._update_actions)
         self.model_combo.currentIndexChanged.connect(self._show_model_status)
@@ -173,7 +186,7 @@ class MainWindow(QMainWindow):
         self.setWindowModified(not clean)
 
     def _display_changed(self, settings: disp.DisplaySettings) -> None:
-        self.settings.set_display(settings.as_dict())
+        self.settings.set_display(self.display.user_settings().as_dict())  # not an optical image's automatic look
 
     # ================================================================== settings
     def _restore_settings(self) -> None:
@@ -202,7 +215,7 @@ class MainWindow(QMainWindow):
     def save_settings(self) -> None:
         self.settings.set("window/geometry", self.saveGeometry())
         self.settings.set("window/state", self.saveState())
-        self.settings.set_display(self.display.settings.as_dict())
+        self.settings.set_display(self.display.user_settings().as_dict())
         self.settings.set("device", self.device_combo.currentData() or "auto")
         if self.model_combo.currentData():
             self.settings.set("model", self.model_combo.currentData())
@@ -290,8 +303,9 @@ class MainWindow(QMainWindow):
             a.setEnabled(has_image)
         self.act_detect.setEnabled(has_image and self.detection.running is None
                                    and bool(self.model_combo.currentData()))
-        self.act_cancel.setEnabled(self.tasks.busy)
+        self.act_cancel.setEnabled(self.tasks.busy or self.deblend.box_tool.active)  # Esc leaves the box tool
         self.sky_map.update_actions()
+        self.deblend.update_actions()
         self.vetting.update_actions()
         self.exchange.update_actions()
 
@@ -311,6 +325,7 @@ class MainWindow(QMainWindow):
                                     threshold if threshold is not None else self.detect_threshold)
 
     def cancel_task(self) -> None:
+        self.deblend.cancel_box()
         self.tasks.cancel_all()
 
     def _task_failed(self, title: str, message: str) -> None:
@@ -434,13 +449,20 @@ class MainWindow(QMainWindow):
         self.model_choice = choose_model(available_models(self.model_dir, task="detect"), domain)
         restore = choose_model(available_models(self.model_dir, task="restore"), domain)
         self.restore_choice = restore if restore.covered else None
+        from ..core.optical import is_optical
+
+        deblenders = available_models(self.model_dir, task="deblend")
+        self.deblend_card = deblenders[0] if deblenders and is_optical(image.header, image.beam is not None) else None
         card = self.model_choice.card
         if card is not None:
             index = self.model_combo.findData(card.name)
             if index >= 0:
                 self.model_combo.setCurrentIndex(index)
         self._show_model_status()
-        if self.restore_choice is not None and not self.model_choice.covered:
+        if self.deblend_card is not None:
+            self.statusBar().showMessage(f"{image.name}: an optical image — select a blend or drag a box, then "
+                                         "Detect > Deblend", 15000)
+        elif self.restore_choice is not None and not self.model_choice.covered:
             self.statusBar().showMessage(f"{image.name}: extended emission for {restore.card.name} — "
                                          "Detect > Recover Surface Brightness", 15000)
         elif self.model_choice.warning():
@@ -454,7 +476,13 @@ class MainWindow(QMainWindow):
         restore = self.restore_choice
         mine = next((c for c in choice.checks if c.card.name == name), None) if name and choice else None
         version = mine.card.version if mine else ""
-        if restore is not None and choice is not None and not choice.covered:  # an image for the restore task
+        deblender = getattr(self, "deblend_card", None)
+        if deblender is not None:  # an optical image: the deblend task's, not a radio model's
+            self.model_status.setText(f"Deblend model: {deblender.name} {deblender.version} — an optical image "
+                                      "(Detect > Deblend)")
+            self.model_status.setToolTip(f"{deblender.name}: {deblender.description}")
+            self.model_status.setProperty("warning", False)
+        elif restore is not None and choice is not None and not choice.covered:  # an image for the restore task
             self.model_status.setText(f"Restore model: {restore.card.name} {restore.card.version} ✓ its domain "
                                       "covers this image (Detect > Recover Surface Brightness)")
             self.model_status.setToolTip(restore.summary())

@@ -88,7 +88,8 @@ def build_menus(w: QMainWindow) -> None:
     _fill(m, (w.act_sample, w.act_open_beam, None, w.act_open_session, w.act_save_session, w.act_save_session_as, None))
     _fill(m.addMenu("&Import"), (ex.act_import_sources, ex.act_import_reference))
     _fill(m.addMenu("&Export"), (ex.act_export_regions, ex.act_export_catalogue, ex.act_export_png, None,
-                                  w.sky_map.act_export))
+                                  w.sky_map.act_export, None, w.deblend.act_export_components,
+                                  w.deblend.act_export_photometry))
     _fill(m, (None, w.act_header, None, w.act_quit))
     _fill(mb.addMenu("&Edit"), (vt.act_undo, vt.act_redo, None, w.history_dock.toggleViewAction()))
     _fill(mb.addMenu("V&etting"), (vt.act_accept, vt.act_reject, vt.act_unvet, None, vt.act_next, vt.act_prev,
@@ -101,8 +102,9 @@ def build_menus(w: QMainWindow) -> None:
     sm = w.sky_map
     _fill(v.addMenu("Sky &Map"), (*sm.mode_actions.values(), None, sm.act_blink, sm.act_side, None, sm.act_flux))
     v.addSeparator()
-    _fill(v, [dock.toggleViewAction() for dock in (w.display_dock, w.stats_dock, w.table_dock, w.history_dock)])
-    _fill(mb.addMenu("&Detect"), (w.act_detect, w.sky_map.act_restore, None, w.act_cancel))
+    _fill(v, [dock.toggleViewAction() for dock in (w.display_dock, w.stats_dock, w.table_dock, w.deblend_dock,
+                                                   w.history_dock)])
+    _fill(mb.addMenu("&Detect"), (w.act_detect, w.sky_map.act_restore, w.deblend.act_deblend, None, w.act_cancel))
     _fill(mb.addMenu("&Tools"), (w.act_train,))
     _fill(mb.addMenu("&Help"), (w.act_guide, w.act_models, None, w.act_about))
 

@@ -18,6 +18,8 @@ same QActions (and so the same shortcuts, commands and journal) as the user's ke
     dump PATH                  # write the catalogue (.ecsv)
     train TRIALS STEPS VAL FINAL CAL  # Tools > Train a Model…: start a study of that budget
     wait-trials N              # until the training panel's study shows N finished trials
+    deblend X Y [SIDE]         # Detect > Deblend at pixel (X, Y), 0-based, a cutout of SIDE pixels
+    wait-idle                  # until no task (open, detect, deblend…) runs
     quit
 """
 
@@ -98,6 +100,11 @@ class ScriptRunner(QObject):
         elif cmd == "wait-trials":
             panel = getattr(self.w, "training_panel", None)
             done = panel is not None and len(panel.plot.trials) >= int(arg)
+        elif cmd == "deblend":
+            x, y, *side = rest
+            self.w.deblend.start(float(x), float(y), int(side[0]) if side else None)
+        elif cmd == "wait-idle":
+            done = not self.w.busy
         elif cmd == "quit":
             self.w.close()
             QApplication.quit()

@@ -81,9 +81,10 @@ def test_the_bundled_card_names_task_and_domain():
     assert card.training["calibration"]["family"] == "ood" and card.peak_cap == card.training["calibration"]["peak_cap"]
     assert set(card.networks) == set(get_task("detect").networks)
     assert card.detection == card.networks["detection"]  # a network's shape by its name
-    detect, restore = (available_models(task=t) for t in ("detect", "restore"))
-    assert sorted(c.name for c in detect + restore) == sorted(c.name for c in available_models())
+    detect, restore, deblend = (available_models(task=t) for t in ("detect", "restore", "deblend"))
+    assert sorted(c.name for c in detect + restore + deblend) == sorted(c.name for c in available_models())
     assert all(c.task == "detect" for c in detect) and all(c.task == "restore" for c in restore)
+    assert [c.name for c in deblend] == ["vst-deblend"]
     with pytest.raises(DecorasError, match="unknown task"):
         available_models(task="sharpen")
 
