@@ -130,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..core.deblend import write_photometry
     from ..core.image import load_fits
+    from ..core.psf import find_psf
     from ..ml.registry import load_model
     from ..ml.tasks.deblend import deblend_image
 
@@ -137,8 +138,7 @@ def run(args: argparse.Namespace) -> int:
     positions = positions_of(args, image)
     model = load_model(args.model or "vst-deblend", task="deblend")
     psf = None
-    psf_path = args.psf or next((p for p in (image.path.with_name(f"{image.path.stem}{s}.fits")
-                                             for s in ("_psf", "-psf", ".psf")) if p.is_file()), None)
+    psf_path = args.psf or find_psf(image.path)
     if args.psf_fwhm is None and psf_path:
         try:
             psf = np.asarray(fits.getdata(psf_path), float).squeeze()

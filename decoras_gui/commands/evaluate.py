@@ -69,9 +69,10 @@ def run(args: argparse.Namespace) -> int:
         if file_sha256(card_path.parent / card.weights) != card.sha256:
             raise DecorasError("weights changed since evaluation started", card_path)
         if args.variety or args.no_psf:  # figures by family and with / without the dirty beam
-            beam = ("restored images (no dirty beam)" if card.image_kind == "restored" else
+            beam = ("" if card.image_kind == "optical" else  # an optical image has a PSF, not a dirty beam
+                    "restored images (no dirty beam)" if card.image_kind == "restored" else
                     "no dirty beam" if args.no_psf else "with its dirty beam")
-            key = f"{args.variety or 'as trained'}, {beam}"
+            key = f"{args.variety or 'as trained'}" + (f", {beam}" if beam else "")
             card.evaluation.setdefault("by_family", {})[key] = clean
         elif args.schedule:  # figures on another schedule go beside the main ones
             card.evaluation.setdefault("by_schedule", {})[args.schedule] = clean

@@ -108,3 +108,17 @@ def moments_to_ellipse(cxx: float, cxy: float, cyy: float) -> tuple[float, float
     major = vecs[:, 1]
     angle = math.degrees(math.atan2(major[1], major[0]))
     return FWHM_PER_SIGMA * math.sqrt(vals[1]), FWHM_PER_SIGMA * math.sqrt(vals[0]), _fold(angle)
+
+
+def distortion_to_ellipse(sigma_pix: float, e1: float, e2: float) -> tuple[float, float, float]:
+    """(FWHM major, FWHM minor in pixels, angle deg CCW from +x) of adaptive moments of size
+    ``sigma_pix`` (det^1/4) and distortion (e1, e2) = (a^2 - b^2) / (a^2 + b^2) (cos, sin of twice
+    the angle); a 2-pixel circle when the size or shape is unknown."""
+    if not (math.isfinite(sigma_pix) and sigma_pix > 0):
+        sigma_pix = 2.0
+    if not (math.isfinite(e1) and math.isfinite(e2)):
+        e1 = e2 = 0.0
+    e = min(math.hypot(e1, e2), 0.95)
+    q = math.sqrt((1.0 - e) / (1.0 + e))  # b / a
+    return (FWHM_PER_SIGMA * sigma_pix / math.sqrt(q), FWHM_PER_SIGMA * sigma_pix * math.sqrt(q),
+            0.5 * math.degrees(math.atan2(e2, e1)))

@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
 
 from ..core.deblend import DeblendResult, write_photometry
 from ..core.errors import DecorasError
+from ..core.geometry import distortion_to_ellipse
 from ..core.image import SkyImage
 from ..core.optical import HeaderValue
 from ..core.optical import psf_fwhm_arcsec as header_fwhm
@@ -73,7 +74,6 @@ STAMP_PIXELS = 160
 #: galaxy 1 and galaxy 2: yellow and pink, apart from the status colours and the selection's blue
 GALAXY_COLORS = ("#F0E442", "#FF8FD0")
 BOX_COLOR = "#d8dde6"
-FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 STAMPS = (("data", "Data", "The cutout the model read, background subtracted"),
           ("galaxy1", "Galaxy 1", "The brighter galaxy alone, noise-free"),
           ("galaxy2", "Galaxy 2", "The fainter galaxy alone, noise-free"),
@@ -91,19 +91,6 @@ COLUMNS = (("Galaxy", "1: the brighter; greyed: flux below 5 times its noise (no
            ("size (″)", "Adaptive-moments sigma (PSF included), arcsec"),
            ("e1", "Observed distortion (a² - b²) / (a² + b²) along x"),
            ("e2", "Observed distortion along the diagonal"))
-
-
-def shape_ellipse(sigma_pix: float, e1: float, e2: float) -> tuple[float, float, float]:
-    """(major, minor FWHM in pixels, angle CCW from +x in degrees) of a galaxy whose adaptive
-    moments have ``sigma_pix`` (det^1/4) and distortion (e1, e2); a circle when the shape is unknown."""
-    if not (math.isfinite(sigma_pix) and sigma_pix > 0):
-        sigma_pix = 2.0
-    if not (math.isfinite(e1) and math.isfinite(e2)):
-        e1 = e2 = 0.0
-    e = min(math.hypot(e1, e2), 0.95)
-    q = math.sqrt((1.0 - e) / (1.0 + e))  # b / a
-    return (FWHM_PER_SIGMA * sigma_pix / math.sqrt(q), FWHM_PER_SIGMA * sigma_pix * math.sqrt(q),
-            0.5 * math.degrees(math.atan2(e2, e1)))
 
 
 def stamp_rgb(data: np.ndarray, settings: disp.DisplaySettings, limits: disp.Limits) -> np.ndarray:
@@ -412,7 +399,7 @@ class DeblendPanel(QWidget):
         unit = result.unit or "units"
         markers = []
         for k, g in enumerate(result.galaxies):
-            maj, mn, theta = shape_ellipse(g.size_arcsec / result.pixel_arcsec, g.e1, g.e2)
+            maj, mn, theta = distortion_to_ellipse(g.size_arcsec / result.pixel_arcsec, g.e1, g.e2)
             markers.append((g.x - result.origin[1], g.y - result.origin[0], maj, mn, theta,
                             GALAXY_COLORS[k % 2], str(g.index)))
         length, label = (disp.scale_bar_length(result.pixel_arcsec / 3600.0, 0.35 * n) if result.pixel_arcsec
@@ -517,7 +504,7 @@ class DeblendMarkers(QObject):
                 label.setVisible(False)
                 continue
             g = result.galaxies[k]
-            maj, mn, theta = shape_ellipse(g.size_arcsec / result.pixel_arcsec, g.e1, g.e2)
+            maj, mn, theta = distortion_to_ellipse(g.size_arcsec / result.pixel_arcsec, g.e1, g.e2)
             ellipse.setPath(ellipse_path([g.x], [g.y], [maj], [mn], [theta], n=48))
             ellipse.setVisible(True)
             label.setText(str(g.index))
@@ -784,4 +771,4 @@ class DeblendController(QObject):
         return written
 
 
-__all__ = ["DeblendController", "DeblendPanel", "shape_ellipse", "stamp_rgb"]
+__all__ = ["DeblendController", "DeblendPanel", "stamp_rgb"]

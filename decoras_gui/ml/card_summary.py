@@ -21,11 +21,14 @@ HEADLINE = (
     ("flux_within_10pc", "extended flux within 10 %", "{:.3f}"),
     ("flux_ratio_median", "extended flux ratio (median)", "{:.3f}"),
     ("invented_sigma_median", "flux off the sources (sigma)", "{:+.2f}"),
+    # deblending's (eval.deblend_metrics), over all separations
+    ("split_fraction", "blends split into two", "{:.3f}"),
+    ("flux_mape", "flux MAPE per galaxy", "{:.3f}"),
 )
 
 
 #: the family whose figures lead (out of distribution counts: the generalisation bar)
-LEADING_FAMILIES = ("ood, with its dirty beam", "ood, no dirty beam", "ood, restored images (no dirty beam)")
+LEADING_FAMILIES = ("ood, with its dirty beam", "ood, no dirty beam", "ood, restored images (no dirty beam)", "ood")
 
 
 def card_figures(card: ModelCard) -> list[tuple[str, str]]:
@@ -48,7 +51,7 @@ def card_figures(card: ModelCard) -> list[tuple[str, str]]:
     if rows and shown.get("seed") is not None:
         fields = _fields_of(shown.get("sim") or {"variety": shown.get("family")})
         rows.append(("measured on", f"{shown.get('n_fields', '?')} simulated fields, seed {shown['seed']} "
-                     f"({fields}{', ' + lead.split(', ', 1)[1] if lead else ''})"))
+                     f"({fields}{', ' + lead.split(', ', 1)[1] if lead and ', ' in lead else ''})"))
     for family, result in sorted(families.items()):  # e.g. 'ood, with its dirty beam'
         figures = ((result or {}).get("methods") or {}).get(card.name) or {}
         parts = [f"{label} {fmt.format(figures[key])}" for key, label, fmt in FAMILY_FIGURES
@@ -77,17 +80,29 @@ FAMILY_FIGURES = (
     ("ssim", "SSIM", "{:.3f}"),
     ("sb_error", "SB error", "{:.3f}"),
     ("flux_ratio_median", "flux ratio", "{:.3f}"),
+    ("split_fraction", "split", "{:.3f}"),
+    ("flux_mape", "flux MAPE", "{:.3f}"),
 )
 
 
 def card_heading(card: ModelCard) -> str:
     """'name version (task label): instrument, band, image kind images; N px per beam minor axis'."""
     parts = [p for p in (card.instrument, card.band, f"{card.image_kind} images" if card.image_kind else "") if p]
+    head = f"{card.name} {card.version} ({get_task(card.task).label}): {', '.join(parts) or 'instrument not stated'}"
+    if card.image_kind == "optical":
+        return f"{head}; trained for {optical_sampling(card)}"
     span = card.pixels_per_beam_range
     sampling = (f"{span[0]:g}-{span[1]:g}" if span else f"{card.pixels_per_beam_minor:.1f}")
     beam = "; reads the dirty beam" if card.reads_psf else ""
-    return (f"{card.name} {card.version} ({get_task(card.task).label}): {', '.join(parts) or 'instrument not stated'}; "
-            f"trained for {sampling} pixels per beam minor axis{beam}")
+    return f"{head}; trained for {sampling} pixels per beam minor axis{beam}"
+
+
+def optical_sampling(card: ModelCard) -> str:
+    """'0.214" pixels, PSF FWHM 0.6-1" (depth 24.9)' for an optical model's card."""
+    d = card.domain
+    lo, hi = d.get("psf_fwhm_range_arcsec") or (math.nan, math.nan)
+    depth = f" (5-sigma depth {d['depth_mag']:g})" if "depth_mag" in d else ""
+    return f"{d.get('pixel_arcsec', card.cell_mas / 1000.0):g}\" pixels, PSF FWHM {lo:g}-{hi:g}\"{depth}"
 
 
 def study_lines(card: ModelCard) -> list[str]:

@@ -57,6 +57,10 @@ def domain_text(card: ModelCard) -> str:
     elif band:
         parts.append(band)
     parts.append(f"{card.image_kind} images" if card.image_kind else "dirty or restored images")
+    if card.image_kind == "optical":
+        from .card_summary import optical_sampling
+
+        return ", ".join(parts + [optical_sampling(card)])
     span = card.pixels_per_beam_range
     parts.append(f"{span[0]:g}-{span[1]:g} pixels per beam" if span else
                  f"{card.pixels_per_beam_minor:.1f} pixels per beam")

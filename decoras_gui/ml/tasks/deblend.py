@@ -347,8 +347,7 @@ def deblend_image(image: SkyImage, model: DecorasModel, positions: Sequence[tupl
                      "(the first component is that galaxy)")
     work = []
     for c in cut:
-        bg, _ = background_and_noise(c)
-        filled = np.where(np.isfinite(c), c, bg).astype(np.float32)
+        filled = np.where(np.isfinite(c), c, np.nanmedian(c)).astype(np.float32)
         if n_model != n_img:
             filled = ndimage.zoom(filled, n_model / n_img, order=1, prefilter=False) * (n_img / n_model) ** 2
         work.append(filled)
@@ -456,10 +455,10 @@ class DeblendTask(Task):
         (an array or its FITS file) when the header gives no FWHM."""
         import numpy as np
 
-        if psf is not None and not isinstance(psf, np.ndarray):
+        if psf is not None and not isinstance(psf, np.ndarray):  # a PSF object or its file
             from astropy.io import fits
 
-            psf = np.asarray(getattr(psf, "data", None) if hasattr(psf, "data") else fits.getdata(psf), float)
+            psf = np.asarray(psf.data if hasattr(psf, "data") else fits.getdata(psf), float).squeeze()
         ny, nx = image.shape
         pos = at if at is not None else ((nx - 1) / 2.0, (ny - 1) / 2.0)
         (result,) = deblend_image(image, model, [pos], psf_fwhm_arcsec=psf_fwhm_arcsec, zero_point=zero_point,
