@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -46,6 +45,15 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    help="leave detections the sidelobe test calls likely sidelobes (p_sidelobe > 0.5) out of the "
                    "outputs (default: kept, with a note)")
     p.add_argument("--out-dir", help="folder for one catalogue and region file per image (batch mode)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="survey mode: detect on a Dask LocalCluster of N worker processes, each loading the model "
+                   "once; writes a manifest (a rerun does only what is left) and a merged survey catalogue "
+                   "(Parquet, and --format) to --out-dir; IMAGES may be folders (needs decoras-gui[cluster])")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="survey mode on an existing Dask cluster: its scheduler, e.g. tcp://10.0.0.5:8786 (a "
+                   "dask-jobqueue SLURMCluster's; docs/survey.md)")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="survey mode: detect again the images the manifest says failed (default: left as they are)")
     p.add_argument("--per", choices=("component", "source"), default="component",
                    help="catalogue rows: one per component (source_id names its source, component_id the row; "
                    "default) or one per source (its components aggregated)")
@@ -65,6 +73,10 @@ def _outputs(args: argparse.Namespace, image: Path) -> tuple[Path | None, Path |
 
 @command("detect", "Detect and measure sources in FITS images with a DECORAS model.")(_add_arguments)
 def run(args: argparse.Namespace) -> int:
+    if args.workers is not None or args.scheduler:
+        from .detect_survey import run_survey
+
+        return run_survey(args)
     if len(args.images) > 1 and not args.out_dir:
         raise DecorasError("several images need --out-dir (one catalogue and region file per image)")
     if args.model is not None:
@@ -147,22 +159,9 @@ def _run_model(args: argparse.Namespace) -> int:
     # the networks' process starts first: it imports torch and loads the model while this one
     # imports the rest and reads the first image (ml.network_worker)
     started = time.perf_counter()
-    n_workers = _parallel_workers(len(args.images)) if worker_pays() else 0
-    if n_workers:
-        # whole images in n_workers processes, torch's threads shared out between them
-        import queue
-
-        inbox: queue.Queue = queue.Queue()
-        threads = max(1, (os.cpu_count() or 1) // n_workers)
-        workers = [NetworkWorker(args.model or DEFAULT_MODEL, task="detect", threads=threads, inbox=inbox, index=i)
-                   for i in range(n_workers)]
-        try:
-            return _detect_in_workers(args, workers)
-        finally:
-            for w in workers:
-                w.close()
-            if args.timing:
-                print(_timing_workers(len(args.images), time.perf_counter() - started, workers), file=sys.stderr)
+    if len(args.images) >= SURVEY_HINT_IMAGES:
+        print(f"decoras detect: note: {len(args.images)} images in one process; --workers 2 detects them on a Dask "
+              "cluster of 2 worker processes, resumably, with a survey catalogue", file=sys.stderr)
     worker = NetworkWorker(args.model or DEFAULT_MODEL, task="detect") if worker_pays() else None
     try:
         return _detect_all(args, worker)
@@ -171,15 +170,6 @@ def _run_model(args: argparse.Namespace) -> int:
             worker.close()
         if args.timing:
             print(_timing(len(args.images), time.perf_counter() - started, worker), file=sys.stderr)
-
-
-def _timing_workers(n_images: int, seconds: float, workers: list) -> str:
-    """The ``--timing`` line of batch mode in several worker processes."""
-    ready = max(w.ready_seconds for w in workers)
-    networks, runs = sum(w.network_seconds for w in workers), sum(w.network_runs for w in workers)
-    return (f"decoras detect: timing: {n_images} images in {seconds:.2f} s; {len(workers)} worker processes, "
-            f"ready after {ready:.2f} s, networks {networks:.2f} s ({runs} runs) of their "
-            f"{sum(w.busy_seconds for w in workers):.2f} s on whole images")
 
 
 def _timing(n_images: int, seconds: float, worker: Any) -> str:
@@ -231,6 +221,7 @@ class _Outcome:
     out: list[str] = field(default_factory=list)
     err: list[str] = field(default_factory=list)
     failed: bool = False
+    sources: int = 0  # rows written
 
     def emit(self) -> None:
         for line in self.err:
@@ -239,9 +230,11 @@ class _Outcome:
             print(line)
 
 
-def detect_file(args: argparse.Namespace, loaded: _Loaded | Path, model: Any, bar: Any = None) -> _Outcome:
-    """Detect the sources of one image (``loaded``, or its path) and write its outputs; what to
-    print comes back (the worker processes of batch mode run this too: ml.network_worker)."""
+def detect_file(args: argparse.Namespace, loaded: _Loaded | Path, model: Any, bar: Any = None,
+                outputs: tuple[Path | None, Path | None] | None = None) -> _Outcome:
+    """Detect the sources of one image (``loaded``, or its path) and write its outputs (the
+    catalogue and region paths ``outputs``, else those the options name); what to print comes
+    back (the Dask workers of a survey run this too: :mod:`decoras_gui.survey.worker`)."""
     from ..core.sidelobes import is_flagged
     from ..ml.network_worker import ModelUnavailable
     from ..ml.tasks import get_task
@@ -269,7 +262,7 @@ def detect_file(args: argparse.Namespace, loaded: _Loaded | Path, model: Any, ba
             if dropped:
                 err.append(f"decoras detect: {path.name}: note: {len(dropped)} likely sidelobes left out "
                            "(--drop-sidelobes)")
-        catalog_path, regions_path = _outputs(args, path)
+        catalog_path, regions_path = outputs or _outputs(args, path)
         written = []
         if catalog_path:
             catalogue.write(catalog_path, per=args.per)
@@ -280,6 +273,7 @@ def detect_file(args: argparse.Namespace, loaded: _Loaded | Path, model: Any, ba
             frame = args.frame if image.wcs is not None else "image"
             write_regions(catalogue, regions_path, wcs=image.wcs, frame=frame)
             written.append(str(regions_path))
+        result.sources = len(catalogue)
         result.out.append(f"{path}: {len(catalogue)} sources -> {', '.join(written)}")
     except ModelUnavailable:
         raise
@@ -293,18 +287,8 @@ def detect_file(args: argparse.Namespace, loaded: _Loaded | Path, model: Any, ba
     return result
 
 
-#: batch mode with this many images or more runs whole images in WORKERS processes (one per core pair
-#: of the machine, at least 2), each handed WORKER_QUEUE images at a time
-PARALLEL_MIN_IMAGES = 8
-WORKER_QUEUE = 2
-
-
-def _parallel_workers(n_images: int) -> int:
-    """How many whole-image worker processes a batch of ``n_images`` gets (0: one process measures)."""
-    cores = os.cpu_count() or 1
-    if n_images < PARALLEL_MIN_IMAGES or cores < 2:
-        return 0
-    return 2
+#: batch mode of this many images or more in one process says that survey mode (--workers) exists
+SURVEY_HINT_IMAGES = 8
 
 
 def _detect_all(args: argparse.Namespace, worker: Any) -> int:
@@ -359,40 +343,3 @@ def _finish(args: argparse.Namespace, failures: int) -> int:
         print(f"decoras detect: {failures} of {len(args.images)} images failed", file=sys.stderr)
         return EXIT_USER_ERROR
     return 0
-
-
-def _detect_in_workers(args: argparse.Namespace, workers: list) -> int:
-    """Batch mode on several cores: each worker process detects whole images (networks and
-    measuring: :func:`detect_file`), handed out as they finish; outputs are printed in order."""
-    from ..ml.network_worker import next_file_outcome
-
-    paths = [Path(name) for name in args.images]
-    options = {k: v for k, v in vars(args).items() if k != "run"}
-    todo = list(range(len(paths)))
-    owner: dict[tuple[int, int], int] = {}  # (worker, ticket) -> image
-    finished: dict[int, _Outcome] = {}
-    bar = ProgressBar(f"{len(paths)} images")
-
-    def hand_out(w: int) -> None:
-        if todo:
-            k = todo.pop(0)
-            owner[(w, workers[w].submit_file(options, str(paths[k])))] = k
-
-    for _ in range(WORKER_QUEUE):
-        for w in range(len(workers)):
-            hand_out(w)
-    printed = failures = 0
-    while printed < len(paths):
-        w, ticket, outcome = next_file_outcome(workers)
-        finished[owner.pop((w, ticket))] = outcome
-        hand_out(w)
-        bar.counter(printed + len(finished), len(paths))
-        if printed in finished:
-            bar.close()
-        while printed in finished:
-            done = finished.pop(printed)
-            done.emit()
-            failures += done.failed
-            printed += 1
-    bar.close()
-    return _finish(args, failures)

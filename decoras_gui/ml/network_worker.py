@@ -117,10 +117,8 @@ class NetworkWorker:
     :func:`~decoras_gui.ml.registry.load_model` does) and runs the networks on request.
     Requests are answered in the order they were made. Use as a context manager, or :meth:`close`."""
 
-    def __init__(self, model_name: str, task: str | None = None, threads: int | None = None,
-                 inbox: queue.Queue | None = None, index: int = 0):
+    def __init__(self, model_name: str, task: str | None = None, threads: int | None = None):
         self.started = time.time()
-        self.index = index  # this worker's number among several sharing one ``inbox``
         self.ready_seconds = float("nan")  # from the start to the model loaded in the worker
         self.network_seconds = 0.0  # the worker's time in run_networks, all requests answered
         self.wait_seconds = 0.0  # this process's time waiting for answers
@@ -134,13 +132,11 @@ class NetworkWorker:
         self._prefetched: list[_Prefetch] = []  # oldest first
         self.prefetch_hits = 0  # requests answered by a prefetch (the tests check that batch mode uses it)
         self.requests = 0
-        self.busy_seconds = 0.0  # the worker's time on whole images (batch mode on several cores)
-        self.network_runs = 0  # the networks' runs in those
         #: things to do while waiting for an answer (imports the command needs later): one is run
         #: whenever no answer has come yet, so that they cost nothing when the networks are slower
         self.idle: list[Callable[[], Any]] = []
-        # the answers are read as they come, into ``inbox`` as (index, message); None: the worker ended
-        self.inbox: queue.Queue = inbox if inbox is not None else queue.Queue()
+        # the answers are read as they come, into ``inbox``; None: the worker ended
+        self.inbox: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, args=(self._proc.stdout,), daemon=True).start()
         self._send({"model": model_name, "task": task, "threads": threads})
 
@@ -149,9 +145,9 @@ class NetworkWorker:
             try:
                 message = pickle.load(stream)
             except (EOFError, OSError, ValueError, pickle.UnpicklingError):
-                self.inbox.put((self.index, None))
+                self.inbox.put(None)
                 return
-            self.inbox.put((self.index, message))
+            self.inbox.put(message)
 
     # ------------------------------------------------------------------ plumbing
     def _send(self, message: Any) -> None:
@@ -162,7 +158,7 @@ class NetworkWorker:
             self._died()
 
     def _receive(self) -> tuple:
-        message = self.inbox.get()[1]
+        message = self.inbox.get()
         if message is None:
             self._died()
         return message
@@ -268,16 +264,6 @@ class NetworkWorker:
             ticket = self.submit(data, rms, **kwargs)
         return self.result(ticket, progress, cancel)
 
-    def submit_file(self, options: dict, path: str) -> int:
-        """Ask the worker to detect the image ``path`` whole and write its outputs (the command's
-        ``options``); answered by ``("file", ticket, outcome, seconds)`` (see :func:`next_file_outcome`)."""
-        if self._fatal is not None:
-            raise self._fatal
-        self._tickets += 1
-        self.requests += 1
-        self._send(("file", self._tickets, options, path))
-        return self._tickets
-
     def close(self) -> None:
         """End the worker (it stops at the end of its input; killed if it does not within 10 s)."""
         for stream in (self._proc.stdin, self._proc.stdout):
@@ -296,28 +282,6 @@ class NetworkWorker:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def next_file_outcome(workers: list[NetworkWorker]) -> tuple[int, int, Any]:
-    """The next image any of ``workers`` (sharing one inbox) finished: (worker index, ticket, outcome)."""
-    while True:
-        index, message = workers[0].inbox.get()
-        worker = workers[index]
-        if message is None:
-            worker._died()
-        kind = message[0]
-        if kind == "ready":
-            worker._card, worker.ready_seconds = message[1], message[2] - worker.started
-        elif kind == "fatal":
-            worker._fatal = ModelUnavailable(message[1], message[2])
-            raise worker._fatal
-        elif kind == "file":
-            worker.busy_seconds += message[3]
-            worker.network_seconds += message[4]
-            worker.network_runs += message[5]
-            return index, message[1], message[2]
-        elif kind == "crash":
-            raise RuntimeError(f"a worker process failed:\n{message[2]}")
 
 
 class RemoteModel(ModelIdentity):
@@ -393,9 +357,6 @@ def serve() -> int:
         from .inference import run_networks
 
         while (request := messages.get()) is not None:
-            if request[0] == "file":
-                _detect_file(send, model, *request[1:])
-                continue
             _, ticket, data, rms, kwargs = request
 
             def progress(done: int, total: int, ticket: int = ticket) -> None:
@@ -415,38 +376,3 @@ def serve() -> int:
     # done: skip the interpreter's tear-down of torch (half a second the command would wait for)
     sys.stderr.flush()
     os._exit(0)
-
-
-class _TimedModel:
-    """The worker's model, timing its networks (through run_networks' hand-over, as RemoteModel)."""
-
-    def __init__(self, model: Any):
-        self.model, self.card, self.seconds, self.runs = model, model.card, 0.0, 0
-
-    def run_networks(self, data: Any, rms: float, **kwargs) -> NetworkMaps:
-        from .inference import run_networks
-
-        t0 = time.perf_counter()
-        try:
-            return run_networks(data, rms, self.model, **kwargs)
-        finally:
-            self.seconds += time.perf_counter() - t0
-            self.runs += 1
-
-
-def _detect_file(send: Any, model: Any, ticket: int, options: dict, path: str) -> None:
-    """A whole image in the worker: ``decoras detect``'s own per-image routine, its outputs written here."""
-    import argparse
-    import traceback
-    from pathlib import Path
-
-    from ..commands.detect import detect_file
-
-    timed = _TimedModel(model)
-    t0 = time.perf_counter()
-    try:
-        outcome = detect_file(argparse.Namespace(**options), Path(path), timed)
-    except Exception:  # a bug: the command shows the traceback
-        send(("crash", ticket, traceback.format_exc()))
-        return
-    send(("file", ticket, outcome, time.perf_counter() - t0, timed.seconds, timed.runs))
