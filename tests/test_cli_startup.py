@@ -161,30 +161,30 @@ def test_a_worker_that_dies_is_a_clear_error():
             worker.run(np.ones((64, 64), np.float32), 1.0, device="cpu")
 
 
-def test_a_big_batch_runs_whole_images_in_worker_processes(tmp_path, capsys, monkeypatch):
-    """From PARALLEL_MIN_IMAGES images on, worker processes detect whole images: the catalogues
-    and region files are those of one process, the lines come out in the images' order, a bad
-    image is skipped and counted."""
+def test_survey_mode_gives_the_catalogues_of_one_process(tmp_path, capsys, monkeypatch):
+    """On a Dask cluster (--workers 2) every image's catalogue and region file are those of one
+    process, a bad image is skipped and counted; a big batch in one process says survey mode exists."""
     import shutil
 
-    from decoras_gui.commands.detect import PARALLEL_MIN_IMAGES
+    pytest.importorskip("distributed")
+    from decoras_gui.commands.detect import SURVEY_HINT_IMAGES
 
     refactor = SAMPLE.parents[1] / "tests" / "data" / "refactor"
     sources = [SAMPLE, refactor / "sim_field_0.fits", refactor / "sim_field_1.fits"]
     images = []
-    for k in range(PARALLEL_MIN_IMAGES):
+    for k in range(SURVEY_HINT_IMAGES):
         src = sources[k % len(sources)]
         images.append(shutil.copy(src, tmp_path / f"img{k}.fits"))
     (tmp_path / "img3.fits").write_text("not a FITS file")
-    monkeypatch.setenv("DECORAS_NETWORK_WORKER", "1")
-    assert main(["detect", *map(str, images), "--out-dir", str(tmp_path / "w"), "--device", "cpu", "--timing"]) == 2
+    assert main(["detect", *map(str, images), "--out-dir", str(tmp_path / "w"), "--device", "cpu",
+                 "--workers", "2"]) == 2
     out, err = capsys.readouterr()
-    assert "2 worker processes" in err and f"({PARALLEL_MIN_IMAGES} runs)" not in err  # the bad one never ran
-    assert "img3.fits" in err and f"1 of {PARALLEL_MIN_IMAGES} images failed" in err
-    assert [line.split(":")[0] for line in out.splitlines()] == [str(p) for p in images if "img3" not in str(p)]
-    monkeypatch.setenv("DECORAS_NETWORK_WORKER", "0")
+    assert "img3.fits" in err and f"1 of {SURVEY_HINT_IMAGES} images failed" in err
     good = [str(p) for p in images if "img3" not in str(p)]
-    assert main(["detect", *good, "--out-dir", str(tmp_path / "p"), "--device", "cpu"]) == 0
+    assert sorted(line.split(":")[0] for line in out.splitlines()) == sorted(good)
+    monkeypatch.setenv("DECORAS_NETWORK_WORKER", "0")
+    assert main(["detect", *map(str, images), "--out-dir", str(tmp_path / "p"), "--device", "cpu"]) == 2
+    assert "--workers 2 detects them on a Dask cluster" in capsys.readouterr().err
     for path in good:
         stem = path.rsplit("/", 1)[-1].removesuffix(".fits")
         _same_tables(tmp_path / "w" / f"{stem}.ecsv", tmp_path / "p" / f"{stem}.ecsv")

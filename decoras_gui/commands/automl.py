@@ -52,6 +52,12 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-fields", type=int, default=16, help="OOD validation fields of the study")
     p.add_argument("--val-size", type=int, default=128, help="side of the validation fields (pixels)")
     p.add_argument("--seed", type=int, default=1, help="sampler seed")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the trials on this Dask cluster (e.g. a dask-jobqueue SLURMCluster's scheduler), one "
+                   "task per trial, through the study's shared storage (a file all workers see: on NFS use "
+                   "--storage NAME.log; docs/survey.md)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="run the trials on a Dask LocalCluster of N worker processes")
     p.add_argument("--work-dir", default=None,
                    help="trial checkpoints and logs (default runs/automl; with --like, automl/ in your data folder)")
     p.add_argument("--finalize", action="store_true",
@@ -168,6 +174,8 @@ def run(args: argparse.Namespace) -> int:
         raise DecorasError(f"the base configuration is for the task {base.task!r}, not {task.name!r}")
     name = args.study or base.name
     storage = args.storage or str(Path(args.work_dir) / f"{name}.db")
+    if (args.scheduler or args.workers) and not args.storage and not Path(storage).exists():
+        storage = str(Path(args.work_dir) / f"{name}.log")  # an Optuna journal: safe on a shared (NFS) disk
     settings = StudySettings(base=base, trial_steps=args.trial_steps, report_every=args.report_every, crop=args.crop,
                              batch_size=args.batch_size, val_fields=args.val_fields, val_size=args.val_size,
                              seed=args.seed,
@@ -192,9 +200,20 @@ def run(args: argparse.Namespace) -> int:
         events.progress("study", fraction, message, running=counted.done + 1, of=args.trials)
 
     try:
-        study = run_study(settings, storage, name, args.trials, Path(args.work_dir) / name, timeout=args.timeout,
-                          log=counted.log, progress=studied,
-                          on_open=counted.history, on_trial=counted.told)
+        if args.scheduler or args.workers:
+            from ..survey.cluster import require_distributed
+            from ..survey.trials import run_study_on_cluster
+
+            require_distributed()
+            if args.timeout is not None:
+                raise DecorasError("--timeout is for a study in one process; on a cluster, --trials bounds it")
+            study = run_study_on_cluster(settings, storage, name, args.trials, Path(args.work_dir) / name,
+                                         workers=args.workers, scheduler=args.scheduler, log=counted.log,
+                                         progress=studied, on_open=counted.history, on_trial=counted.told)
+        else:
+            study = run_study(settings, storage, name, args.trials, Path(args.work_dir) / name,
+                              timeout=args.timeout, log=counted.log, progress=studied,
+                              on_open=counted.history, on_trial=counted.told)
         summary = study_summary(study)
         events.say(json.dumps({k: v for k, v in summary.items() if k != "best"}, default=str))
         if "best" in summary:

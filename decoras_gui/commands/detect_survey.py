@@ -28,11 +28,9 @@ def survey_options(args: argparse.Namespace) -> dict:
 
 
 def run_survey(args: argparse.Namespace) -> int:
-    try:
-        import distributed  # noqa: F401
-    except ImportError as exc:
-        raise DecorasError("--workers and --scheduler need Dask: pip install 'decoras-gui[cluster]' "
-                           "(scripts/setup installs it)") from exc
+    from ..survey.cluster import require_distributed
+
+    require_distributed()
     from ..survey.engine import SurveyRun
     from ..survey.inputs import expand
 

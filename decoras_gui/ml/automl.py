@@ -241,25 +241,17 @@ def open_study(storage: str, study_name: str, seed: int = 1, n_reports: int = 3)
                                direction="maximize", load_if_exists=True)
 
 
-def run_study(settings: StudySettings, storage: str, study_name: str, n_trials: int, work_dir: str | os.PathLike,
-              timeout: float | None = None, log: Callable[[str], None] = lambda s: print(s, file=sys.stderr,
-                                                                                          flush=True),
-              progress: Callable[[float, str], None] | None = None,
-              on_open: Callable | None = None, on_trial: Callable | None = None):
-    """Run trials until the study holds ``n_trials`` finished (complete or pruned) ones.
+FINISHED_STATES = ("COMPLETE", "PRUNED")
 
-    ``progress(fraction of the study, message)`` comes a few times a trial; ``on_open(study)``
-    once the study is open (a resumed one holds its earlier trials), ``on_trial(trial)`` after
-    each trial this run finishes."""
-    import optuna
-    import torch
 
+def finished_trials(study) -> int:
+    return sum(t.state.name in FINISHED_STATES for t in study.trials)
+
+
+def prepare_study(settings: StudySettings, storage: str, study_name: str):
+    """Open (or create) the study and check it searches this run's space; returns (study, task)."""
     study = open_study(storage, study_name, settings.seed, settings.n_reports)
     task = get_task(settings.base.task)
-    fields = task.study_fields(settings)
-    work = Path(work_dir)
-    finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-
     space = settings.search_space
     if space == "finetune" and not settings.base.init_from:
         raise DecorasError("a fine-tuning study needs a base that starts from a model (init_from)")
@@ -268,9 +260,22 @@ def run_study(settings: StudySettings, storage: str, study_name: str, n_trials: 
     study.set_user_attr("space", space)
     study.set_user_attr("task", task.name)
     study.set_user_attr("objective", task.study_objective)
-    losses = tuple(task.loss_names.values())
     if space == "finetune":
         study.set_user_attr("init_from", settings.base.init_from)
+    return study, task
+
+
+def make_objective(settings: StudySettings, study, task, n_trials: int, work_dir: str | os.PathLike,
+                   progress: Callable[[float, str], None] | None = None) -> Callable:
+    """The study's objective: train a trial, score it on the OOD fields every ``report_every``
+    steps (Hyperband prunes on those), set its constraints and return its value."""
+    import optuna
+    import torch
+
+    fields = task.study_fields(settings)
+    work = Path(work_dir)
+    space = settings.search_space
+    losses = tuple(task.loss_names.values())
 
     def objective(trial) -> float:
         params = suggest(trial, space, losses)
@@ -282,7 +287,7 @@ def run_study(settings: StudySettings, storage: str, study_name: str, n_trials: 
                             sim=task.trial_sim(settings.base.sim, settings.sim_size))
         card = _card_for(config)
         last: dict = {}
-        done = sum(t.state in finished for t in study.trials)
+        done = finished_trials(study)
 
         def report(step: int, nets: dict) -> None:
             if progress:
@@ -309,22 +314,72 @@ def run_study(settings: StudySettings, storage: str, study_name: str, n_trials: 
         _set_constraints(trial, last["constraints"])
         return float(last["value"])
 
-    def told(study, trial) -> None:
-        state = trial.state.name.lower()
-        value = "-" if trial.value is None else f"{trial.value:.3f}"
-        purity = trial.user_attrs.get("purity_snr_ge_5")
-        log(f"trial {trial.number} {state}: value {value}"
+    return objective
+
+
+def trial_line(trial) -> str:
+    """The line said of a finished trial."""
+    state = trial.state.name.lower()
+    value = "-" if trial.value is None else f"{trial.value:.3f}"
+    purity = trial.user_attrs.get("purity_snr_ge_5")
+    return (f"trial {trial.number} {state}: value {value}"
             + (f", purity(SNR>=5) {purity:.3f}" if isinstance(purity, float) else "")
             + f", {json.dumps(trial.params, default=str)}")
+
+
+def run_study(settings: StudySettings, storage: str, study_name: str, n_trials: int, work_dir: str | os.PathLike,
+              timeout: float | None = None, log: Callable[[str], None] = lambda s: print(s, file=sys.stderr,
+                                                                                          flush=True),
+              progress: Callable[[float, str], None] | None = None,
+              on_open: Callable | None = None, on_trial: Callable | None = None):
+    """Run trials until the study holds ``n_trials`` finished (complete or pruned) ones.
+
+    ``progress(fraction of the study, message)`` comes a few times a trial; ``on_open(study)``
+    once the study is open (a resumed one holds its earlier trials), ``on_trial(trial)`` after
+    each trial this run finishes. (:func:`decoras_gui.survey.trials.run_study_on_cluster` runs
+    the trials on a Dask cluster instead.)"""
+    import optuna
+
+    study, task = prepare_study(settings, storage, study_name)
+    objective = make_objective(settings, study, task, n_trials, work_dir, progress)
+
+    def told(study, trial) -> None:
+        log(trial_line(trial))
         if on_trial:
             on_trial(trial)
 
     if on_open:
         on_open(study)
-    if sum(t.state in finished for t in study.trials) < n_trials:
+    finished = tuple(getattr(optuna.trial.TrialState, s) for s in FINISHED_STATES)
+    if finished_trials(study) < n_trials:
         study.optimize(objective, timeout=timeout, catch=(),
                        callbacks=[optuna.study.MaxTrialsCallback(n_trials, states=finished), told])
     return study
+
+
+def run_trial(settings: StudySettings, storage: str, study_name: str, n_trials: int,
+              work_dir: str | os.PathLike, user_attrs: dict | None = None) -> int | None:
+    """One trial of the study in this process (a Dask worker's task: the study's storage is shared),
+    with ``user_attrs`` set on it (where it ran, say); returns its number, or None when the study
+    already holds ``n_trials`` finished trials."""
+    import multiprocessing
+
+
+    if multiprocessing.current_process().daemon:  # a Dask worker: its processes may not have children
+        settings = replace(settings, workers=0)
+    study, task = prepare_study(settings, storage, study_name)
+    if finished_trials(study) >= n_trials:
+        return None
+    objective = make_objective(settings, study, task, n_trials, work_dir)
+
+    def marked(trial) -> float:
+        for key, value in (user_attrs or {}).items():
+            trial.set_user_attr(key, value)
+        return objective(trial)
+
+    numbers: list[int] = []
+    study.optimize(marked, n_trials=1, catch=(), callbacks=[lambda _s, trial: numbers.append(trial.number)])
+    return numbers[0] if numbers else None
 
 
 def study_summary(study) -> dict:

@@ -21,7 +21,6 @@ stops it: images running are cancelled and stay to do.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 import uuid
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import DecorasError
+from .cluster import connect
 from .inputs import unique_stems
 from .manifest import Manifest, Plan
 from .merge import write_merged
@@ -145,41 +145,26 @@ class SurveyRun:
                    pid=message.get("pid"), again=again)
 
     def _connect(self):
-        """The client, on a new LocalCluster or the given scheduler, with the plugin registered."""
-        from distributed import Client, LocalCluster
-
-        if self.scheduler:
-            try:
-                client = Client(self.scheduler, timeout="20s")
-            except (OSError, TimeoutError, ValueError) as exc:
-                raise DecorasError(f"cannot reach the Dask scheduler at {self.scheduler}: {exc}") from exc
-            threads = self.torch_threads
-        else:
-            dashboard = ":8787" if self.dashboard and _has_bokeh() else None
-            cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=dashboard, silence_logs=logging.ERROR)
-            client = Client(cluster)
-            threads = self.torch_threads or max(1, available_cores() // self.workers)
+        """The connection, on a new LocalCluster or the given scheduler, with the plugin registered."""
+        conn = connect(self.workers, self.scheduler, self.dashboard)
+        threads = self.torch_threads or (None if self.scheduler else max(1, available_cores() // self.workers))
         try:
-            client.register_plugin(DetectPlugin(threads), name=PLUGIN)
+            conn.client.register_plugin(DetectPlugin(threads), name=PLUGIN)
         except Exception as exc:
-            client.close()
+            conn.close()
             raise DecorasError(f"the Dask workers cannot load decoras-gui ({type(exc).__name__}: {exc}); install "
                                "the same decoras-gui on every worker") from exc
-        client.subscribe_topic(TOPIC, self._on_topic)
-        return client
+        conn.client.subscribe_topic(TOPIC, self._on_topic)
+        return conn
 
-    def _close(self, client) -> None:
+    def _close(self, conn) -> None:
         with self._lock:
             self._client = None
-        cluster = client.cluster if not self.scheduler else None
         try:
-            client.unsubscribe_topic(TOPIC)
+            conn.client.unsubscribe_topic(TOPIC)
         except Exception:
             pass
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        conn.close()
 
     # -- the run -----------------------------------------------------------------------------------
     def plan(self, manifest: Manifest) -> tuple[Plan, dict[Path, str]]:
@@ -208,12 +193,13 @@ class SurveyRun:
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
 
-        client = self._connect()
+        conn = self._connect()
+        client = conn.client
         with self._lock:
             self._client = client
         try:
-            summary.workers = len(client.scheduler_info(n_workers=-1)["workers"])
-            summary.dashboard = client.dashboard_link if (self.dashboard and _has_bokeh()) else None
+            summary.workers = conn.n_workers
+            summary.dashboard = conn.dashboard if self.dashboard else None
             self._emit("cluster", workers=summary.workers, dashboard=summary.dashboard,
                        scheduler=client.scheduler.address)
             options = {"detect": {**self.options, "out_dir": str(self.out_dir), "catalog": None, "regions": None},
@@ -260,17 +246,11 @@ class SurveyRun:
                            of=len(self.inputs))
                 future.release()
         finally:
-            self._close(client)
+            self._close(conn)
 
 
 def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def _has_bokeh() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("bokeh") is not None
 
 
 def _rows(path: Path) -> int:

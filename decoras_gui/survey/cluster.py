@@ -1,0 +1,62 @@
+"""The Dask cluster of a run: a new ``LocalCluster``, or an existing one's scheduler."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from dataclasses import dataclass
+
+from ..core.errors import DecorasError
+
+
+def has_distributed() -> bool:
+    return importlib.util.find_spec("distributed") is not None
+
+
+def require_distributed(option: str = "--workers and --scheduler") -> None:
+    if not has_distributed():
+        raise DecorasError(f"{option} need Dask: pip install 'decoras-gui[cluster]' (scripts/setup installs it)")
+
+
+def has_dashboard() -> bool:
+    return importlib.util.find_spec("bokeh") is not None
+
+
+@dataclass
+class Connection:
+    """A client, and the LocalCluster it started (None: the scheduler was given, and stays up)."""
+
+    client: object
+    cluster: object | None = None
+
+    @property
+    def dashboard(self) -> str | None:
+        return self.client.dashboard_link if has_dashboard() else None
+
+    @property
+    def n_workers(self) -> int:
+        return len(self.client.scheduler_info(n_workers=-1)["workers"])
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def connect(workers: int | None = None, scheduler: str | None = None, dashboard: bool = True) -> Connection:
+    """A client on the scheduler at ``scheduler``, or on a new LocalCluster of ``workers`` processes
+    with one task thread each (the Dask dashboard on port 8787, or another when that is taken)."""
+    require_distributed()
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            return Connection(Client(scheduler, timeout="20s"))
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise DecorasError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+    if not workers or workers < 1:
+        raise DecorasError(f"a local cluster needs at least 1 worker, not {workers}")
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                           dashboard_address=":8787" if dashboard and has_dashboard() else None,
+                           silence_logs=logging.ERROR)
+    return Connection(Client(cluster), cluster)
