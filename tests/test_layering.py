@@ -1,6 +1,6 @@
 """Layering: the headless packages never load Qt, whatever of them is imported.
 
-``core``, ``sim``, ``ml``, ``eval``, ``commands`` and the ``decoras`` command are imported
+``core``, ``sim``, ``ml``, ``eval``, ``commands``, ``survey`` and the ``decoras`` command are imported
 (every module of them, found by walking the packages) in a fresh interpreter; neither
 PySide6 nor pyqtgraph may end up loaded. ruff's TID251 rule (pyproject.toml) stops the
 import statements; this test stops the indirect ones too.
@@ -12,7 +12,8 @@ import json
 import subprocess
 import sys
 
-HEADLESS = ("decoras_gui.core", "decoras_gui.sim", "decoras_gui.ml", "decoras_gui.eval", "decoras_gui.commands")
+HEADLESS = ("decoras_gui.core", "decoras_gui.sim", "decoras_gui.ml", "decoras_gui.eval", "decoras_gui.commands",
+            "decoras_gui.survey")
 
 CODE = """
 import importlib, json, pkgutil, sys

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.catalogue import Catalogue
+from ..core.errors import DecorasError
 from ..core.formats import fits_image_filter
 from ..core.image import SkyImage, image_hdus, load_fits
 from ..core.provenance import stamp
@@ -49,6 +50,7 @@ from .session_journal import SessionManager
 from .settings import Settings
 from .sky_map_layer import SkyMapController
 from .source_table import SourceTableWidget
+from .survey_panel import SurveyController, SurveyPanel
 from .task_bar import TaskBar
 from .vetting import VettingController
 from .welcome import WelcomePage
@@ -104,6 +106,9 @@ class MainWindow(QMainWindow):
         self.deblend = DeblendController(self.tasks, image, self.doc, self.canvas, self.display, self.model_dir,
                                          notify, self.show_error, self,
                                          device=lambda: self.device_combo.currentData() or "auto")
+        self.survey = SurveyController(self)
+        self.survey_panel = SurveyPanel(self.survey)
+        self.survey_panel.open_requested.connect(self.open_with_catalogue)
         self.sessions = SessionManager(self.doc, image=image, current_model=self.current_model,
                                        view=self.view_state, apply_view=self.apply_view, open_image=self.open_path,
                                        notify=notify, error=self.show_error, last_folder=self.settings.last_folder,
@@ -146,6 +151,8 @@ class MainWindow(QMainWindow):
         self.deblend_dock = self._dock("Deblend", "deblendDock", self.deblend.panel,
                                        Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.table_dock, self.deblend_dock)
+        self.survey_dock = self._dock("Survey", "surveyDock", self.survey_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.deblend_dock, self.survey_dock)
         self.table_dock.raise_()
         self.deblend.dock = self.deblend_dock
         self.history_view = QUndoView(self.doc.undo_stack, self)
@@ -246,6 +253,15 @@ class MainWindow(QMainWindow):
                 if answer == buttons.Cancel:
                     return event.ignore()
             panel.stop_and_wait()
+        if self.survey.running:
+            if self.ask_on_close:
+                buttons = QMessageBox.StandardButton
+                answer = QMessageBox.question(self, "A survey is running", "Stop detecting in the folder and close?\n"
+                                              "(The images finished are kept: File > Detect in Folder… on the same "
+                                              "folder resumes it.)", buttons.Yes | buttons.Cancel, buttons.Yes)
+                if answer == buttons.Cancel:
+                    return event.ignore()
+            self.survey.stop_and_wait()
         self.sessions.close(keep=unsaved)  # unsaved work stays in the journal: offered at the next start
         self.save_settings()
         self.tasks.cancel_all()
@@ -366,6 +382,35 @@ class MainWindow(QMainWindow):
             return run_simulate(1, 2024, 512, made.parent)[0]
 
         self.tasks.start(task, "sample", "Simulating a sample image…").succeeded.connect(self.open_path)
+
+    def detect_in_folder(self, folder: str | Path | None = None) -> bool:
+        """File > Detect in Folder…: every image of a folder detected in the background (the Survey dock)."""
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(self, "Detect in folder", self.settings.last_folder())
+            if not folder:
+                return False
+        self.survey_dock.show()
+        self.survey_dock.raise_()
+        self.survey_panel.set_folder(folder)
+        return self.survey_panel.start()
+
+    def open_with_catalogue(self, path: str, catalogue: str) -> Worker:
+        """Open an image of a survey run with the catalogue the run wrote for it."""
+        worker = self.open_path(path, ask=False)
+
+        def opened(image) -> None:
+            self.image_opened.disconnect(opened)
+            if Path(image.path).absolute() != Path(path).absolute():
+                return
+            try:
+                sources = Catalogue.read(catalogue)
+            except DecorasError as exc:
+                return self.show_error("Cannot read the catalogue", str(exc))
+            self.doc.set_catalogue(sources)
+            self.statusBar().showMessage(f"{image.name}: {len(sources)} sources from {Path(catalogue).name}", 8000)
+
+        self.image_opened.connect(opened)
+        return worker
 
     def open_path(self, path: str | Path, hdu: int | str | None = None, plane=None, ask: bool = True) -> Worker:
         """Open an image off the UI thread (menu, drag and drop, recent files, command line).

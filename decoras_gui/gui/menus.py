@@ -27,6 +27,10 @@ def build_actions(w: QMainWindow) -> None:
     w.act_open_beam = act("Open Dirty &Beam…", lambda: w.detection.open_beam_dialog(), (), None,
                           "Open the image's dirty beam (PSF): Detect then tests every detection against its "
                           "sidelobes", name="open_dirty_beam")
+    w.act_detect_folder = act("&Detect in Folder…", lambda: w.detect_in_folder(), (), None,
+                              "Detect every FITS image of a folder in the background, on a Dask cluster of worker "
+                              "processes: one catalogue and region file each, a survey catalogue, resumable",
+                              name="detect_in_folder")
     w.act_quit = act("&Quit", w.close, QKeySequence.StandardKey.Quit)
     w.act_fit = act("&Fit", w.canvas.fit, "F", ("fit", SP.SP_TitleBarMaxButton),
                     "Fit the whole image in the view (F)")
@@ -85,7 +89,8 @@ def build_menus(w: QMainWindow) -> None:
     m.addAction(w.act_open)
     w.recent_menu = m.addMenu("Open &Recent")
     w.recent_menu.aboutToShow.connect(w.fill_recent_menu)
-    _fill(m, (w.act_sample, w.act_open_beam, None, w.act_open_session, w.act_save_session, w.act_save_session_as, None))
+    _fill(m, (w.act_sample, w.act_open_beam, None, w.act_detect_folder, None, w.act_open_session, w.act_save_session,
+              w.act_save_session_as, None))
     _fill(m.addMenu("&Import"), (ex.act_import_sources, ex.act_import_reference))
     _fill(m.addMenu("&Export"), (ex.act_export_regions, ex.act_export_catalogue, ex.act_export_png, None,
                                   w.sky_map.act_export, None, w.deblend.act_export_components,
@@ -103,7 +108,7 @@ def build_menus(w: QMainWindow) -> None:
     _fill(v.addMenu("Sky &Map"), (*sm.mode_actions.values(), None, sm.act_blink, sm.act_side, None, sm.act_flux))
     v.addSeparator()
     _fill(v, [dock.toggleViewAction() for dock in (w.display_dock, w.stats_dock, w.table_dock, w.deblend_dock,
-                                                   w.history_dock)])
+                                                   w.survey_dock, w.history_dock)])
     _fill(mb.addMenu("&Detect"), (w.act_detect, w.sky_map.act_restore, w.deblend.act_deblend, None, w.act_cancel))
     _fill(mb.addMenu("&Tools"), (w.act_train,))
     _fill(mb.addMenu("&Help"), (w.act_guide, w.act_models, None, w.act_about))

@@ -20,6 +20,8 @@ same QActions (and so the same shortcuts, commands and journal) as the user's ke
     wait-trials N              # until the training panel's study shows N finished trials
     deblend X Y [SIDE]         # Detect > Deblend at pixel (X, Y), 0-based, a cutout of SIDE pixels
     wait-idle                  # until no task (open, detect, deblend…) runs
+    survey FOLDER [WORKERS]    # File > Detect in Folder… on FOLDER (output FOLDER/decoras-survey)
+    wait-survey                # until the survey has ended
     quit
 """
 
@@ -103,6 +105,13 @@ class ScriptRunner(QObject):
         elif cmd == "deblend":
             x, y, *side = rest
             self.w.deblend.start(float(x), float(y), int(side[0]) if side else None)
+        elif cmd == "survey":
+            folder, *workers = rest
+            if workers:
+                self.w.survey_panel.workers_spin.setValue(int(workers[0]))
+            self.w.detect_in_folder(folder)
+        elif cmd == "wait-survey":
+            done = not self.w.survey.running and self.w.survey_panel.summary is not None
         elif cmd == "wait-idle":
             done = not self.w.busy
         elif cmd == "quit":

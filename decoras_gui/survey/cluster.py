@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import warnings
 from dataclasses import dataclass
 
 from ..core.errors import DecorasError
@@ -56,7 +57,9 @@ def connect(workers: int | None = None, scheduler: str | None = None, dashboard:
             raise DecorasError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
     if not workers or workers < 1:
         raise DecorasError(f"a local cluster needs at least 1 worker, not {workers}")
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=":8787" if dashboard and has_dashboard() else None,
-                           silence_logs=logging.ERROR)
+    with warnings.catch_warnings():  # port 8787 taken (another cluster): Dask takes another, and says which
+        warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=":8787" if dashboard and has_dashboard() else None,
+                               silence_logs=logging.ERROR)
     return Connection(Client(cluster), cluster)

@@ -178,7 +178,8 @@ class SurveyRun:
         plan, names = self.plan(manifest)
         summary = SurveySummary(self.out_dir, len(self.inputs), done_before=len(plan.done),
                                 failed_before=len(plan.failed))
-        self._emit("plan", plan=plan, total=len(self.inputs))
+        self._emit("plan", plan=plan, total=len(self.inputs), names={str(k): v for k, v in names.items()},
+                   previous={str(p): manifest.entries[p] for p in plan.done + plan.failed})
         if plan.todo and not self.cancelled:
             self._detect(plan, names, manifest, summary)
         entries = manifest.done_entries(self.inputs)
