@@ -73,6 +73,9 @@ def _outputs(args: argparse.Namespace, image: Path) -> tuple[Path | None, Path |
 
 @command("detect", "Detect and measure sources in FITS images with a DECORAS model.")(_add_arguments)
 def run(args: argparse.Namespace) -> int:
+    from ..core.malloc import tune_malloc
+
+    tune_malloc()
     if args.workers is not None or args.scheduler:
         from .detect_survey import run_survey
 

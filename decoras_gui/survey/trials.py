@@ -31,6 +31,9 @@ def trial_task(settings: StudySettings, storage: str, study_name: str, n_trials:
     """A Dask task: one trial, marked with the worker it ran on."""
     from distributed import get_worker
 
+    from ..core.malloc import tune_malloc
+
+    tune_malloc()
     worker = get_worker()
     return run_trial(settings, storage, study_name, n_trials, work_dir,
                      user_attrs={"worker": worker.address, "pid": os.getpid()})

@@ -24,6 +24,7 @@ from distributed import get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from ..core.errors import DecorasError
+from ..core.malloc import tune_malloc
 from .manifest import file_stamp
 
 PLUGIN = "decoras-detect"
@@ -53,6 +54,7 @@ class DetectPlugin(WorkerPlugin):
         threads = self.torch_threads or max(1, available_cores() // max(1, worker.state.nthreads))
         torch.set_num_threads(threads)
         self.threads = threads
+        self.malloc_tuned = tune_malloc()
         self.models: dict[str, Any] = {}
         self.loads = 0
         self._lock = threading.Lock()
