@@ -163,33 +163,42 @@ def test_a_worker_that_dies_is_a_clear_error():
 
 def test_survey_mode_gives_the_catalogues_of_one_process(tmp_path, capsys, monkeypatch):
     """On a Dask cluster (--workers 2) every image's catalogue and region file are those of one
-    process, a bad image is skipped and counted; a big batch in one process says survey mode exists."""
+    process; a bad image is skipped and counted."""
     import shutil
 
     pytest.importorskip("distributed")
-    from decoras_gui.commands.detect import SURVEY_HINT_IMAGES
-
     refactor = SAMPLE.parents[1] / "tests" / "data" / "refactor"
-    sources = [SAMPLE, refactor / "sim_field_0.fits", refactor / "sim_field_1.fits"]
-    images = []
-    for k in range(SURVEY_HINT_IMAGES):
-        src = sources[k % len(sources)]
-        images.append(shutil.copy(src, tmp_path / f"img{k}.fits"))
-    (tmp_path / "img3.fits").write_text("not a FITS file")
+    images = [shutil.copy(src, tmp_path / f"img{k}.fits")
+              for k, src in enumerate([SAMPLE, refactor / "sim_field_0.fits", refactor / "sim_field_1.fits"])]
+    images.append(tmp_path / "img3.fits")
+    images[-1].write_text("not a FITS file")
     assert main(["detect", *map(str, images), "--out-dir", str(tmp_path / "w"), "--device", "cpu",
                  "--workers", "2"]) == 2
     out, err = capsys.readouterr()
-    assert "img3.fits" in err and f"1 of {SURVEY_HINT_IMAGES} images failed" in err
+    assert "img3.fits" in err and "1 of 4 images failed" in err
     good = [str(p) for p in images if "img3" not in str(p)]
     assert sorted(line.split(":")[0] for line in out.splitlines()) == sorted(good)
     monkeypatch.setenv("DECORAS_NETWORK_WORKER", "0")
-    assert main(["detect", *map(str, images), "--out-dir", str(tmp_path / "p"), "--device", "cpu"]) == 2
-    assert "--workers 2 detects them on a Dask cluster" in capsys.readouterr().err
+    assert main(["detect", *good, "--out-dir", str(tmp_path / "p"), "--device", "cpu"]) == 0
     for path in good:
         stem = path.rsplit("/", 1)[-1].removesuffix(".fits")
         _same_tables(tmp_path / "w" / f"{stem}.ecsv", tmp_path / "p" / f"{stem}.ecsv")
         assert (tmp_path / "w" / f"{stem}.reg").read_text().count("\n") == (
             tmp_path / "p" / f"{stem}.reg").read_text().count("\n")
+
+
+def test_a_big_batch_in_one_process_says_survey_mode_exists(tmp_path, capsys, monkeypatch):
+    from decoras_gui.commands.detect import SURVEY_HINT_IMAGES
+
+    monkeypatch.setenv("DECORAS_NETWORK_WORKER", "0")
+    images = []
+    for k in range(SURVEY_HINT_IMAGES):  # files that fail at once: the hint is said before any image
+        images.append(tmp_path / f"bad{k}.fits")
+        images[-1].write_text("not a FITS file")
+    assert main(["detect", *map(str, images), "--out-dir", str(tmp_path / "p")]) == 2
+    err = capsys.readouterr().err
+    assert f"{SURVEY_HINT_IMAGES} images in one process; --workers 2 detects them on a Dask cluster" in err
+    assert f"{SURVEY_HINT_IMAGES} of {SURVEY_HINT_IMAGES} images failed" in err
 
 
 def test_the_program_ends_with_its_outputs_complete(tmp_path):

@@ -204,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
             from ..survey.cluster import require_distributed
             from ..survey.trials import run_study_on_cluster
 
-            require_distributed()
+            require_distributed("automl on a cluster (--scheduler, --workers)")
             if args.timeout is not None:
                 raise DecorasError("--timeout is for a study in one process; on a cluster, --trials bounds it")
             study = run_study_on_cluster(settings, storage, name, args.trials, Path(args.work_dir) / name,

@@ -15,7 +15,7 @@ import math
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -391,6 +391,9 @@ class MainWindow(QMainWindow):
                 return False
         self.survey_dock.show()
         self.survey_dock.raise_()
+        if self.survey_dock.height() < self.height() // 3:  # room for the image list, once laid out
+            QTimer.singleShot(0, self, lambda: self.resizeDocks([self.survey_dock], [int(self.height() * 0.42)],
+                                                                Qt.Orientation.Vertical))
         self.survey_panel.set_folder(folder)
         return self.survey_panel.start()
 

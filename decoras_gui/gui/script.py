@@ -22,6 +22,7 @@ same QActions (and so the same shortcuts, commands and journal) as the user's ke
     wait-idle                  # until no task (open, detect, deblend…) runs
     survey FOLDER [WORKERS]    # File > Detect in Folder… on FOLDER (output FOLDER/decoras-survey)
     wait-survey                # until the survey has ended
+    survey-open NAME           # double-click the Survey dock's row of image NAME (opens it with its catalogue)
     quit
 """
 
@@ -110,6 +111,9 @@ class ScriptRunner(QObject):
             if workers:
                 self.w.survey_panel.workers_spin.setValue(int(workers[0]))
             self.w.detect_in_folder(folder)
+        elif cmd == "survey-open":
+            panel = self.w.survey_panel
+            panel.table.cellDoubleClicked.emit(panel.row_of(arg), 0)
         elif cmd == "wait-survey":
             done = not self.w.survey.running and self.w.survey_panel.summary is not None
         elif cmd == "wait-idle":

@@ -14,6 +14,7 @@ finished are kept, and Start resumes).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -22,7 +23,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QFileDialog,
-    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -73,7 +73,7 @@ class SurveyController(QObject):
 
         if self.running:
             raise DecorasError("a survey is running already: cancel it first")
-        require_distributed("Detect in Folder")
+        require_distributed("Detect in Folder")  # not in the desktop bundle
         inputs = expand([folder])  # a folder without images is said here, before anything starts
         options = {"model": model, "device": "auto", "threshold": None, "psf": None, "drop_sidelobes": False,
                    "per": "component", "format": "ecsv", "frame": "fk5", "timing": False}
@@ -150,24 +150,24 @@ class SurveyPanel(QWidget):
         self.table.setToolTip("Double-click a done image to open it with its catalogue")
         self.table.cellDoubleClicked.connect(self._double_clicked)
 
-        form = QGridLayout()
-        form.addWidget(QLabel("Folder"), 0, 0)
-        form.addWidget(self.folder_edit, 0, 1)
-        form.addWidget(browse, 0, 2)
-        form.addWidget(QLabel("Output"), 1, 0)
-        form.addWidget(self.out_edit, 1, 1, 1, 2)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Workers"))
-        row.addWidget(self.workers_spin)
-        row.addWidget(self.retry_box)
-        row.addStretch(1)
-        row.addWidget(self.start_button)
-        row.addWidget(self.cancel_button)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Folder"))
+        top.addWidget(self.folder_edit, 3)
+        top.addWidget(browse)
+        top.addWidget(QLabel("Output"))
+        top.addWidget(self.out_edit, 3)
+        top.addWidget(QLabel("Workers"))
+        top.addWidget(self.workers_spin)
+        top.addWidget(self.retry_box)
+        top.addWidget(self.start_button)
+        top.addWidget(self.cancel_button)
+        status = QHBoxLayout()
+        status.addWidget(self.progress, 2)
+        status.addWidget(self.cluster_label, 1)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addLayout(row)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.cluster_label)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addLayout(top)
+        layout.addLayout(status)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.summary_label)
         controller.event.connect(self.handle_event)
@@ -249,7 +249,7 @@ class SurveyPanel(QWidget):
         self.progress.setValue(len(plan.done) + len(plan.failed))
 
     def _show_entry(self, entry: dict, status: str) -> None:
-        note = entry.get("error") or "; ".join(entry.get("warnings") or []) or "; ".join(entry.get("notes", [])[:1])
+        note = entry.get("error") or "; ".join(entry.get("warnings") or []) or _useful_note(entry.get("notes") or [])
         self._set(entry["input"], status, sources=entry.get("sources"), worker=self._worker(entry.get("worker")),
                   seconds=entry.get("seconds"), note=note, catalogue=entry.get("catalogue"))
 
@@ -300,3 +300,18 @@ class SurveyPanel(QWidget):
     def row_of(self, name: str) -> int:
         """The table row of the image called ``name`` (tests, scripts)."""
         return next(r for p, r in self.rows.items() if Path(p).name == name)
+
+
+_SIDELOBES = re.compile(r"sidelobe test with the dirty beam (\S+): (\d+) of (\d+) detections are likely sidelobes")
+
+
+def _useful_note(notes: list[str]) -> str:
+    """The notes worth a glance, short: not that the model's domain covers the image or where the
+    beam was; the sidelobe test as its count."""
+    out = []
+    for note in notes:
+        if "its domain covers this image" in note or "found beside the image" in note:
+            continue
+        hit = _SIDELOBES.search(note)
+        out.append(f"{hit.group(2)} of {hit.group(3)} likely sidelobes ({hit.group(1)})" if hit else note)
+    return "; ".join(out)

@@ -14,9 +14,10 @@ def has_distributed() -> bool:
     return importlib.util.find_spec("distributed") is not None
 
 
-def require_distributed(option: str = "--workers and --scheduler") -> None:
+def require_distributed(what: str = "survey mode (--workers, --scheduler)") -> None:
     if not has_distributed():
-        raise DecorasError(f"{option} need Dask: pip install 'decoras-gui[cluster]' (scripts/setup installs it)")
+        raise DecorasError(f"{what} runs on Dask, which is not installed here: pip install 'decoras-gui[cluster]' "
+                           "(scripts/setup installs it)")
 
 
 def has_dashboard() -> bool:
@@ -64,7 +65,11 @@ def connect(workers: int | None = None, scheduler: str | None = None, dashboard:
     with warnings.catch_warnings(), dask.config.set({"distributed.worker.profile.enabled": False}):
         # port 8787 taken (another cluster): Dask takes another, and the link says which
         warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=":8787" if dashboard and has_dashboard() else None,
-                               silence_logs=logging.ERROR)
+        try:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=":8787" if dashboard and has_dashboard() else None,
+                                   silence_logs=logging.ERROR)
+        except Exception as exc:  # a worker process that cannot start (memory, a broken environment)
+            raise DecorasError(f"cannot start a local Dask cluster of {workers} workers: "
+                               f"{type(exc).__name__}: {exc}") from exc
     return Connection(Client(cluster), cluster)

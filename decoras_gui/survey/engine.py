@@ -34,7 +34,7 @@ from .cluster import connect
 from .inputs import unique_stems
 from .manifest import Manifest, Plan
 from .merge import write_merged
-from .worker import PLUGIN, TOPIC, DetectPlugin, available_cores, detect_image
+from .worker import PLUGIN, TABLE, TOPIC, DetectPlugin, available_cores, detect_image
 
 EventFn = Callable[[dict], None]
 
@@ -113,6 +113,7 @@ class SurveyRun:
         self._pending: list = []
         self._client = None
         self.starts: dict[str, int] = {}
+        self.tables: dict[str, Any] = {}  # input -> its catalogue as the worker read it back
 
     # -- the parts ---------------------------------------------------------------------------------
     def cancel(self) -> None:
@@ -183,7 +184,7 @@ class SurveyRun:
         if plan.todo and not self.cancelled:
             self._detect(plan, names, manifest, summary)
         entries = manifest.done_entries(self.inputs)
-        summary.outputs = write_merged(self.out_dir, entries, self.options.get("format") or "ecsv")
+        summary.outputs = write_merged(self.out_dir, entries, self.options.get("format") or "ecsv", self.tables)
         summary.rows = sum(int(e.get("sources") or 0) for e in entries) if self.options.get("per") != "source" \
             else _rows(summary.outputs[0])
         self._emit("merged", paths=summary.outputs, rows=summary.rows)
@@ -233,6 +234,9 @@ class SurveyRun:
                         continue
                     entry = {"input": str(path), "name": names[path], "status": "failed",
                              "error": f"{path.name}: the task failed on the cluster: {type(exc).__name__}: {exc}"}
+                table = entry.pop(TABLE, None)
+                if table is not None:
+                    self.tables[entry["input"]] = table
                 entry["attempts"] = self.starts.get(str(path), 1)
                 summary.restarts += entry["attempts"] > 1
                 manifest.record(entry)

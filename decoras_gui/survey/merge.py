@@ -19,19 +19,21 @@ from ..core.formats import catalogue_format
 STEM = "survey"
 
 
-def merged_table(folder: Path, entries: list[dict]):
+def merged_table(folder: Path, entries: list[dict], read: dict | None = None):
     """One astropy Table of the catalogues of ``entries`` (done manifest entries), with ``image``
-    (the input's file name) and ``image_path`` columns first; sources keep their columns and units."""
+    (the input's file name) and ``image_path`` columns first; sources keep their columns and units.
+    ``read``: tables already read back from their files, by input (the workers' of this run)."""
     from astropy.table import Table, vstack
     from astropy.utils.metadata import MergeConflictWarning
 
-    from ..core.formats import catalogue_format_for_path
+    from .worker import read_catalogue_table
 
     tables = []
     for entry in entries:
         path = folder / entry["catalogue"]
+        table = (read or {}).get(entry["input"])
         try:
-            table = Table.read(path, format=catalogue_format_for_path(path).astropy)
+            table = read_catalogue_table(path) if table is None else table.copy(copy_data=False)
         except (OSError, ValueError) as exc:
             raise DecorasError(f"cannot read the image's catalogue for the survey catalogue: {exc}", path) from exc
         if len(table) == 0:
@@ -49,10 +51,11 @@ def merged_table(folder: Path, entries: list[dict]):
     return merged
 
 
-def write_merged(folder: str | os.PathLike, entries: list[dict], format: str = "ecsv") -> list[Path]:
+def write_merged(folder: str | os.PathLike, entries: list[dict], format: str = "ecsv",
+                 read: dict | None = None) -> list[Path]:
     """Write ``survey.parquet`` and ``survey.<format>`` in ``folder``; returns the paths."""
     folder = Path(folder)
-    table = merged_table(folder, entries)
+    table = merged_table(folder, entries, read)
     written = []
     parquet = folder / f"{STEM}.parquet"
     table_out = table.copy(copy_data=False)

@@ -27,7 +27,7 @@ OPTIONS = {"model": None, "device": "cpu", "threshold": None, "psf": None, "drop
 @pytest.fixture(scope="module")
 def fields(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("survey") / "fields"
-    assert main(["simulate", "--n-fields", "6", "--size", "256", "--seed", "41", "--out", str(folder)]) == 0
+    assert main(["simulate", "--n-fields", "4", "--size", "256", "--seed", "41", "--out", str(folder)]) == 0
     (folder / "broken.fits").write_bytes(b"this is not a FITS file" * 10)
     return folder
 
@@ -40,9 +40,9 @@ def test_a_run_resumes_records_a_bad_file_and_retries_it(fields, tmp_path):
     out = tmp_path / "out"
     events: list[dict] = []
     inputs = expand([fields])
-    assert len(inputs) == 7  # 6 fields and the broken file; beams and truth left out
+    assert len(inputs) == 5  # 4 fields and the broken file; beams and truth left out
     summary = SurveyRun(inputs, out, OPTIONS, workers=2, on_event=events.append).run()
-    assert (summary.done_now, summary.failed_now, summary.workers) == (6, 1, 2)
+    assert (summary.done_now, summary.failed_now, summary.workers) == (4, 1, 2)
     failed = summary.failures[0]
     assert failed["input"].endswith("broken.fits") and "broken.fits" in failed["error"]
     assert "not a FITS file" in failed["error"]
@@ -52,7 +52,7 @@ def test_a_run_resumes_records_a_bad_file_and_retries_it(fields, tmp_path):
     for e in entries:
         by_pid.setdefault(e["pid"], []).append(e["model_loads"])
     assert all(set(loads) == {1} for loads in by_pid.values())
-    assert sum(len(v) for v in by_pid.values()) == 6
+    assert sum(len(v) for v in by_pid.values()) == 4
     # the survey catalogue: every image's rows once, the image named
     merged = Table.read(out / "survey.ecsv")
     assert len(merged) == sum(e["sources"] for e in entries) == summary.rows > 0
@@ -66,12 +66,12 @@ def test_a_run_resumes_records_a_bad_file_and_retries_it(fields, tmp_path):
 
     # a rerun does only what is left: nothing (the failure is left as it is) ...
     again = SurveyRun(inputs, out, OPTIONS, workers=2).run()
-    assert (again.done_now, again.failed_now, again.done_before, again.failed_before) == (0, 0, 6, 1)
-    assert len(_lines(out)) == 7
+    assert (again.done_now, again.failed_now, again.done_before, again.failed_before) == (0, 0, 4, 1)
+    assert len(_lines(out)) == 5
     # ... and with retry_failed the broken file only, which fails again
     retried = SurveyRun(inputs, out, OPTIONS, workers=2, retry_failed=True).run()
-    assert (retried.done_now, retried.failed_now, retried.done_before) == (0, 1, 6)
-    assert len(_lines(out)) == 8
+    assert (retried.done_now, retried.failed_now, retried.done_before) == (0, 1, 4)
+    assert len(_lines(out)) == 6
 
 
 def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(fields, tmp_path):
@@ -89,7 +89,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(fields, tm
 
     summary = SurveyRun(inputs, out, OPTIONS, workers=2, on_event=on_event).run()
     assert killed, "no image was started"
-    assert (summary.done_now, summary.failed_now) == (6, 0)
+    assert (summary.done_now, summary.failed_now) == (4, 0)
     assert summary.restarts >= 1
     lines = _lines(out)
     assert sorted(e["input"] for e in lines) == sorted(str(p) for p in inputs)  # one line each: no duplicates
@@ -106,15 +106,15 @@ def test_the_command_in_survey_mode(fields, tmp_path, capsys):
     code = main(["detect", str(fields), "--out-dir", str(out), "--workers", "2", "--format", "fits"])
     captured = capsys.readouterr()
     assert code == 2  # the broken file failed: said, and the exit code says so
-    assert captured.out.count(" sources -> ") == 6
+    assert captured.out.count(" sources -> ") == 4
     err = captured.err
-    assert "7 images: 7 to do" in err and "Dask cluster of 2 workers" in err
+    assert "5 images: 5 to do" in err and "Dask cluster of 2 workers" in err
     assert "broken.fits: not a FITS file" in err
-    assert "7 images: 6 done, 1 failed" in err and "images/s" in err
+    assert "5 images: 4 done, 1 failed" in err and "images/s" in err
     assert f"{out / 'survey.parquet'}" in err and (out / "survey.fits").is_file()
     # the failure is old news; the same settings leave the done images be
     assert main(["detect", str(fields), "--out-dir", str(out), "--workers", "1", "--format", "fits"]) == 0
-    assert "0 to do, 6 done before, 1 failed before" in capsys.readouterr().err
+    assert "0 to do, 4 done before, 1 failed before" in capsys.readouterr().err
 
 
 def test_survey_mode_errors_are_clear(fields, tmp_path, capsys):
