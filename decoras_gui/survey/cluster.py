@@ -20,6 +20,10 @@ def require_distributed(what: str = "survey mode (--workers, --scheduler)") -> N
                            "(scripts/setup installs it)")
 
 
+#: how long a client waits to reach a scheduler it is given
+CONNECT_TIMEOUT = "20s"
+
+
 def has_dashboard() -> bool:
     return importlib.util.find_spec("bokeh") is not None
 
@@ -53,7 +57,7 @@ def connect(workers: int | None = None, scheduler: str | None = None, dashboard:
 
     if scheduler:
         try:
-            return Connection(Client(scheduler, timeout="20s"))
+            return Connection(Client(scheduler, timeout=CONNECT_TIMEOUT))
         except (OSError, TimeoutError, ValueError) as exc:
             raise DecorasError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
     if not workers or workers < 1:

@@ -117,7 +117,10 @@ def test_the_command_in_survey_mode(fields, tmp_path, capsys):
     assert "0 to do, 4 done before, 1 failed before" in capsys.readouterr().err
 
 
-def test_survey_mode_errors_are_clear(fields, tmp_path, capsys):
+def test_survey_mode_errors_are_clear(fields, tmp_path, capsys, monkeypatch):
+    from decoras_gui.survey import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", "2s")  # nothing listens there: no need to wait 20 s
     assert main(["detect", str(fields), "--workers", "2"]) == 2
     assert "needs --out-dir" in capsys.readouterr().err
     assert main(["detect", str(fields), "--out-dir", str(tmp_path), "--workers", "0"]) == 2
