@@ -244,24 +244,19 @@ class MainWindow(QMainWindow):
                     return event.ignore()
             unsaved = False
         panel = getattr(self, "training_panel", None)
-        if panel is not None and panel.running:
-            if self.ask_on_close:
-                buttons = QMessageBox.StandardButton
-                answer = QMessageBox.question(self, "A model is training", "Stop the study and close?\n"
-                                              "(Its finished trials are kept: Tools > Train a Model for This "
-                                              "Image… resumes it.)", buttons.Yes | buttons.Cancel, buttons.Yes)
-                if answer == buttons.Cancel:
-                    return event.ignore()
-            panel.stop_and_wait()
+        running = [(panel, "A model is training", "Stop the study and close?\n(Its finished trials are kept: Tools > "
+                    "Train a Model for This Image… resumes it.)")] if panel is not None and panel.running else []
         if self.survey.running:
+            running.append((self.survey, "A survey is running", "Stop detecting in the folder and close?\n(The images "
+                            "finished are kept: File > Detect in Folder… on the same folder resumes it.)"))
+        for job, title, question in running:  # each asked about, then each stopped
             if self.ask_on_close:
                 buttons = QMessageBox.StandardButton
-                answer = QMessageBox.question(self, "A survey is running", "Stop detecting in the folder and close?\n"
-                                              "(The images finished are kept: File > Detect in Folder… on the same "
-                                              "folder resumes it.)", buttons.Yes | buttons.Cancel, buttons.Yes)
+                answer = QMessageBox.question(self, title, question, buttons.Yes | buttons.Cancel, buttons.Yes)
                 if answer == buttons.Cancel:
                     return event.ignore()
-            self.survey.stop_and_wait()
+        for job, _title, _question in running:
+            job.stop_and_wait()
         self.sessions.close(keep=unsaved)  # unsaved work stays in the journal: offered at the next start
         self.save_settings()
         self.tasks.cancel_all()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -60,10 +61,12 @@ class SurveyController(QObject):
         self.runner = TaskRunner(self)
         self.run = None  # the SurveyRun in progress
         self.worker = None
+        self._through = threading.Event()  # set by the run's thread as it ends
 
     @property
     def running(self) -> bool:
-        return self.worker is not None
+        """A run started and its thread not through (known at once, not when the UI hears of it)."""
+        return self.worker is not None and not self._through.is_set()
 
     def start(self, folder: str | Path, out_dir: str | Path, workers: int, model: str | None = None,
               retry_failed: bool = False) -> None:
@@ -80,8 +83,14 @@ class SurveyController(QObject):
         self.run = SurveyRun(inputs, out_dir, options, workers=workers, retry_failed=retry_failed,
                              on_event=self.event.emit)  # emitted from the run's threads: queued to the UI
 
+        run, through = self.run, self._through
+        through.clear()
+
         def task(progress, cancel):
-            return self.run.run()
+            try:
+                return run.run()
+            finally:
+                through.set()
 
         self.worker = self.runner.start(task, "survey")
         self.worker.failed.connect(self.failed)

@@ -106,3 +106,23 @@ def test_an_empty_folder_is_said_in_the_panel(qtbot, window, tmp_path):
     assert "no FITS images in the folder" in window.survey_panel.summary_label.text()
     assert str(tmp_path) in window.survey_panel.summary_label.text()
     assert not window.survey.running
+
+
+def test_closing_the_window_stops_a_running_survey(qtbot, window, folder, tmp_path):
+    """Closed while its first image is being detected: the cluster is stopped and waited for, and
+    what finished is in the manifest for the next run."""
+    out = tmp_path / "out"
+    panel = window.survey_panel
+    panel.out_edit.setText(str(out))
+    panel.out_edit.setModified(True)
+    with qtbot.waitSignal(window.survey.event, timeout=RUN_TIMEOUT_MS,
+                          check_params_cb=lambda event: event["event"] == "start"):
+        assert window.detect_in_folder(folder)
+    window.close()
+    assert not window.survey.running  # stopped and waited for by closeEvent, not left behind
+    from decoras_gui.survey.manifest import Manifest
+
+    manifest = Manifest(out)
+    assert manifest.skipped_lines == 0 and len(manifest.entries) < 4  # cancelled before the end
+    for entry in manifest.entries.values():  # what finished is recorded whole, with its outputs
+        assert entry["status"] == "failed" or (out / entry["catalogue"]).is_file()
