@@ -65,8 +65,12 @@ def connect(workers: int | None = None, scheduler: str | None = None, dashboard:
     import dask
 
     # the workers' statistical profiler (the dashboard's Profile page) samples every task thread
-    # every 10 ms: 9 % of an image's time here; the task stream and progress pages stay
-    with warnings.catch_warnings(), dask.config.set({"distributed.worker.profile.enabled": False}):
+    # every 10 ms: 9 % of an image's time here; the task stream and progress pages stay. OpenMP
+    # threads that sleep when idle instead of spinning: each worker's torch may then use the cores
+    # its neighbours leave idle while they measure (engine.local_torch_threads)
+    settings = {"distributed.worker.profile.enabled": False,
+                "distributed.nanny.pre-spawn-environ.OMP_WAIT_POLICY": "PASSIVE"}
+    with warnings.catch_warnings(), dask.config.set(settings):
         # port 8787 taken (another cluster): Dask takes another, and the link says which
         warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
         try:

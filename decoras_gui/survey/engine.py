@@ -148,7 +148,7 @@ class SurveyRun:
     def _connect(self):
         """The connection, on a new LocalCluster or the given scheduler, with the plugin registered."""
         conn = connect(self.workers, self.scheduler, self.dashboard)
-        threads = self.torch_threads or (None if self.scheduler else max(1, available_cores() // self.workers))
+        threads = self.torch_threads or (None if self.scheduler else local_torch_threads(self.workers))
         try:
             conn.client.register_plugin(DetectPlugin(threads), name=PLUGIN)
         except Exception as exc:
@@ -252,6 +252,16 @@ class SurveyRun:
                 future.release()
         finally:
             self._close(conn)
+
+
+def local_torch_threads(workers: int, cores: int | None = None) -> int:
+    """torch's threads in each worker of a LocalCluster: twice its share of the cores, at most all
+    of them. A worker spends most of an image measuring on one core; its networks, the rest, then
+    use a neighbour's idle core (OpenMP threads sleep when idle there: cluster.connect). On 2 cores,
+    2 workers of 2 threads gave 2.70 images/s, against 2.56-2.61 with 1 thread each and 1.58 with
+    2 spinning threads each (benchmarks/RESULTS.md, session 14)."""
+    cores = cores or available_cores()
+    return max(1, min(cores, 2 * cores // max(1, workers)))
 
 
 def _n(count: int, noun: str) -> str:

@@ -37,3 +37,15 @@ def test_readme_links_the_guide():
     readme = (docs_dir().parent / "README.md").read_text(encoding="utf-8")
     for page in ("docs/index.md", "docs/models.md", "docs/catalogue.md", "docs/commands.md", "docs/vetting.md"):
         assert page in readme, page
+
+
+def test_the_survey_page_shows_its_screenshot(qtbot, window):
+    window.act_guide.trigger()
+    guide = window.user_guide
+    guide.follow(QUrl("survey.md"))
+    assert guide.page == "survey.md"
+    text = guide.browser.toPlainText()
+    assert "File > Detect in Folder" in text and "SLURMCluster" in text and "FIGURES" not in text
+    image = guide.browser.document().resource(QTextDocument.ResourceType.ImageResource, QUrl("shots/survey_panel.png"))
+    assert image is not None and not image.isNull()
+    guide.close()

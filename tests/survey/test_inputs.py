@@ -52,3 +52,10 @@ def test_unique_stems_disambiguate_same_names_in_other_folders(tmp_path):
     later = unique_stems(paths + [tmp_path / "n3" / "other.fits"], taken=names)
     assert {k: later[k] for k in paths} == names
     assert later[tmp_path / "n3" / "other.fits"] == "n3_other"
+
+
+def test_local_workers_may_use_twice_their_share_of_the_cores():
+    from decoras_gui.survey.engine import local_torch_threads
+
+    assert [local_torch_threads(w, cores=2) for w in (1, 2, 3, 4)] == [2, 2, 1, 1]
+    assert local_torch_threads(16, cores=16) == 2 and local_torch_threads(1, cores=16) == 16
