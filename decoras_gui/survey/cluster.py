@@ -22,6 +22,8 @@ def require_distributed(what: str = "survey mode (--workers, --scheduler)") -> N
 
 #: how long a client waits to reach a scheduler it is given
 CONNECT_TIMEOUT = "20s"
+#: how long a new LocalCluster's workers may take to register (a busy machine: minutes, not a hang)
+WORKERS_TIMEOUT = "300s"
 
 
 def has_dashboard() -> bool:
@@ -80,4 +82,12 @@ def connect(workers: int | None = None, scheduler: str | None = None, dashboard:
         except Exception as exc:  # a worker process that cannot start (memory, a broken environment)
             raise DecorasError(f"cannot start a local Dask cluster of {workers} workers: "
                                f"{type(exc).__name__}: {exc}") from exc
-    return Connection(Client(cluster), cluster)
+    client = Client(cluster)
+    try:  # on a loaded machine the workers may register after the cluster object is made
+        client.wait_for_workers(workers, timeout=WORKERS_TIMEOUT)
+    except Exception as exc:
+        client.close()
+        cluster.close()
+        raise DecorasError(f"the local Dask cluster's {workers} workers did not start within "
+                           f"{WORKERS_TIMEOUT}: {type(exc).__name__}: {exc}") from exc
+    return Connection(client, cluster)
