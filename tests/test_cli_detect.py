@@ -18,6 +18,10 @@ SAMPLE = resources_dir() / "sample_vlba_dirty.fits"
 def test_detect_one_image(tmp_path, capsys):
     cat, reg = tmp_path / "out.ecsv", tmp_path / "out.reg"
     assert main(["detect", str(SAMPLE), "--catalog", str(cat), "--regions", str(reg), "--device", "cpu"]) == 0
+    crtf = tmp_path / "out.crtf"  # CASA region text, told by the extension
+    assert main(["detect", str(SAMPLE), "--regions", str(crtf), "--device", "cpu"]) == 0
+    assert crtf.read_text().startswith("#CRTF")
+    assert len(Regions.read(crtf, format="crtf")) == len(Regions.read(reg, format="ds9"))
     table = Table.read(cat)
     assert len(table) >= 3
     for col, unit in (("ra", "deg"), ("dec", "deg"), ("peak_flux", "Jy / beam"), ("total_flux", "Jy"),

@@ -38,7 +38,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--threshold", type=float, default=None, help="detection probability threshold (model default)")
     p.add_argument("--catalog", help="output catalogue for a single image (format from the extension)")
-    p.add_argument("--regions", help="output DS9 region file for a single image")
+    p.add_argument("--regions", help="output region file for a single image: DS9 (.reg) or CASA region text (.crtf)")
     p.add_argument("--psf", metavar="FILE", help="dirty beam (PSF) FITS file for the sidelobe test (default: the "
                    "one beside each image, NAME_psf.fits, NAME-psf.fits, NAME.psf.fits, NAME_beam.fits)")
     p.add_argument("--drop-sidelobes", action="store_true",

@@ -1,4 +1,4 @@
-"""`decoras export SESSION`: DS9 regions and catalogues from a saved vetting session, headless."""
+"""`decoras export SESSION`: DS9 or CASA regions and catalogues from a saved vetting session, headless."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     from ..core.catalogue import STATUSES  # astropy.table: only when this command's options are read
 
     p.add_argument("session", help="session file saved by decoras-gui (.decoras)")
-    p.add_argument("--regions", help="output DS9 region file (.reg)")
+    p.add_argument("--regions", help="output region file: DS9 (.reg) or CASA region text (.crtf)")
     p.add_argument("--catalog", "--catalogue", dest="catalog",
                    help="output catalogue (format from the extension unless --format)")
     add_format_argument(p, default=None, help="catalogue format (default: from the extension)")
@@ -39,7 +39,7 @@ def parse_statuses(text: str | None) -> list[str] | None:
     return out
 
 
-@command("export", "Export DS9 regions and catalogues from a saved vetting session.")(_add_arguments)
+@command("export", "Export DS9 or CASA regions and catalogues from a saved vetting session.")(_add_arguments)
 def run(args: argparse.Namespace) -> int:
     from ..core.image import load_fits
     from ..core.provenance import stamp

@@ -3,7 +3,8 @@
 * :data:`CATALOGUE_FORMATS`: catalogue table formats (ECSV, CSV, FITS, VOTable), each with
   its canonical key, the other names accepted for it (``vot``/``xml`` for ``votable``, the
   astropy names such as ``ascii.ecsv``), its file extensions and its astropy format name.
-* :data:`REGION_FRAMES`: the coordinate frames of DS9 region files written here.
+* :data:`REGION_FRAMES`: the coordinate frames of region files written here.
+* :data:`REGION_FORMATS`: region file formats (DS9, CASA region text CRTF), told by extension.
 * :data:`FITS_IMAGE_EXTENSIONS`: the file names of FITS images, for file dialogs and the
   desktop MIME type (``resources/decoras-fits.xml`` registers exactly these).
 
@@ -37,6 +38,14 @@ __all__ = [
     "SKY_FRAME_KEYS",
     "region_frame_choices",
     "REGIONS_FILE_FILTER",
+    "RegionFormat",
+    "REGION_FORMATS",
+    "REGION_FORMAT_KEYS",
+    "region_format",
+    "region_format_for_path",
+    "region_file_filters",
+    "region_open_filter",
+    "region_format_for_filter",
     "FITS_IMAGE_EXTENSIONS",
     "fits_image_filter",
     "fits_mime_globs",
@@ -174,7 +183,65 @@ REGION_FRAMES: tuple[RegionFrame, ...] = (
 )
 REGION_FRAME_KEYS: tuple[str, ...] = tuple(f.key for f in REGION_FRAMES)
 SKY_FRAME_KEYS: tuple[str, ...] = tuple(f.key for f in REGION_FRAMES if f.is_sky)
-REGIONS_FILE_FILTER = "DS9 regions (*.reg)"
+
+
+@dataclass(frozen=True)
+class RegionFormat:
+    """One region file format: key (the ``regions`` format name), label, file extensions
+    (the first is the one written)."""
+
+    key: str
+    label: str
+    extensions: tuple[str, ...]
+
+    @property
+    def file_filter(self) -> str:
+        """The file-dialog filter string, e.g. ``"CASA regions (CRTF) (*.crtf)"``."""
+        return f"{self.label} ({_glob_list(self.extensions)})"
+
+
+REGION_FORMATS: tuple[RegionFormat, ...] = (
+    RegionFormat("ds9", "DS9 regions", (".reg",)),
+    RegionFormat("crtf", "CASA regions (CRTF)", (".crtf",)),
+)
+REGION_FORMAT_KEYS: tuple[str, ...] = tuple(f.key for f in REGION_FORMATS)
+REGIONS_FILE_FILTER = ";;".join(f.file_filter for f in REGION_FORMATS)
+
+
+def region_format(name: str, path: str | os.PathLike | None = None) -> RegionFormat:
+    """The region format called ``name`` (``ds9`` or ``crtf``, any case)."""
+    for f in REGION_FORMATS:
+        if f.key == str(name).strip().lower():
+            return f
+    raise DecorasError(f"unknown region format {name!r} (use {', '.join(REGION_FORMAT_KEYS)})", path)
+
+
+def region_format_for_path(path: str | os.PathLike) -> RegionFormat:
+    """The format a region file's name says: ``.crtf`` is CASA region text, anything else DS9."""
+    name = Path(path).name.lower()
+    for f in REGION_FORMATS:
+        if any(name.endswith(ext) for ext in f.extensions):
+            return f
+    return REGION_FORMATS[0]
+
+
+def region_open_filter() -> str:
+    """The filter of a dialog opening a region file: any known kind first, then each, then all files."""
+    every = _glob_list(tuple(e for f in REGION_FORMATS for e in f.extensions))
+    return f"Region files ({every});;{REGIONS_FILE_FILTER};;{ALL_FILES_FILTER}"
+
+
+def region_file_filters() -> list[str]:
+    """File-dialog filters, one per region format (join with ``';;'`` for Qt)."""
+    return [f.file_filter for f in REGION_FORMATS]
+
+
+def region_format_for_filter(file_filter: str) -> RegionFormat | None:
+    """The region format whose file-dialog filter is ``file_filter``, or None."""
+    for f in REGION_FORMATS:
+        if f.file_filter == file_filter.strip():
+            return f
+    return None
 
 
 def region_frame_choices() -> list[tuple[str, str]]:

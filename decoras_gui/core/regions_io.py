@@ -1,4 +1,4 @@
-"""Catalogue <-> DS9 region files, through the ``regions`` package.
+"""Catalogue <-> DS9 and CASA (CRTF) region files, through the ``regions`` package.
 
 Convention (DS9, also stated in a comment line of every file written here):
 an ellipse's semi-axes are FWHM / 2 -- i.e. the ``regions`` ``width``/``height``
@@ -12,6 +12,14 @@ Sources made of several components are grouped by a DS9 tag: each component's el
 carries ``tag={source N}`` (N: the id of the source's brightest component) besides its
 status tag, so DS9's Region > Groups selects a source whole; reading the file back groups
 the components again.
+
+CASA region text (CRTF, ``.crtf``) holds the same ellipses in CASA's own convention:
+``ellipse [[ra, dec], [FWHM maj / 2, FWHM min / 2], PA]`` -- the first radius along the
+position angle, east of north (``regions`` height/width/angle = maj/min/PA). CRTF has no
+tags: the status is the region's colour (:data:`STATUS_COLORS`, written as CASA's bare hex
+``color=009E73``), the source id its label,
+points are written as ``symbol`` (the only point shape CASA and ``regions`` both read),
+and components are not grouped.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -44,7 +53,7 @@ from regions import (
 from .catalogue import STATUSES, Catalogue, Source
 from .errors import DecorasError
 from .fileio import atomic_write_text
-from .formats import REGION_FRAME_KEYS, SKY_FRAME_KEYS
+from .formats import REGION_FRAME_KEYS, SKY_FRAME_KEYS, region_format, region_format_for_path
 from .provenance import sky_frame
 
 __all__ = [
@@ -55,6 +64,8 @@ __all__ = [
     "RegionList",
     "catalogue_to_regions",
     "regions_to_text",
+    "regions_to_crtf",
+    "CRTF_CONVENTION_COMMENT",
     "write_regions",
     "read_regions",
     "regions_to_sources",
@@ -73,6 +84,10 @@ FRAMES: tuple[str, ...] = REGION_FRAME_KEYS
 CONVENTION_COMMENT = (
     "# decoras-gui: ellipse semi-axes = FWHM/2, angle = PA + 90 deg in sky frames "
     "(DS9 convention, PA east of north)"
+)
+CRTF_CONVENTION_COMMENT = (
+    "# decoras-gui: ellipse radii = FWHM maj/2, min/2, angle = PA east of north (CASA convention)"
+    ", colour = status: " + ", ".join(f"{k} {v}" for k, v in STATUS_COLORS.items())
 )
 # no ';' in it: the regions parser splits lines at ';' even inside comments
 _HEADER = "# Region file format: DS9 astropy/regions"
@@ -282,6 +297,74 @@ def regions_to_text(regs: Regions, frame: str, precision: int = 10) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _crtf_region(reg):
+    """The same shape in CASA's parameters: an ellipse's first radius along its angle."""
+    meta = RegionMeta()
+    if reg.meta.get("text") not in (None, ""):
+        meta["label"] = str(reg.meta["text"])
+    visual = RegionVisual(reg.visual)
+    if isinstance(reg, (EllipseSkyRegion, EllipsePixelRegion)):
+        angle = (reg.angle.to_value(u.deg) - 90.0) % 180.0  # (w, h, a) == (h, w, a - 90)
+        reg = type(reg)(reg.center, width=reg.height, height=reg.width, angle=angle * u.deg)
+    else:
+        reg = reg.copy()
+    reg.meta, reg.visual = meta, visual
+    return reg
+
+
+_CRTF_POINT = re.compile(r"^point\[\[([^\]]*)\]\]")
+_CRTF_NUMBER = re.compile(r"(-?[0-9][0-9.]*(?:[eE][-+]?[0-9]+)?)deg")
+#: per shape, the role of each number ``regions`` writes (all in deg): c = centre, r = length, a = angle
+_CRTF_ROLES = {"ellipse": "ccrra", "circle": "ccr", "symbol": "cc", "point": "cc"}
+
+
+def _crtf_numbers(line: str, pixels: bool, precision: int) -> str:
+    """Numbers of one shape line in CASA units: centres in deg (or pix), lengths in arcsec
+    (or pix), angles in deg, each with ``precision`` decimals; ``regions`` writes all in deg,
+    which loses milliarcsecond radii to rounding."""
+    roles = _CRTF_ROLES.get(line.split("[", 1)[0].strip(), "")
+    found = list(_CRTF_NUMBER.finditer(line))
+    if len(found) != len(roles):
+        return line
+    out, pos = [], 0
+    for role, m in zip(roles, found):
+        value = float(m.group(1))
+        if role == "a":
+            text = f"{value:.{precision}f}deg"
+        elif pixels:
+            text = f"{value:.{precision}f}pix"
+        elif role == "r":
+            text = f"{value * 3600.0:.{precision}f}arcsec"
+        else:
+            text = f"{value:.{precision}f}deg"
+        out += [line[pos : m.start()], text]
+        pos = m.end()
+    return "".join(out) + line[pos:]
+
+
+def regions_to_crtf(regs: Regions, frame: str, precision: int = 10) -> str:
+    """CASA region text (CRTF) for regions built by :func:`catalogue_to_regions` (DS9
+    parameters): ellipses re-expressed in CASA's convention, labels from ``text``, points as
+    ``symbol``, lengths in arcsec (image frame: centres and lengths in pix, and no ``coord``,
+    which CASA would not know); with the convention comment."""
+    frame = _check_frame(frame)
+    crtf = Regions([_crtf_region(r) for r in regs])
+    if len(crtf):
+        text = crtf.serialize(format="crtf", coordsys=frame, fmt=".17g")
+    else:
+        text = "#CRTFv0\nglobal coord=" + {"fk5": "J2000", "icrs": "ICRS", "image": ""}[frame] + "\n"
+    lines = []
+    for line in text.splitlines():
+        if not line.strip() or (frame == "image" and line.startswith("global coord")):
+            continue  # CASA knows no 'IMAGE' frame: pix units say it
+        if not line.startswith(("#", "global")):
+            line = _CRTF_POINT.sub(r"symbol[[\1], .]", line).replace("color=#", "color=")  # CASA: hex, no '#'
+            line = _crtf_numbers(line, frame == "image", precision)
+        lines.append(line)
+    lines.insert(1, CRTF_CONVENTION_COMMENT)
+    return "\n".join(lines) + "\n"
+
+
 def write_regions(
     cat: Catalogue,
     path: str | os.PathLike,
@@ -291,12 +374,19 @@ def write_regions(
     colors: Mapping[str, str] | None = None,
     labels: bool = True,
     precision: int = 10,
+    format: str | None = None,
 ) -> str:
-    """Write a DS9 region file (atomically); returns the frame actually written
+    """Write a region file (atomically); returns the frame actually written
     ('image' when a sky frame was asked for but positions could not be put on the sky).
-    ``precision`` is the number of decimals (10 decimals of a degree = 0.36 micro-arcsec)."""
+    ``format`` is ``ds9`` or ``crtf`` (CASA); by default the file name says (``.crtf`` is
+    CASA, anything else DS9). ``precision`` is the number of decimals (10 decimals of a
+    degree = 0.36 micro-arcsec)."""
+    fmt = region_format(format, path) if format else region_format_for_path(path)
     regs, used = _build(cat, wcs, frame, statuses, colors, labels)
-    text = regions_to_text(regs, used, precision=precision)
+    if fmt.key == "crtf":
+        text = regions_to_crtf(regs, used, precision=precision)
+    else:
+        text = regions_to_text(regs, used, precision=precision)
     try:
         atomic_write_text(path, text)
     except DecorasError:
@@ -309,8 +399,34 @@ def write_regions(
 # ----------------------------------------------------------- regions -> catalogue
 
 
+def _is_crtf(path: Path, text: str) -> bool:
+    """CASA region text: a ``#CRTF`` first line, or (without one) a ``.crtf`` name."""
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip().upper().startswith("#CRTF")
+    return region_format_for_path(path).key == "crtf"
+
+
+_STATUS_OF_COLOR = {v.lower(): k for k, v in STATUS_COLORS.items()}
+
+
+def _from_crtf(reg):
+    """A CRTF region with DS9-like meta: the label as ``text``, the status from the colour."""
+    meta = RegionMeta()
+    label = reg.meta.get("label")
+    if label not in (None, ""):
+        meta["text"] = str(label)
+    color = str(reg.visual.get("color", "")).lower()
+    status = _STATUS_OF_COLOR.get(color) or _STATUS_OF_COLOR.get("#" + color)
+    if status:
+        meta["tag"] = [status]
+    reg.meta = meta
+    return reg
+
+
 def read_regions(path: str | os.PathLike) -> RegionList:
-    """Ellipse, circle and point regions (sky or pixel) from a DS9 region file.
+    """Ellipse, circle and point regions (sky or pixel) from a DS9 or CASA (CRTF) region
+    file; CRTF is told by its ``#CRTF`` first line or a ``.crtf`` name.
 
     Other shapes are left out, described in ``result.skipped`` and logged. A file
     that is missing, not text, or holds nothing ``regions`` can parse raises
@@ -324,15 +440,19 @@ def read_regions(path: str | os.PathLike) -> RegionList:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise DecorasError("not a text (DS9 region) file", path) from None
+        raise DecorasError("not a text (region) file", path) from None
     except OSError as exc:
         raise DecorasError(f"cannot read the file: {exc.strerror or exc}", path) from exc
+    crtf = _is_crtf(path, text)
+    kind = "CASA (CRTF)" if crtf else "DS9"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            regs = Regions.parse(text, format="ds9")
+            regs = Regions.parse(text, format="crtf" if crtf else "ds9")
         except Exception as exc:  # regions raises ValueError and others on bad lines
-            raise DecorasError(f"not a readable DS9 region file: {exc}", path) from None
+            raise DecorasError(f"not a readable {kind} region file: {exc}", path) from None
+    if crtf:
+        regs = Regions([_from_crtf(r) for r in regs])
     problems = [str(w.message) for w in caught]
     content = [
         line

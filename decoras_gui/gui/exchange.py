@@ -1,4 +1,4 @@
-"""Files in and out of the window: exports (DS9 regions, catalogues, a PNG) and region imports.
+"""Files in and out of the window: exports (DS9 or CASA regions, catalogues, a PNG) and region imports.
 
 :class:`ExchangeController` writes what the document holds, stamped with the image and the
 model (one provenance stamp, :func:`~decoras_gui.core.provenance.stamp`), and reads DS9 region
@@ -19,7 +19,7 @@ from ..core.catalogue import CANDIDATE, Catalogue, Source
 from ..core.edits import CatalogueEdit
 from ..core.errors import DecorasError
 from ..core.fileio import atomic_path
-from ..core.formats import ALL_FILES_FILTER, REGIONS_FILE_FILTER
+from ..core.formats import region_open_filter
 from ..core.image import SkyImage
 from ..core.provenance import stamp
 from ..core.regions_io import read_regions, regions_to_sources, write_regions
@@ -52,16 +52,18 @@ class ExchangeController(QObject):
                                  "Show the imported reference regions (dashed)", checkable=True, name="reference")
         self.act_reference.setChecked(True)
         self.act_reference.setEnabled(False)
-        self.act_export_regions = act("DS9 &Regions…", lambda: self.export_dialog("regions"), (),
-                                      "Export the sources as a DS9 region file", name="export_regions")
+        self.act_export_regions = act("&Regions (DS9, CASA)…", lambda: self.export_dialog("regions"), (),
+                                      "Export the sources as a DS9 (.reg) or CASA (.crtf) region file",
+                                      name="export_regions")
         self.act_export_catalogue = act("&Catalogue…", lambda: self.export_dialog("catalogue"), (),
                                         "Export the catalogue (ECSV, CSV, FITS, VOTable)", name="export_catalogue")
         self.act_export_png = act("&PNG of the View…", lambda: self.export_dialog("png"), (),
                                   "Save the view with its ellipses as a PNG", name="export_png")
         self.act_import_sources = act("Regions as &Sources…", lambda: self.import_dialog(False), (),
-                                      "Import a DS9 region file as candidate sources to vet", name="import_sources")
+                                      "Import a DS9 or CASA region file as candidate sources to vet",
+                                      name="import_sources")
         self.act_import_reference = act("Regions as &Reference Layer…", lambda: self.import_dialog(True), (),
-                                        "Show a DS9 region file (e.g. PyBDSF, Aegean) as a read-only layer",
+                                        "Show a DS9 or CASA region file (e.g. PyBDSF, Aegean) as a read-only layer",
                                         name="import_reference")
         self.image_actions = [self.act_export_regions, self.act_export_catalogue, self.act_export_png,
                               self.act_import_sources, self.act_import_reference]
@@ -80,10 +82,12 @@ class ExchangeController(QObject):
         stamp(cat, self.image(), model=model or None, model_version=version, creator="decoras-gui")
         return cat
 
-    def export_regions(self, path, frame: str = "fk5", statuses=None, labels: bool = True, colors=None) -> str:
+    def export_regions(self, path, frame: str = "fk5", statuses=None, labels: bool = True, colors=None,
+                       format: str | None = None) -> str:
+        """Write DS9 or CASA regions (``format``; by default the file name's extension says)."""
         wcs = self.image().wcs if self.image() is not None else None
         used = write_regions(self.doc.catalogue, path, wcs=wcs, frame=frame, statuses=statuses, colors=colors,
-                             labels=labels)
+                             labels=labels, format=format)
         self.exported.emit(str(path))
         return used
 
@@ -124,7 +128,8 @@ class ExchangeController(QObject):
             return
         try:
             if d.kind == "regions":
-                used = self.export_regions(path, d.frame.currentData(), d.statuses(), d.labels.isChecked(), d.colors)
+                used = self.export_regions(path, d.frame.currentData(), d.statuses(), d.labels.isChecked(), d.colors,
+                                           format=d.region_format.currentData())
                 msg = f"Wrote {path} ({used} coordinates)."
             elif d.kind == "catalogue":
                 self.export_catalogue(path, d.statuses(), d.format.currentData(), per=d.per.currentData())
@@ -148,7 +153,7 @@ class ExchangeController(QObject):
         return sources
 
     def import_sources(self, path) -> int:
-        """A DS9 region file's regions as new candidate sources (origin 'imported'), measured on the image."""
+        """A DS9 or CASA region file's regions as new candidate sources (origin 'imported'), measured on the image."""
         sources = []
         for s in self._region_sources(path):
             if not (math.isfinite(s.x) and math.isfinite(s.y)):
@@ -174,7 +179,7 @@ class ExchangeController(QObject):
 
     def import_dialog(self, reference: bool) -> QFileDialog:
         title = "Import regions as a reference layer" if reference else "Import regions as sources"
-        d = QFileDialog(self.parent_widget, title, self.last_folder(), f"{REGIONS_FILE_FILTER};;{ALL_FILES_FILTER}")
+        d = QFileDialog(self.parent_widget, title, self.last_folder(), region_open_filter())
         d.setFileMode(QFileDialog.FileMode.ExistingFile)
         d.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
 

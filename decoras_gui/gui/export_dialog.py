@@ -1,6 +1,8 @@
-"""The export dialog: DS9 regions, a catalogue file, or a PNG of the view, with their options."""
+"""The export dialog: DS9 or CASA regions, a catalogue file, or a PNG of the view, with their options."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -21,8 +23,11 @@ from PySide6.QtWidgets import (
 from ..core.catalogue import REJECTED, STATUSES
 from ..core.formats import (
     CATALOGUE_FORMATS,
+    REGION_FORMATS,
     REGIONS_FILE_FILTER,
     catalogue_file_filters,
+    region_format,
+    region_format_for_path,
     region_frame_choices,
     with_catalogue_extension,
 )
@@ -52,12 +57,12 @@ class _PathRow(QWidget):
 
 
 class ExportDialog(QDialog):
-    """Options of one export: DS9 regions, a catalogue file, or a PNG of the view."""
+    """Options of one export: DS9 or CASA (CRTF) regions, a catalogue file, or a PNG of the view."""
 
     def __init__(self, kind: str, start_path: str, parent=None):
         super().__init__(parent)
         self.kind = kind
-        titles = {"regions": "Export DS9 regions", "catalogue": "Export catalogue", "png": "Export view as PNG"}
+        titles = {"regions": "Export regions", "catalogue": "Export catalogue", "png": "Export view as PNG"}
         self.setWindowTitle(titles[kind])
         form = QFormLayout(self)
         filters = {"regions": REGIONS_FILE_FILTER, "png": "PNG image (*.png)",
@@ -84,6 +89,14 @@ class ExportDialog(QDialog):
             lay.addStretch(1)
             form.addRow("Statuses", box)
         if kind == "regions":
+            self.region_format = QComboBox(self)
+            for f in REGION_FORMATS:
+                self.region_format.addItem(f.label, f.key)
+            self.region_format.setCurrentIndex(self.region_format.findData(region_format_for_path(start_path).key))
+            self.region_format.setToolTip("DS9 (.reg) or CASA region text (.crtf, read by CASA and CARTA); "
+                                          "the same ellipses in each program's convention")
+            self.region_format.currentIndexChanged.connect(self._region_format_changed)
+            form.addRow("Format", self.region_format)
             self.frame = QComboBox(self)
             for label, key in region_frame_choices():
                 self.frame.addItem(label, key)
@@ -115,6 +128,13 @@ class ExportDialog(QDialog):
         if c.isValid():
             self.colors[status] = c.name()
             button.setStyleSheet(f"background: {c.name()}; min-width: 16px;")
+
+    def _region_format_changed(self) -> None:
+        fmt = region_format(self.region_format.currentData())
+        path = Path(self.path_row.path() or "sources.reg")
+        if path.suffix.lower() in {e for f in REGION_FORMATS for e in f.extensions}:
+            path = path.with_suffix("")
+        self.path_row.edit.setText(str(path) + fmt.extensions[0])
 
     def _format_changed(self) -> None:
         path = with_catalogue_extension(self.path_row.path() or "catalogue", self.format.currentData())

@@ -186,6 +186,11 @@ def test_cli_export_from_session(tmp_path, image_file, capsys):
     assert [s.source_id for s in back] == [1, 3, 4, 5, 6]
     assert back.meta["model"] == "tiny" and back.meta["model_version"] == "0.1"
     assert len(read_regions(reg)) == 5 and "icrs" in reg.read_text().splitlines()
+    crtf = tmp_path / "out.crtf"
+    assert decoras(["export", str(session), "--regions", str(crtf), "--statuses", "accepted"]) == 0
+    assert "global coord=J2000" in crtf.read_text()
+    (one,) = read_regions(crtf)
+    assert one.meta["tag"] == ["accepted"] and one.meta["text"] == "1"
     assert decoras(["export", str(session), "--catalog", str(vot)]) == 0
     from astropy.io.votable import validate
 

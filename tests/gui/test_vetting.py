@@ -330,6 +330,16 @@ def test_exports_read_back(qtbot, vet, tmp_path):
     d.status_checks["candidate"].setChecked(False)
     d.accept()
     assert len(read_regions(tmp_path / "dialog.reg")) == 2
+    d = w.exchange.export_dialog("regions")  # CASA: the format combo gives the file its extension
+    d.path_row.edit.setText(str(tmp_path / "dialog.reg"))
+    d.region_format.setCurrentIndex(d.region_format.findData("crtf"))
+    assert d.path_row.path().endswith("dialog.crtf")
+    d.accept()
+    kept = [s for s in w.doc.catalogue if s.status != "rejected"]
+    casa = read_regions(tmp_path / "dialog.crtf")
+    assert len(casa) == len(kept) and (tmp_path / "dialog.crtf").read_text().startswith("#CRTF")
+    assert sorted(r.meta["tag"][0] for r in casa) == sorted(s.status for s in kept)
+    assert w.exchange.import_sources(tmp_path / "dialog.crtf") == len(kept)
     d = w.exchange.export_dialog("png")
     d.path_row.edit.setText(str(tmp_path / "view.png"))
     d.accept()
