@@ -19,7 +19,12 @@ def test_detect_one_image(tmp_path, capsys):
     cat, reg = tmp_path / "out.ecsv", tmp_path / "out.reg"
     assert main(["detect", str(SAMPLE), "--catalog", str(cat), "--regions", str(reg), "--device", "cpu"]) == 0
     crtf = tmp_path / "out.crtf"  # CASA region text, told by the extension
-    assert main(["detect", str(SAMPLE), "--regions", str(crtf), "--device", "cpu"]) == 0
+    srl = tmp_path / "out_srl.fits"  # and a PyBDSF source list with LoTSS-DR1 column names
+    assert main(["detect", str(SAMPLE), "--regions", str(crtf), "--catalog", str(srl), "--layout", "srl",
+                 "--flux-scale-error", "0.1", "--device", "cpu"]) == 0
+    lotss = Table.read(srl)
+    assert lotss.colnames[:3] == ["Source_Name", "RA", "E_RA"] and lotss["Peak_flux"].unit == "mJy / beam"
+    assert np.allclose(np.sort(lotss["Peak_flux"]), np.sort(1e3 * Table.read(cat)["peak_flux"]))
     assert crtf.read_text().startswith("#CRTF")
     assert len(Regions.read(crtf, format="crtf")) == len(Regions.read(reg, format="ds9"))
     table = Table.read(cat)

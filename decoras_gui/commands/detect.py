@@ -26,7 +26,7 @@ from typing import Any
 from ..cli import EXIT_USER_ERROR, command
 from ..core.errors import DecorasError
 from ..core.formats import catalogue_format
-from .options import add_format_argument, add_frame_argument
+from .options import add_format_argument, add_frame_argument, add_layout_arguments, layout_options
 from .progress import ProgressBar
 
 
@@ -58,6 +58,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    help="catalogue rows: one per component (source_id names its source, component_id the row; "
                    "default) or one per source (its components aggregated)")
     add_format_argument(p, default="ecsv", help="catalogue format in batch mode")
+    add_layout_arguments(p)
     add_frame_argument(p)
     p.add_argument("--timing", action="store_true",
                    help="say on stderr where the time went: the networks (in their worker process) and the rest")
@@ -268,7 +269,7 @@ def detect_file(args: argparse.Namespace, loaded: _Loaded | Path, model: Any, ba
         catalog_path, regions_path = outputs or _outputs(args, path)
         written = []
         if catalog_path:
-            catalogue.write(catalog_path, per=args.per)
+            catalogue.write(catalog_path, per=args.per, **layout_options(args))
             written.append(str(catalog_path))
         if regions_path:
             from ..core.regions_io import write_regions

@@ -7,7 +7,7 @@ import sys
 
 from ..cli import command
 from ..core.errors import DecorasError
-from .options import add_format_argument, add_frame_argument
+from .options import add_format_argument, add_frame_argument, add_layout_arguments, layout_options
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
@@ -25,6 +25,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--per", choices=("component", "source"), default="component",
                    help="catalogue rows: one per component (source_id names its source; default) or one per "
                    "source (its components aggregated)")
+    add_layout_arguments(p)
 
 
 def parse_statuses(text: str | None) -> list[str] | None:
@@ -74,6 +75,6 @@ def run(args: argparse.Namespace) -> int:
                              labels=not args.no_labels)
         print(f"{args.regions}: {len(selected)} regions ({used})")
     if args.catalog:
-        cat.write(args.catalog, format=args.format, statuses=statuses, per=args.per)
+        cat.write(args.catalog, format=args.format, statuses=statuses, per=args.per, **layout_options(args))
         print(f"{args.catalog}: {len(selected)} sources")
     return 0

@@ -19,6 +19,27 @@ def add_format_argument(p: argparse.ArgumentParser, default: str | None, help: s
                    metavar="FORMAT", help=f"{help}: {catalogue_format_help()}")
 
 
+def add_layout_arguments(p: argparse.ArgumentParser) -> None:
+    """``--layout`` (native, or a PyBDSF srl/gaul list with LoTSS names) and the systematic
+    errors of the PyBDSF lists' ``_tot`` columns."""
+    from ..core.pybdsf_layout import LAYOUTS
+
+    p.add_argument("--layout", default="native", choices=LAYOUTS,
+                   help="catalogue columns: native (default), srl (a PyBDSF source list with LoTSS-DR1 column names "
+                   "and units, one row per source) or gaul (a PyBDSF Gaussian list, one row per component)")
+    p.add_argument("--astrometric-error", type=float, default=0.0, metavar="ARCSEC",
+                   help="srl/gaul: astrometric systematic added in quadrature to E_RA_tot, E_DEC_tot (default 0)")
+    p.add_argument("--flux-scale-error", type=float, default=0.0, metavar="FRACTION",
+                   help="srl/gaul: flux-scale error, a fraction of the flux, added in quadrature to the _tot flux "
+                   "errors (default 0; LoTSS-DR1 used 0.2)")
+
+
+def layout_options(args: argparse.Namespace) -> dict:
+    """The keyword arguments of ``Catalogue.write`` that :func:`add_layout_arguments` gives."""
+    return {"layout": args.layout, "astrometric_error": args.astrometric_error,
+            "flux_scale_error": args.flux_scale_error}
+
+
 def add_frame_argument(p: argparse.ArgumentParser, default: str = "fk5") -> None:
     """``--frame``: the frame of the DS9 region file."""
     p.add_argument("--frame", default=default, type=str.lower, choices=REGION_FRAME_KEYS,

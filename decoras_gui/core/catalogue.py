@@ -443,16 +443,30 @@ class Catalogue:
         statuses: Iterable[str] | str | None = None,
         overwrite: bool = True,
         per: str = "component",
+        layout: str = "native",
+        astrometric_error: float = 0.0,
+        flux_scale_error: float = 0.0,
     ) -> Path:
         """Write the catalogue, atomically; the format comes from the extension
         (:data:`.formats.CATALOGUE_FORMATS`) unless ``format`` (a key or alias) is given.
         ``per``: one row per ``"component"`` (default) or per ``"source"`` (:meth:`to_table`).
-        Returns the path written."""
+        ``layout`` ``"srl"`` or ``"gaul"`` writes a PyBDSF source or Gaussian list with LoTSS
+        column names instead (:mod:`.pybdsf_layout`; ``per`` is then implied), the systematic
+        errors going into its ``_tot`` columns. Returns the path written."""
         path = Path(path)
         fmt = _format(path, format)
         if path.exists() and not overwrite:
             raise DecorasError("the file exists and overwrite is off", path)
-        table = self.to_table(statuses, per=per)
+        if layout == "native":
+            table = self.to_table(statuses, per=per)
+        else:
+            from .pybdsf_layout import pybdsf_table
+
+            try:
+                table = pybdsf_table(self, layout, statuses, astrometric_error=astrometric_error,
+                                     flux_scale_error=flux_scale_error)
+            except ValueError as exc:
+                raise DecorasError(str(exc), path) from None
         writer = _WRITERS.get(fmt.key)
         try:
             with atomic_path(path) as tmp:

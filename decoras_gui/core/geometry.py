@@ -81,11 +81,12 @@ def condon_errors(peak: float, rms: float, maj: float, mn: float, beam_geo: floa
 
     ``maj``, ``mn`` are the fitted FWHM and ``beam_geo`` the geometric-mean beam FWHM
     (the noise correlation length), all in the same unit; the position errors along the
-    major and minor axes and the size errors come out in that unit.
+    major and minor axes and the size errors come out in that unit, the position-angle error
+    (``pa``) in degrees (infinite for a circular fit).
     """
     if not (rms > 0 and peak > 0 and maj > 0 and mn > 0 and beam_geo > 0):
         nan = float("nan")
-        return {"peak": nan, "maj": nan, "min": nan, "x_major": nan, "x_minor": nan}
+        return {"peak": nan, "maj": nan, "min": nan, "x_major": nan, "x_minor": nan, "pa": nan}
 
     def rho2(a_m: float, a_n: float) -> float:
         return (maj * mn / (4.0 * beam_geo**2) * (1 + (beam_geo / maj) ** 2) ** a_m
@@ -98,6 +99,8 @@ def condon_errors(peak: float, rms: float, maj: float, mn: float, beam_geo: floa
         "min": mn * math.sqrt(2.0) / r_min,
         "x_major": maj / FWHM_PER_SIGMA * math.sqrt(2.0) / r_maj,
         "x_minor": mn / FWHM_PER_SIGMA * math.sqrt(2.0) / r_min,
+        # Condon (1997) eq. 21: sigma_phi^2 = 4 / rho^2 (maj min / (maj^2 - min^2))^2, rho as for min
+        "pa": math.degrees(2.0 / r_min * maj * mn / (maj * maj - mn * mn)) if maj > mn else math.inf,
     }
 
 

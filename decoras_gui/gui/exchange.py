@@ -91,9 +91,11 @@ class ExchangeController(QObject):
         self.exported.emit(str(path))
         return used
 
-    def export_catalogue(self, path, statuses=None, format: str | None = None, per: str = "component") -> Path:
-        """Write the catalogue: one row per ``per`` ('component' or 'source', core.catalogue.to_table)."""
-        out = self.export_catalogue_object().write(path, format=format, statuses=statuses, per=per)
+    def export_catalogue(self, path, statuses=None, format: str | None = None, per: str = "component",
+                         layout: str = "native") -> Path:
+        """Write the catalogue: one row per ``per`` ('component' or 'source', core.catalogue.to_table),
+        or a PyBDSF ``layout`` ('srl', 'gaul': core.pybdsf_layout)."""
+        out = self.export_catalogue_object().write(path, format=format, statuses=statuses, per=per, layout=layout)
         self.exported.emit(str(path))
         return out
 
@@ -132,7 +134,8 @@ class ExchangeController(QObject):
                                            format=d.region_format.currentData())
                 msg = f"Wrote {path} ({used} coordinates)."
             elif d.kind == "catalogue":
-                self.export_catalogue(path, d.statuses(), d.format.currentData(), per=d.per.currentData())
+                self.export_catalogue(path, d.statuses(), d.format.currentData(), per=d.per.currentData(),
+                                      layout=d.layout_box.currentData())
                 msg = f"Wrote {path}."
             else:
                 self.export_png(path)

@@ -117,6 +117,17 @@ class ExportDialog(QDialog):
                                 "and s_code. Per source: one row per source, total flux summed, size from the "
                                 "moments of its components (PyBDSF's source list)")
             form.addRow("Rows", self.per)
+            self.layout_box = QComboBox(self)
+            self.layout_box.addItem("decoras-gui columns", "native")
+            self.layout_box.addItem("PyBDSF source list (srl, LoTSS-DR1 names and units)", "srl")
+            self.layout_box.addItem("PyBDSF Gaussian list (gaul, LoTSS-DR1 names and units)", "gaul")
+            self.layout_box.setToolTip("The PyBDSF lists carry PyBDSF's column names (Source_Name, RA, E_RA, "
+                                       "Peak_flux in mJy/beam, Total_flux in mJy, Maj in arcsec, S_Code, Isl_id, "
+                                       "...) so that code written for LoTSS or RACS reads them unchanged; "
+                                       "our own columns (snr, det_prob, status, ...) follow")
+            self.layout_box.currentIndexChanged.connect(
+                lambda: self.per.setEnabled(self.layout_box.currentData() == "native"))
+            form.addRow("Columns", self.layout_box)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
         buttons.accepted.connect(self.accept)

@@ -340,6 +340,14 @@ def test_exports_read_back(qtbot, vet, tmp_path):
     assert len(casa) == len(kept) and (tmp_path / "dialog.crtf").read_text().startswith("#CRTF")
     assert sorted(r.meta["tag"][0] for r in casa) == sorted(s.status for s in kept)
     assert w.exchange.import_sources(tmp_path / "dialog.crtf") == len(kept)
+    d = w.exchange.export_dialog("catalogue")  # a PyBDSF source list, LoTSS names
+    d.path_row.edit.setText(str(tmp_path / "srl.fits"))
+    d.format.setCurrentIndex(d.format.findData("fits"))
+    d.layout_box.setCurrentIndex(d.layout_box.findData("srl"))
+    assert not d.per.isEnabled()
+    d.accept()
+    srl = Table.read(tmp_path / "srl.fits")
+    assert srl.colnames[:2] == ["Source_Name", "RA"] and "status" in srl.colnames and "rejected" not in srl["status"]
     d = w.exchange.export_dialog("png")
     d.path_row.edit.setText(str(tmp_path / "view.png"))
     d.accept()
