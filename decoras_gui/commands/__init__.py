@@ -3,7 +3,7 @@
 from importlib import import_module
 
 COMMAND_MODULES = ("info", "simulate", "train", "detect", "restore", "deblend", "evaluate", "export", "tasks", "automl",
-                   "instruments", "models")
+                   "instruments", "models", "crossmatch")
 
 
 def register_all() -> None:

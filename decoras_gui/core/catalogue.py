@@ -126,6 +126,21 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("min_img", _PIX, float, "Minor axis FWHM in pixels (image frame)", "phys.angSize.sminAxis;instr.pixel"),
     ColumnSpec("theta_img", _DEG, float, "Major-axis angle, counter-clockwise from the +x pixel axis",
                "pos.posAng;instr.det"),
+    # cubes (core.cube): the plane a source was detected in, and its spectrum across the planes
+    ColumnSpec("plane", None, int, "Plane of the cube (0-based along its FREQ or STOKES axis) the source was "
+               "detected in (-1: a 2-D image)", "meta.id;em.freq"),
+    ColumnSpec("freq", u.Hz, float, "Frequency of that plane (NaN: none)", "em.freq"),
+    ColumnSpec("spectral_index", _ONE, float, "Spectral index alpha of S ~ nu^alpha, fitted to the source's "
+               "flux in every plane (NaN: not measured)", "spect.index"),
+    ColumnSpec("spectral_index_err", _ONE, float, "Uncertainty of spectral_index", "stat.error;spect.index"),
+    # cross-matching (core.crossmatch): against a reference catalogue, catalogue meta xmatch_ref
+    ColumnSpec("xmatch", None, str, "Cross-match against the reference catalogue: matched / unmatched ('': not "
+               "cross-matched)", "meta.code"),
+    ColumnSpec("match_name", None, str, "Name (or row) of the nearest reference source within the radius",
+               "meta.id.cross"),
+    ColumnSpec("match_sep", _ARCSEC, float, "Offset from that reference source", "pos.angDistance"),
+    ColumnSpec("match_flux_ratio", _ONE, float, "Total flux over the reference source's flux",
+               "phot.flux.density;arith.ratio"),
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 COLUMN_BY_NAME: dict[str, ColumnSpec] = {c.name: c for c in COLUMNS}
@@ -164,6 +179,8 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "min_deconv": ("dc_min",),
     "pa_deconv": ("dc_pa",),
     "local_rms": ("isl_rms", "local_rms", "rms"),
+    "spectral_index": ("spec_indx", "alpha"),
+    "spectral_index_err": ("e_spec_indx", "alpha_err"),
 }
 
 def _format(path: str | os.PathLike, format: str | None) -> CatalogueFormat:
@@ -221,6 +238,14 @@ class Source:
     maj_img: float = math.nan
     min_img: float = math.nan
     theta_img: float = math.nan
+    plane: int = -1
+    freq: float = math.nan
+    spectral_index: float = math.nan
+    spectral_index_err: float = math.nan
+    xmatch: str = ""
+    match_name: str = ""
+    match_sep: float = math.nan
+    match_flux_ratio: float = math.nan
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:

@@ -1,0 +1,417 @@
+"""Cross-matching detections against a survey catalogue (NVSS, FIRST, LoTSS, or any table).
+
+A reference catalogue is read with astropy (FITS, VOTable, CSV, ECSV). Its layout is
+recognised from its column names (:data:`LAYOUTS`: NVSS and FIRST as VizieR and HEASARC
+serve them, LoTSS/PyBDSF lists, our own catalogues); any other table works when the caller
+names its columns (``columns={"ra": ..., "dec": ..., "flux": ..., "name": ...}``), and columns
+with the UCD ``pos.eq.ra;meta.main`` / ``pos.eq.dec;meta.main`` are found without help.
+Positions may be degrees or sexagesimal strings; fluxes are converted to Jy from the
+column's unit, or from the survey's documented unit (mJy) when the file has none.
+
+:func:`crossmatch` finds, with astropy's ``match_coordinates_sky``, the nearest reference
+source of every detection and the nearest detection of every reference source. The radius
+is a number of beams: of the coarser of the image's restoring beam and the survey's beam
+(NVSS 45", FIRST 5.4", LoTSS 6"), as positional errors scale with it; ``radius_arcsec``
+overrides. Detections get ``xmatch`` (matched / unmatched), ``match_name``, ``match_sep``
+(arcsec) and ``match_flux_ratio`` (our total flux over the reference flux); the catalogue's
+metadata names the reference (``xmatch_ref``) and the radius (``xmatch_radius``). Reference
+sources inside the image that no detection matches are listed, and
+:func:`reference_sources` turns them into candidates to vet.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from astropy import units as u
+from astropy.coordinates import SkyCoord, match_coordinates_sky
+from astropy.table import Table
+
+from .catalogue import CANDIDATE, Catalogue, Source
+from .errors import DecorasError
+from .formats import catalogue_format_for_path
+from .provenance import sky_frame
+
+__all__ = ["ReferenceLayout", "LAYOUTS", "ReferenceCatalogue", "read_reference", "CrossMatch", "crossmatch",
+           "match_radius", "reference_sources", "ROLES"]
+
+#: what a reference column is used for
+ROLES: tuple[str, ...] = ("ra", "dec", "flux", "name", "maj", "min", "pa")
+
+
+@dataclass(frozen=True)
+class ReferenceLayout:
+    """How one survey's catalogue names its columns (lower case; the first present is used).
+
+    ``signature``: columns that together say the file is this survey's; ``flux_unit`` and
+    ``size_unit`` apply when a column has no unit; ``beam`` is the survey's resolution
+    (arcsec); ``frame`` the frame its positions are in."""
+
+    name: str
+    signature: tuple[str, ...]
+    ra: tuple[str, ...]
+    dec: tuple[str, ...]
+    flux: tuple[str, ...] = ()
+    name_col: tuple[str, ...] = ()
+    maj: tuple[str, ...] = ()
+    min: tuple[str, ...] = ()
+    pa: tuple[str, ...] = ()
+    flux_unit: u.UnitBase = u.mJy
+    size_unit: u.UnitBase = u.arcsec
+    beam: float = math.nan
+    frame: str = "icrs"
+
+
+_RA = ("ra", "raj2000", "_raj2000", "ra_j2000", "ra_deg", "radeg", "ra2000", "alpha_j2000")
+_DEC = ("dec", "dej2000", "_dej2000", "decj2000", "dec_j2000", "dec_deg", "dedeg", "de2000", "delta_j2000")
+
+LAYOUTS: tuple[ReferenceLayout, ...] = (
+    # NVSS, Condon et al. 1998: VizieR VIII/65/nvss and HEASARC's nvss table; 45" beam, fluxes in mJy
+    ReferenceLayout("NVSS", ("s1.4",), _RA, _DEC, ("s1.4",), ("nvss", "name"), ("majaxis",), ("minaxis",), ("pa",),
+                    beam=45.0, frame="fk5"),
+    ReferenceLayout("NVSS", ("flux_20_cm",), _RA, _DEC, ("flux_20_cm",), ("name",), ("major_axis",),
+                    ("minor_axis",), ("position_angle",), beam=45.0, frame="fk5"),
+    # FIRST, Becker et al. 1995 / Helfand et al. 2015: VizieR VIII/92 and the survey's own FITS; 5.4" beam
+    ReferenceLayout("FIRST", ("fpeak", "fint"), _RA, _DEC, ("fint",), ("first", "name", "seq"),
+                    ("maj", "major", "fitted_major"), ("min", "minor", "fitted_minor"),
+                    ("pa", "posang", "fitted_posang"),
+                    beam=5.4, frame="fk5"),
+    # LoTSS (Shimwell et al. 2019, 2022) and any PyBDSF source list: Total_flux in mJy, 6" beam
+    ReferenceLayout("LoTSS", ("source_name", "total_flux", "isl_rms"), _RA, _DEC, ("total_flux",), ("source_name",),
+                    ("maj",), ("min",), ("pa",), beam=6.0),
+    # our own catalogues: total_flux in Jy
+    ReferenceLayout("decoras", ("source_id", "total_flux", "det_prob"), ("ra",), ("dec",), ("total_flux",),
+                    ("source_id",), ("maj",), ("min",), ("pa",), flux_unit=u.Jy),
+)
+_GENERIC = ReferenceLayout("columns", (), _RA, _DEC, ("total_flux", "int_flux", "flux", "s_int", "fint", "s"),
+                           ("name", "source_name", "id", "source_id"), ("maj", "a", "major"), ("min", "b", "minor"),
+                           ("pa", "pos_ang", "posang"))
+
+
+@dataclass
+class ReferenceCatalogue:
+    """A survey catalogue for cross-matching: positions, fluxes (Jy) and sizes (arcsec, deg)."""
+
+    path: Path
+    layout: str
+    coords: SkyCoord
+    names: np.ndarray
+    flux: np.ndarray
+    maj: np.ndarray
+    min: np.ndarray
+    pa: np.ndarray
+    beam: float = math.nan
+    columns: dict[str, str] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @property
+    def label(self) -> str:
+        """``"NVSS (nvss_field.fits)"``"""
+        return f"{self.layout} ({self.path.name})"
+
+
+def _lower(colnames: Sequence[str]) -> dict[str, str]:
+    return {c.lower(): c for c in colnames}
+
+
+def _first(lower: Mapping[str, str], candidates: Sequence[str]) -> str | None:
+    for c in candidates:
+        if c in lower:
+            return lower[c]
+    return None
+
+
+def _by_ucd(table: Table, ucd: str) -> str | None:
+    for name in table.colnames:
+        if str(table[name].meta.get("ucd", "")).lower().startswith(ucd):
+            return name
+    return None
+
+
+def _layout_for(table: Table) -> ReferenceLayout:
+    lower = _lower(table.colnames)
+    for layout in LAYOUTS:
+        if all(s in lower for s in layout.signature):
+            return layout
+    return _GENERIC
+
+
+def _read_table(path: Path) -> Table:
+    fmt = catalogue_format_for_path(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # VizieR units astropy does not know, W-warnings of VOTables
+        try:
+            if fmt.key == "votable":
+                from astropy.io.votable import parse
+
+                return parse(str(path)).get_first_table().to_table(use_names_over_ids=True)
+            if fmt.key == "fits":
+                return Table.read(path, format="fits", hdu=1 if _has_table_hdu(path) else None)
+            return Table.read(path, format=fmt.astropy)
+        except DecorasError:
+            raise
+        except Exception as exc:  # astropy raises many kinds on a bad file
+            raise DecorasError(f"not a readable {fmt.label} table: {str(exc).splitlines()[0][:200]}", path) from None
+
+
+def _has_table_hdu(path: Path) -> bool:
+    from astropy.io import fits
+
+    try:
+        with fits.open(path, memmap=True) as hdul:
+            return len(hdul) > 1 and isinstance(hdul[1], (fits.BinTableHDU, fits.TableHDU))
+    except OSError as exc:
+        raise DecorasError(f"not a FITS file: {exc}", path) from None
+
+
+def _unit(col, default: u.UnitBase | None) -> u.UnitBase | None:
+    unit = getattr(col, "unit", None)
+    if unit is None or isinstance(unit, u.UnrecognizedUnit):
+        return default
+    return unit
+
+
+def _floats(col) -> np.ndarray:
+    data = col.filled(np.nan) if hasattr(col, "filled") and np.ma.isMaskedArray(col) else col
+    return np.asarray(data, dtype=float)
+
+
+def _to_jy(col, default: u.UnitBase) -> np.ndarray:
+    values = _floats(col)
+    unit = _unit(col, default)
+    try:
+        return (values * unit).to_value(u.Jy)
+    except u.UnitConversionError:
+        return (values * unit * u.beam).to_value(u.Jy)  # a peak in Jy/beam, read as a flux
+
+
+def _positions(table: Table, ra_col: str, dec_col: str, frame: str, path: Path) -> SkyCoord:
+    ra, dec = table[ra_col], table[dec_col]
+    try:
+        if ra.dtype.kind in "US" or dec.dtype.kind in "US" or ra.dtype.kind == "O":
+            text_ra = [str(v) for v in np.asarray(ra)]
+            text_dec = [str(v) for v in np.asarray(dec)]
+            return SkyCoord(text_ra, text_dec, unit=(u.hourangle, u.deg), frame=frame)
+        ra_unit = _unit(ra, u.deg)
+        dec_unit = _unit(dec, u.deg)
+        return SkyCoord(_floats(ra) * ra_unit, _floats(dec) * dec_unit, frame=frame)
+    except (ValueError, u.UnitsError) as exc:
+        raise DecorasError(f"columns {ra_col}/{dec_col} are not sky positions: {str(exc)[:160]}", path) from None
+
+
+def read_reference(path: str | os.PathLike, columns: Mapping[str, str] | None = None) -> ReferenceCatalogue:
+    """A reference catalogue from a FITS, VOTable, CSV or ECSV table (module docstring).
+
+    ``columns`` names the column of a role (:data:`ROLES`) where the layout is not
+    recognised or should be overridden. A DecorasError names the file and, when no position
+    columns can be found, lists the file's columns."""
+    path = Path(path)
+    if not path.is_file():
+        raise DecorasError("no such file", path)
+    table = _read_table(path)
+    if not len(table):
+        raise DecorasError("the table has no rows", path)
+    layout = _layout_for(table)
+    lower = _lower(table.colnames)
+    chosen: dict[str, str] = {}
+    for role, candidates in (("ra", layout.ra), ("dec", layout.dec), ("flux", layout.flux),
+                             ("name", layout.name_col), ("maj", layout.maj), ("min", layout.min), ("pa", layout.pa)):
+        col = _first(lower, candidates)
+        if col is None and role in ("ra", "dec"):
+            col = _by_ucd(table, f"pos.eq.{role};meta.main") or _by_ucd(table, f"pos.eq.{role}")
+        if col is not None:
+            chosen[role] = col
+    for role, col in (columns or {}).items():
+        if role not in ROLES:
+            raise DecorasError(f"unknown column role {role!r} (use {', '.join(ROLES)})", path)
+        if col:
+            if col not in table.colnames:
+                raise DecorasError(f"no column {col!r} (columns: {', '.join(table.colnames[:30])})", path)
+            chosen[role] = col
+    if "ra" not in chosen or "dec" not in chosen:
+        raise DecorasError("cannot tell which columns hold RA and Dec: choose them (columns: "
+                           f"{', '.join(table.colnames[:30])})", path)
+    n = len(table)
+    nan = np.full(n, np.nan)
+    flux = _to_jy(table[chosen["flux"]], layout.flux_unit) if "flux" in chosen else nan
+    sizes = {}
+    for role in ("maj", "min"):
+        sizes[role] = (_floats(table[chosen[role]]) * _unit(table[chosen[role]], layout.size_unit)).to_value(u.arcsec) \
+            if role in chosen else nan
+    pa = (_floats(table[chosen["pa"]]) * _unit(table[chosen["pa"]], u.deg)).to_value(u.deg) if "pa" in chosen else nan
+    names = np.array([str(v).strip() for v in table[chosen["name"]]]) if "name" in chosen else \
+        np.array([str(i + 1) for i in range(n)])
+    coords = _positions(table, chosen["ra"], chosen["dec"], layout.frame, path)
+    good = np.isfinite(coords.spherical.lon.deg) & np.isfinite(coords.spherical.lat.deg)
+    if not good.any():
+        raise DecorasError(f"no finite positions in {chosen['ra']}/{chosen['dec']}", path)
+    name = layout.name if layout is not _GENERIC or columns is None else "columns"
+    return ReferenceCatalogue(path, name, coords[good], names[good], flux[good], sizes["maj"][good],
+                              sizes["min"][good], pa[good], layout.beam, chosen)
+
+
+# ------------------------------------------------------------------ matching
+
+
+@dataclass
+class CrossMatch:
+    """The result of :func:`crossmatch`: the catalogue with its match columns, and the
+    reference side: which reference sources are inside the image, which matched."""
+
+    catalogue: Catalogue
+    reference: ReferenceCatalogue
+    radius_arcsec: float
+    inside: np.ndarray  # bool per reference source: in the image (or the detections' field)
+    matched_ref: np.ndarray  # bool per reference source: a detection lies within the radius
+    nearest_detection: np.ndarray  # index into the catalogue per reference source (-1: none)
+
+    @property
+    def unmatched_reference(self) -> np.ndarray:
+        """Indices of the reference sources inside the field that no detection matches."""
+        return np.flatnonzero(self.inside & ~self.matched_ref)
+
+    def summary(self) -> dict[str, float | int | str]:
+        cat = list(self.catalogue)
+        matched = [s for s in cat if s.xmatch == "matched"]
+        seps = np.array([s.match_sep for s in matched], float)
+        ratios = np.array([s.match_flux_ratio for s in matched], float)
+        ratios = ratios[np.isfinite(ratios)]
+        return {"reference": self.reference.label, "radius_arcsec": self.radius_arcsec, "detections": len(cat),
+                "matched": len(matched), "reference_in_field": int(self.inside.sum()),
+                "reference_matched": int((self.inside & self.matched_ref).sum()),
+                "reference_unmatched": int(len(self.unmatched_reference)),
+                "median_sep_arcsec": float(np.median(seps)) if seps.size else math.nan,
+                "median_flux_ratio": float(np.median(ratios)) if ratios.size else math.nan}
+
+
+def _catalogue_coords(cat: Catalogue, wcs) -> tuple[SkyCoord | None, np.ndarray]:
+    ra = np.array([s.ra for s in cat], float)
+    dec = np.array([s.dec for s in cat], float)
+    missing = ~(np.isfinite(ra) & np.isfinite(dec))
+    if missing.any() and wcs is not None and getattr(wcs, "has_celestial", False):
+        xs = np.array([s.x for s in cat], float)[missing]
+        ys = np.array([s.y for s in cat], float)[missing]
+        world = wcs.celestial.pixel_to_world(xs, ys)
+        ra[missing], dec[missing] = world.spherical.lon.deg, world.spherical.lat.deg
+    good = np.isfinite(ra) & np.isfinite(dec)
+    if not good.any():
+        return None, good
+    return SkyCoord(np.where(good, ra, 0.0) * u.deg, np.where(good, dec, 0.0) * u.deg, frame=sky_frame(cat.meta)), good
+
+
+def _inside(ref: ReferenceCatalogue, wcs, shape, det: SkyCoord | None, good: np.ndarray, radius: float) -> np.ndarray:
+    if wcs is not None and shape is not None and getattr(wcs, "has_celestial", False):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            x, y = wcs.celestial.world_to_pixel(ref.coords)
+        ny, nx = shape[-2], shape[-1]
+        return np.isfinite(x) & np.isfinite(y) & (x >= -0.5) & (x <= nx - 0.5) & (y >= -0.5) & (y <= ny - 0.5)
+    if det is None or not good.any():
+        return np.zeros(len(ref), bool)
+    pts = det[good]
+    x, y, z = pts.cartesian.xyz.value.mean(axis=1)
+    centre = SkyCoord(math.degrees(math.atan2(y, x)) * u.deg, math.degrees(math.atan2(z, math.hypot(x, y))) * u.deg,
+                      frame=pts.frame)
+    extent = pts.separation(centre).max().to_value(u.arcsec) + radius
+    return ref.coords.separation(centre).to_value(u.arcsec) <= extent
+
+
+def match_radius(cat: Catalogue, ref: ReferenceCatalogue, radius_beams: float = 1.0,
+                 radius_arcsec: float | None = None, beam_arcsec: float | None = None) -> float:
+    """The matching radius in arcsec: ``radius_arcsec``, else ``radius_beams`` times the
+    coarser of the image's beam (``beam_arcsec`` or the catalogue's ``beam_maj``) and the survey's."""
+    if radius_arcsec is not None:
+        if not radius_arcsec > 0:
+            raise DecorasError("the matching radius must be positive")
+        return float(radius_arcsec)
+    if not radius_beams > 0:
+        raise DecorasError("the matching radius must be positive")
+    beams = [b for b in (beam_arcsec if beam_arcsec is not None else cat.meta.get("beam_maj"), ref.beam)
+             if isinstance(b, (int, float)) and math.isfinite(b) and b > 0]
+    if not beams:
+        raise DecorasError("no beam to scale the radius by: the catalogue has no beam_maj and the reference layout "
+                           "none; give the radius in arcsec", ref.path)
+    return float(radius_beams * max(beams))
+
+
+def crossmatch(cat: Catalogue, ref: ReferenceCatalogue, radius_beams: float = 1.0, radius_arcsec: float | None = None,
+               beam_arcsec: float | None = None, wcs=None, shape=None) -> CrossMatch:
+    """Match ``cat`` against ``ref`` (module docstring); ``wcs``/``shape`` of the image say
+    which reference sources lie inside it (without them: the detections' field)."""
+    radius = match_radius(cat, ref, radius_beams, radius_arcsec, beam_arcsec)
+    det, good = _catalogue_coords(cat, wcs)
+    ref_coords = ref.coords
+    n_ref = len(ref)
+    nearest_det = np.full(n_ref, -1)
+    matched_ref = np.zeros(n_ref, bool)
+    out = cat.copy()
+    out.meta["xmatch_ref"] = ref.label
+    out.meta["xmatch_radius"] = radius
+    sources = list(out)
+    if det is not None and good.any() and n_ref:
+        det_good = det[good]
+        ref_frame = ref_coords.transform_to(det.frame) if ref_coords.frame.name != det.frame.name else ref_coords
+        idx, sep, _ = match_coordinates_sky(det_good, ref_frame, nthneighbor=1)
+        sep = sep.to_value(u.arcsec)
+        good_index = np.flatnonzero(good)
+        updates = {}
+        for k, (i, j, d) in enumerate(zip(good_index, idx, sep)):
+            s = sources[i]
+            if d <= radius:
+                ratio = s.total_flux / ref.flux[j] if math.isfinite(s.total_flux) and ref.flux[j] > 0 else math.nan
+                updates[s.source_id] = dict(xmatch="matched", match_name=str(ref.names[j]), match_sep=float(d),
+                                            match_flux_ratio=float(ratio))
+            else:
+                updates[s.source_id] = dict(xmatch="unmatched", match_name="", match_sep=math.nan,
+                                            match_flux_ratio=math.nan)
+        if len(det_good) > 0:
+            back_idx, back_sep, _ = match_coordinates_sky(ref_frame, det_good, nthneighbor=1)
+            back_sep = back_sep.to_value(u.arcsec)
+            matched_ref = back_sep <= radius
+            nearest_det = np.where(matched_ref, good_index[back_idx], -1)
+        for sid, values in updates.items():
+            out.update(sid, **values)
+    inside = _inside(ref, wcs, shape, det, good, radius)
+    return CrossMatch(out, ref, radius, inside, matched_ref, nearest_det)
+
+
+def reference_sources(ref: ReferenceCatalogue, indices: Sequence[int], wcs=None, frame=None) -> list[Source]:
+    """Reference sources as candidates to vet (origin 'manual', a note naming the survey):
+    ra/dec in ``frame`` (default ICRS), pixel position and ellipse through the celestial
+    ``wcs`` when there is one (a beam-sized circle where the survey gives no size)."""
+    out = []
+    celestial = wcs.celestial if wcs is not None and getattr(wcs, "has_celestial", False) else None
+    for j in indices:
+        c = ref.coords[j]
+        if frame is not None:
+            c = c.transform_to(frame)
+        maj, mn, pa = ref.maj[j], ref.min[j], ref.pa[j]
+        if not (math.isfinite(maj) and maj > 0):
+            maj = mn = ref.beam
+            pa = 0.0
+        if not (math.isfinite(mn) and mn > 0):
+            mn = maj
+        values = dict(ra=float(c.spherical.lon.deg), dec=float(c.spherical.lat.deg), maj=float(maj), min=float(mn),
+                      pa=float(pa if math.isfinite(pa) else 0.0), origin="manual", status=CANDIDATE,
+                      note=f"from {ref.layout} {ref.names[j]}", xmatch="matched", match_name=str(ref.names[j]),
+                      match_sep=0.0)
+        if celestial is not None:
+            from regions import EllipseSkyRegion
+
+            x, y = celestial.world_to_pixel(c)
+            values.update(x=float(x), y=float(y))
+            if math.isfinite(values["maj"]):
+                pix = EllipseSkyRegion(c, width=values["maj"] * u.arcsec, height=values["min"] * u.arcsec,
+                                       angle=(values["pa"] + 90.0) * u.deg).to_pixel(celestial)
+                values.update(maj_img=float(pix.width), min_img=float(pix.height),
+                              theta_img=float(pix.angle.to_value(u.deg)))
+        out.append(Source(**values))
+    return out
