@@ -2,7 +2,7 @@
 
 A reference catalogue is read with astropy (FITS, VOTable, CSV, ECSV). Its layout is
 recognised from its column names (:data:`LAYOUTS`: NVSS and FIRST as VizieR and HEASARC
-serve them, LoTSS/PyBDSF lists, our own catalogues); any other table works when the caller
+serve them, LoTSS, PyBDSF and Aegean lists, our own catalogues); any other table works when the caller
 names its columns (``columns={"ra": ..., "dec": ..., "flux": ..., "name": ...}``), and columns
 with the UCD ``pos.eq.ra;meta.main`` / ``pos.eq.dec;meta.main`` are found without help.
 Positions may be degrees or sexagesimal strings; fluxes are converted to Jy from the
@@ -32,14 +32,15 @@ import numpy as np
 from astropy import units as u
 from astropy.coordinates import SkyCoord, match_coordinates_sky
 from astropy.table import Table
+from astropy.wcs.utils import wcs_to_celestial_frame as wcs_frame
 
 from .catalogue import CANDIDATE, Catalogue, Source
 from .errors import DecorasError
 from .formats import catalogue_format_for_path
 from .provenance import sky_frame
 
-__all__ = ["ReferenceLayout", "LAYOUTS", "ReferenceCatalogue", "read_reference", "CrossMatch", "crossmatch",
-           "match_radius", "reference_sources", "ROLES"]
+__all__ = ["ReferenceLayout", "LAYOUTS", "ReferenceCatalogue", "read_reference", "reference_columns", "CrossMatch",
+           "crossmatch", "match_radius", "reference_sources", "reference_pixels", "ROLES"]
 
 #: what a reference column is used for
 ROLES: tuple[str, ...] = ("ra", "dec", "flux", "name", "maj", "min", "pa")
@@ -85,6 +86,12 @@ LAYOUTS: tuple[ReferenceLayout, ...] = (
     # LoTSS (Shimwell et al. 2019, 2022) and any PyBDSF source list: Total_flux in mJy, 6" beam
     ReferenceLayout("LoTSS", ("source_name", "total_flux", "isl_rms"), _RA, _DEC, ("total_flux",), ("source_name",),
                     ("maj",), ("min",), ("pa",), beam=6.0),
+    # PyBDSF's own source and Gaussian lists (write_catalog, FITS or ASCII): Total_flux in Jy
+    ReferenceLayout("PyBDSF", ("total_flux", "isl_rms", "s_code"), _RA, _DEC, ("total_flux",), ("source_id", "gaus_id"),
+                    ("maj",), ("min",), ("pa",), flux_unit=u.Jy, size_unit=u.deg),
+    # Aegean (Hancock et al. 2018) catalogues: int_flux in Jy, a/b FWHM in arcsec
+    ReferenceLayout("Aegean", ("int_flux", "local_rms", "island"), ("ra",), ("dec",), ("int_flux",), ("uuid",),
+                    ("a",), ("b",), ("pa",), flux_unit=u.Jy),
     # our own catalogues: total_flux in Jy
     ReferenceLayout("decoras", ("source_id", "total_flux", "det_prob"), ("ra",), ("dec",), ("total_flux",),
                     ("source_id",), ("maj",), ("min",), ("pa",), flux_unit=u.Jy),
@@ -207,13 +214,7 @@ def _positions(table: Table, ra_col: str, dec_col: str, frame: str, path: Path) 
         raise DecorasError(f"columns {ra_col}/{dec_col} are not sky positions: {str(exc)[:160]}", path) from None
 
 
-def read_reference(path: str | os.PathLike, columns: Mapping[str, str] | None = None) -> ReferenceCatalogue:
-    """A reference catalogue from a FITS, VOTable, CSV or ECSV table (module docstring).
-
-    ``columns`` names the column of a role (:data:`ROLES`) where the layout is not
-    recognised or should be overridden. A DecorasError names the file and, when no position
-    columns can be found, lists the file's columns."""
-    path = Path(path)
+def _inspect(path: Path) -> tuple[Table, ReferenceLayout, dict[str, str]]:
     if not path.is_file():
         raise DecorasError("no such file", path)
     table = _read_table(path)
@@ -229,6 +230,24 @@ def read_reference(path: str | os.PathLike, columns: Mapping[str, str] | None = 
             col = _by_ucd(table, f"pos.eq.{role};meta.main") or _by_ucd(table, f"pos.eq.{role}")
         if col is not None:
             chosen[role] = col
+    return table, layout, chosen
+
+
+def reference_columns(path: str | os.PathLike) -> tuple[list[str], str, dict[str, str]]:
+    """What a reference file holds: its column names, the layout recognised (``"columns"``
+    when none) and the column chosen for each role (:data:`ROLES`), for a column chooser."""
+    table, layout, chosen = _inspect(Path(path))
+    return list(table.colnames), layout.name, chosen
+
+
+def read_reference(path: str | os.PathLike, columns: Mapping[str, str] | None = None) -> ReferenceCatalogue:
+    """A reference catalogue from a FITS, VOTable, CSV or ECSV table (module docstring).
+
+    ``columns`` names the column of a role (:data:`ROLES`) where the layout is not
+    recognised or should be overridden. A DecorasError names the file and, when no position
+    columns can be found, lists the file's columns."""
+    path = Path(path)
+    table, layout, chosen = _inspect(path)
     for role, col in (columns or {}).items():
         if role not in ROLES:
             raise DecorasError(f"unknown column role {role!r} (use {', '.join(ROLES)})", path)
@@ -383,12 +402,45 @@ def crossmatch(cat: Catalogue, ref: ReferenceCatalogue, radius_beams: float = 1.
     return CrossMatch(out, ref, radius, inside, matched_ref, nearest_det)
 
 
+def reference_pixels(ref: ReferenceCatalogue, wcs) -> tuple[np.ndarray, ...]:
+    """Pixel ellipses of every reference source on the image: x, y (0-based), FWHM major and
+    minor (pixels) and the angle of the major axis (deg, counter-clockwise from +x), all
+    vectorised; a source without a size gets the survey's beam, or 3 pixels without one.
+    The sky's north and east at each source come from the WCS, so rotated or sheared images
+    draw right."""
+    celestial = wcs.celestial
+    frame = wcs_frame(celestial)
+    c = ref.coords.transform_to(frame) if ref.coords.frame.name != frame.name else ref.coords
+    lon, lat = c.spherical.lon.deg, c.spherical.lat.deg
+    step = 1.0  # arcsec
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        x, y = celestial.world_to_pixel(SkyCoord(lon * u.deg, lat * u.deg, frame=frame))
+        xn, yn = celestial.world_to_pixel(SkyCoord(lon * u.deg, (lat + step / 3600.0) * u.deg, frame=frame))
+        cosd = np.maximum(np.cos(np.radians(lat)), 1e-9)
+        xe, ye = celestial.world_to_pixel(SkyCoord((lon + step / 3600.0 / cosd) * u.deg, lat * u.deg, frame=frame))
+    north = np.stack([xn - x, yn - y]) / step  # pixels per arcsec towards north
+    east = np.stack([xe - x, ye - y]) / step
+    beam = ref.beam if math.isfinite(ref.beam) and ref.beam > 0 else math.nan
+    maj = np.where(np.isfinite(ref.maj) & (ref.maj > 0), ref.maj, beam)
+    mn = np.where(np.isfinite(ref.min) & (ref.min > 0), ref.min, maj)
+    pa = np.radians(np.where(np.isfinite(ref.pa), ref.pa, 0.0))
+    along = north * np.cos(pa) + east * np.sin(pa)
+    across = north * np.cos(pa + np.pi / 2) + east * np.sin(pa + np.pi / 2)
+    maj_px = maj * np.hypot(*along)
+    min_px = mn * np.hypot(*across)
+    fallback = ~np.isfinite(maj_px)
+    maj_px[fallback] = min_px[fallback] = 3.0
+    theta = np.degrees(np.arctan2(along[1], along[0]))
+    return np.asarray(x, float), np.asarray(y, float), maj_px, min_px, theta
+
+
 def reference_sources(ref: ReferenceCatalogue, indices: Sequence[int], wcs=None, frame=None) -> list[Source]:
     """Reference sources as candidates to vet (origin 'manual', a note naming the survey):
     ra/dec in ``frame`` (default ICRS), pixel position and ellipse through the celestial
     ``wcs`` when there is one (a beam-sized circle where the survey gives no size)."""
     out = []
-    celestial = wcs.celestial if wcs is not None and getattr(wcs, "has_celestial", False) else None
+    pixels = reference_pixels(ref, wcs) if wcs is not None and getattr(wcs, "has_celestial", False) else None
     for j in indices:
         c = ref.coords[j]
         if frame is not None:
@@ -403,15 +455,8 @@ def reference_sources(ref: ReferenceCatalogue, indices: Sequence[int], wcs=None,
                       pa=float(pa if math.isfinite(pa) else 0.0), origin="manual", status=CANDIDATE,
                       note=f"from {ref.layout} {ref.names[j]}", xmatch="matched", match_name=str(ref.names[j]),
                       match_sep=0.0)
-        if celestial is not None:
-            from regions import EllipseSkyRegion
-
-            x, y = celestial.world_to_pixel(c)
-            values.update(x=float(x), y=float(y))
-            if math.isfinite(values["maj"]):
-                pix = EllipseSkyRegion(c, width=values["maj"] * u.arcsec, height=values["min"] * u.arcsec,
-                                       angle=(values["pa"] + 90.0) * u.deg).to_pixel(celestial)
-                values.update(maj_img=float(pix.width), min_img=float(pix.height),
-                              theta_img=float(pix.angle.to_value(u.deg)))
+        if pixels is not None:
+            x, y, maj_px, min_px, theta = (float(a[j]) for a in pixels)
+            values.update(x=x, y=y, maj_img=maj_px, min_img=min_px, theta_img=theta)
         out.append(Source(**values))
     return out

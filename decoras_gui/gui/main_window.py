@@ -36,6 +36,7 @@ from ..core.image import SkyImage, image_hdus, load_fits
 from ..core.provenance import stamp
 from ..paths import resources_dir
 from . import display as disp
+from .crossmatch import CrossMatchController
 from .deblend_panel import DeblendController
 from .detection import DetectionController
 from .dialogs import HeaderDialog, PlaneChooserDialog, StatsPanel, about_box
@@ -99,6 +100,8 @@ class MainWindow(QMainWindow):
         self.vetting = VettingController(self.doc, self.canvas, self.table, image, notify, self)
         self.exchange = ExchangeController(self.doc, self.canvas, image, self.current_model, notify,
                                            self.show_error, self.settings.last_folder, self)
+        self.crossmatch = CrossMatchController(self.doc, self.canvas.vb, self.tasks, image, notify,
+                                               self.settings.last_folder, self)
         self.detection = DetectionController(self.doc, self.tasks, image, self.model_dir, notify, self, self.show_error)
         self.sky_map = SkyMapController(self.tasks, image, self.model_dir, self.display, self.canvas, notify,
                                         self.show_error, self)
@@ -167,6 +170,7 @@ class MainWindow(QMainWindow):
         self.doc.reset.connect(self._update_actions)
         for sig in (self.doc.selection_changed, self.doc.reset, self.doc.added, self.doc.removed):
             sig.connect(self.exchange.update_actions)
+        self.image_opened.connect(self.crossmatch.update_actions)
         self.act_overlay.toggled.connect(self.vetting.set_ellipses_shown)
         self.display.settings_changed.connect(self._display_changed)
         self.canvas.clicked.connect(self._canvas_clicked)
@@ -467,6 +471,7 @@ class MainWindow(QMainWindow):
         self.stats.set_image(image)
         if new_plane:
             self.exchange.reference.clear()
+            self.crossmatch.clear()
             if self.sessions.pending is None:
                 self.sessions.session_path = None
                 self.doc.set_catalogue(Catalogue(meta=stamp({}, image, creator=None)))

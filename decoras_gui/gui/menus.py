@@ -91,7 +91,7 @@ def build_menus(w: QMainWindow) -> None:
     w.recent_menu.aboutToShow.connect(w.fill_recent_menu)
     _fill(m, (w.act_sample, w.act_open_beam, None, w.act_detect_folder, None, w.act_open_session, w.act_save_session,
               w.act_save_session_as, None))
-    _fill(m.addMenu("&Import"), (ex.act_import_sources, ex.act_import_reference))
+    _fill(m.addMenu("&Import"), (ex.act_import_sources, ex.act_import_reference, None, w.crossmatch.act_crossmatch))
     _fill(m.addMenu("&Export"), (ex.act_export_regions, ex.act_export_catalogue, ex.act_export_png, None,
                                   w.sky_map.act_export, None, w.deblend.act_export_components,
                                   w.deblend.act_export_photometry))
@@ -99,10 +99,10 @@ def build_menus(w: QMainWindow) -> None:
     _fill(mb.addMenu("&Edit"), (vt.act_undo, vt.act_redo, None, w.history_dock.toggleViewAction()))
     _fill(mb.addMenu("V&etting"), (vt.act_accept, vt.act_reject, vt.act_unvet, None, vt.act_next, vt.act_prev,
           vt.act_auto, None, vt.act_note, vt.act_delete, vt.act_add, None,
-          vt.act_bulk_accept, vt.act_bulk_reject))
+          vt.act_bulk_accept, vt.act_bulk_reject, None, w.crossmatch.act_add_unmatched))
     v = mb.addMenu("&View")
     _fill(v, (w.act_fit, w.act_one, w.act_zoom_in, w.act_zoom_out, w.act_rect, None, w.act_overlay, w.act_labels,
-          ex.act_reference))
+          ex.act_reference, w.crossmatch.act_layer))
     _fill(v.addMenu("Show &Status"), w.status_actions.values())
     sm = w.sky_map
     _fill(v.addMenu("Sky &Map"), (*sm.mode_actions.values(), None, sm.act_blink, sm.act_side, None, sm.act_flux))

@@ -23,6 +23,10 @@ same QActions (and so the same shortcuts, commands and journal) as the user's ke
     survey FOLDER [WORKERS]    # File > Detect in Folder… on FOLDER (output FOLDER/decoras-survey)
     wait-survey                # until the survey has ended
     survey-open NAME           # double-click the Survey dock's row of image NAME (opens it with its catalogue)
+    crossmatch PATH [BEAMS]    # File > Import > Reference Catalogue for Cross-match… with PATH (wait-idle after)
+    open-catalogue PATH        # show the catalogue PATH on the open image (as a session would)
+    select ID                  # select source ID (as a click in the table)
+    plane N                    # show plane N of a cube (the plane slider)
     quit
 """
 
@@ -116,6 +120,17 @@ class ScriptRunner(QObject):
             panel.table.cellDoubleClicked.emit(panel.row_of(arg), 0)
         elif cmd == "wait-survey":
             done = not self.w.survey.running and self.w.survey_panel.summary is not None
+        elif cmd == "crossmatch":
+            path, *beams = rest
+            self.w.crossmatch.run(path, None, float(beams[0]) if beams else 1.0)
+        elif cmd == "open-catalogue":
+            from ..core.catalogue import Catalogue
+
+            self.w.doc.set_catalogue(Catalogue.read(arg))
+        elif cmd == "select":
+            self.w.doc.set_selection([int(arg)])
+        elif cmd == "plane":
+            self.w.cube.set_plane(int(arg))
         elif cmd == "wait-idle":
             done = not self.w.busy
         elif cmd == "quit":

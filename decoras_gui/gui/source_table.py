@@ -64,6 +64,11 @@ COLUMNS = (
     ("prob", "P(det)", "det_prob"),
     ("sidelobe_of", "Sidelobe\nof", "sidelobe_of"),
     ("p_sidelobe", "P(side-\nlobe)", "p_sidelobe"),
+    ("plane", "Plane", "plane"),
+    ("alpha", "α", "spectral_index"),
+    ("match", "Match", "match_name"),
+    ("match_sep", "Offset\n(arcsec)", "match_sep"),
+    ("match_ratio", "S / S_ref", "match_flux_ratio"),
     ("status", "Status", "status"),
     ("origin", "Origin", "origin"),
     ("edited", "Edited", "edited"),
@@ -74,6 +79,19 @@ COLUMN_INDEX = {key: i for i, (key, _, _) in enumerate(COLUMNS)}
 
 def _num(value: float, fmt: str) -> str:
     return format(value, fmt) if isinstance(value, (int, float)) and math.isfinite(value) else ""
+
+
+def _alpha(s: Source) -> str:
+    """``-0.72 ± 0.05``: the spectral index and its error."""
+    if not math.isfinite(s.spectral_index):
+        return ""
+    err = f" ± {s.spectral_index_err:.2f}" if math.isfinite(s.spectral_index_err) else ""
+    return f"{s.spectral_index:+.2f}{err}"
+
+
+def _match(s: Source) -> str:
+    """The matched reference source's name, '—' when none is within the radius, '' before a cross-match."""
+    return s.match_name or ("—" if s.xmatch == "unmatched" else "")
 
 
 def _key(value: float) -> float:
@@ -110,13 +128,15 @@ class SourceTableModel(QAbstractItemModel):
             _num(s.peak_flux * 1e3, ".3f"), _num(s.total_flux * 1e3, ".3f"),
             _num(s.maj * f, sfmt), _num(s.min * f, sfmt), _num(s.pa, ".1f"), _num(s.r_eff * f, sfmt),
             _num(s.snr, ".1f"), _num(s.det_prob, ".3f"), str(s.sidelobe_of) if s.sidelobe_of >= 0 else "",
-            _num(s.p_sidelobe, ".2f"), s.status, s.origin, "✎" if s.edited else "", s.note,
+            _num(s.p_sidelobe, ".2f"), str(s.plane) if s.plane >= 0 else "", _alpha(s), _match(s),
+            _num(s.match_sep, ".3g"), _num(s.match_flux_ratio, ".3f"), s.status, s.origin, "✎" if s.edited else "",
+            s.note,
         ]
         keys = [
             s.source_id, s.s_code, _key(s.ra), _key(s.dec), _key(s.peak_flux), _key(s.total_flux), _key(s.maj),
             _key(s.min), _key(s.pa), _key(s.r_eff), _key(s.snr), _key(s.det_prob), s.sidelobe_of,
-            _key(s.p_sidelobe), s.status, s.origin,
-            int(s.edited), s.note,
+            _key(s.p_sidelobe), s.plane, _key(s.spectral_index), f"{s.xmatch}:{s.match_name}", _key(s.match_sep),
+            _key(s.match_flux_ratio), s.status, s.origin, int(s.edited), s.note,
         ]
         return text, keys
 
@@ -310,7 +330,7 @@ class SourceFilterProxy(QSortFilterProxyModel):
     def _matches(self, s: Source) -> bool:
         t = self._text
         return (not t or t == str(s.source_id) or t in s.status or t in s.origin or t in s.note.lower()
-                or t in s.model.lower())
+                or t in s.model.lower() or t == s.xmatch or (bool(s.match_name) and t in s.match_name.lower()))
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:
         """A component shows when the document shows it and it (or its source) matches the
@@ -351,7 +371,7 @@ class SourceTableWidget(QWidget):
         self.view.header().setStretchLastSection(True)
         self.view.setWordWrap(False)
         widths = {"id": 78, "code": 44, "ra": 124, "dec": 116, "peak": 92, "total": 80, "status": 80, "origin": 70,
-                  "edited": 54}
+                  "edited": 54, "plane": 48, "alpha": 96, "match": 150}
         for i, (key, _, _) in enumerate(COLUMNS):
             self.view.setColumnWidth(i, widths.get(key, 72))
 
@@ -380,7 +400,23 @@ class SourceTableWidget(QWidget):
         document.selection_changed.connect(self.select_ids)
         for sig in (self.proxy.modelReset, self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.layoutChanged):
             sig.connect(self._update_count)
+        for sig in (document.reset, document.added, document.removed):
+            sig.connect(self._update_columns)
         self._update_count()
+        self._update_columns()
+
+    def _update_columns(self, *_) -> None:
+        """The cube columns (plane, spectral index) show for a cube's catalogue, the match
+        columns once the catalogue has been cross-matched."""
+        cat = self.doc.catalogue
+        cube = any(s.plane >= 0 or math.isfinite(s.spectral_index) for s in cat)
+        matched = bool(cat.meta.get("xmatch_ref")) or any(s.xmatch for s in cat)
+        for key, on in (("plane", cube), ("alpha", cube), ("match", matched), ("match_sep", matched),
+                        ("match_ratio", matched)):
+            self.view.setColumnHidden(COLUMN_INDEX[key], not on)
+
+    def column_shown(self, key: str) -> bool:
+        return not self.view.isColumnHidden(COLUMN_INDEX[key])
 
     def _update_count(self, *_) -> None:
         n_sources, n_comp = self.proxy.rowCount(), self.model.rowCount()

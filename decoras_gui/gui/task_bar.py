@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QProgressBar, QPushButton, QStatusBar
 
 from .workers import TaskRunner, Worker
 
-TITLES = {"open": "Cannot open the image", "detection": "Detection failed"}
+TITLES = {"open": "Cannot open the image", "detection": "Detection failed", "crossmatch": "Cross-match failed"}
 
 
 class TaskBar(QObject):
