@@ -112,3 +112,26 @@ def test_simulate_field_mix_options(tmp_path):
     history = " ".join(str(h) for h in fits.getheader(like / "field_00000.fits")["HISTORY"])
     # the model's training families (drawn schedules, smearing, gains), not the simulator's defaults
     assert "smearing: channel" in history and "gridder=nearest" in history and "gain=0," not in history
+
+
+def test_detect_on_every_plane_of_a_cube(tmp_path, capsys):
+    from tests.core.test_cube import SOURCES, write_cube
+
+    cube = tmp_path / "cube.fits"
+    freqs = write_cube(cube, n_planes=5, size=128)
+    cat, spectra = tmp_path / "cube.ecsv", tmp_path / "spectra.fits"
+    assert main(["detect", str(cube), "--planes", "all", "--catalog", str(cat), "--spectra", str(spectra),
+                 "--device", "cpu"]) == 0
+    t = Table.read(cat)
+    assert sorted(set(t["plane"])) == [0, 1, 2, 3, 4] and t["freq"].unit == "Hz"
+    assert np.allclose(sorted(set(t["freq"])), freqs)
+    for row in t[t["plane"] == 2]:  # each power law recovered at each detection
+        x, y, s0, alpha = min(SOURCES, key=lambda s: np.hypot(s[0] - row["x"], s[1] - row["y"]))
+        assert abs(row["spectral_index"] - alpha) < 0.1
+    long = Table.read(spectra)
+    assert len(long) == 5 * len(t) and {"source_id", "plane", "freq", "flux", "flux_err"} <= set(long.colnames)
+    assert "spectral index fitted" in capsys.readouterr().err
+    assert main(["detect", str(cube), "--planes", "7", "--catalog", str(cat), "--device", "cpu"]) == 2
+    assert "outside the cube's 5 planes" in capsys.readouterr().err
+    assert main(["detect", str(SAMPLE), "--planes", "all", "--catalog", str(cat), "--device", "cpu"]) == 2
+    assert "single plane" in capsys.readouterr().err

@@ -59,6 +59,12 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    "default) or one per source (its components aggregated)")
     add_format_argument(p, default="ecsv", help="catalogue format in batch mode")
     add_layout_arguments(p)
+    p.add_argument("--planes", metavar="PLANES", default=None,
+                   help="a cube (FREQ or STOKES axis): detect on these planes, 0-based: all, 5, 2:10 or 0,3,7 "
+                   "(default: the first plane only); each source gets its plane and frequency, and on a FREQ axis "
+                   "its spectrum across all planes and a spectral index")
+    p.add_argument("--spectra", metavar="FILE", default=None,
+                   help="with --planes: write every source's flux in every plane (one row per source and plane)")
     add_frame_argument(p)
     p.add_argument("--timing", action="store_true",
                    help="say on stderr where the time went: the networks (in their worker process) and the rest")
@@ -207,7 +213,8 @@ def _load(args: argparse.Namespace, path: Path, model: Any) -> _Loaded:
         image = load_fits(path)
         psf_path = Path(args.psf) if args.psf else find_psf(path)
         psf = load_psf(psf_path, image) if psf_path is not None else None
-        if isinstance(model, RemoteModel) and max(image.shape) <= WHOLE_IMAGE_MAX and image.rms > 0:
+        if (isinstance(model, RemoteModel) and max(image.shape) <= WHOLE_IMAGE_MAX and image.rms > 0
+                and getattr(args, "planes", None) is None):
             beam = image.beam_pixels  # the arguments pipeline.detect will run the networks with
             model.prefetch(image.data, image.rms, beam_minor_px=beam[1] if beam else None, device=args.device,
                            psf=psf.data if psf is not None else None)
@@ -251,8 +258,11 @@ def detect_file(args: argparse.Namespace, loaded: _Loaded | Path, model: Any, ba
     try:
         if loaded.error is not None:
             raise loaded.error
-        output = get_task("detect").run(image, model, device=args.device, threshold=args.threshold, progress=bar,
-                                        psf=loaded.psf)
+        if getattr(args, "planes", None) is not None:
+            output = _detect_planes(args, image, model, loaded.psf, bar, err)
+        else:
+            output = get_task("detect").run(image, model, device=args.device, threshold=args.threshold,
+                                            progress=bar, psf=loaded.psf)
         catalogue = output.result
         if bar is not None:
             bar.close()
@@ -289,6 +299,46 @@ def detect_file(args: argparse.Namespace, loaded: _Loaded | Path, model: Any, ba
             bar.close()
         loaded.image = loaded.psf = None  # the next image is read; this one need not stay
     return result
+
+
+def _detect_planes(args: argparse.Namespace, image: Any, model: Any, psf: Any, bar: Any, err: list[str]) -> Any:
+    """``--planes``: detect on each plane of the cube, then (FREQ axis) measure every source's
+    spectrum across all planes and fit its spectral index; ``--spectra`` writes the spectra."""
+    from types import SimpleNamespace
+
+    from ..core.cube import cube_axis, detect_cube, measure_spectra, parse_planes
+    from ..ml.tasks import get_task
+
+    axis = cube_axis(image)
+    if axis is None:
+        raise DecorasError("--planes is for cubes: the image has a single plane", image.path)
+    planes = parse_planes(args.planes, axis.length)
+    notes: list[str] = []
+
+    def one(plane: Any) -> Any:
+        output = get_task("detect").run(plane, model, device=args.device, threshold=args.threshold, psf=psf)
+        notes.extend(n for n in output.notes if n not in notes)
+        return output.result
+
+    catalogue = detect_cube(image, planes, one, progress=bar)
+    catalogue, spectra = measure_spectra(catalogue, image)
+    if axis.is_frequency:
+        fitted = sum(s.spectral_index == s.spectral_index for s in catalogue)
+        notes.append(f"{len(catalogue)} sources on {len(planes)} of {axis.length} {axis.name} planes; spectral "
+                     f"index fitted for {fitted}")
+    if args.spectra:
+        from ..core.fileio import atomic_path
+        from ..core.formats import catalogue_format_for_path
+
+        fmt = catalogue_format_for_path(args.spectra)
+        try:
+            with atomic_path(args.spectra) as tmp:
+                spectra.to_table().write(tmp, format=fmt.astropy)
+        except OSError as exc:
+            raise DecorasError(f"cannot write the spectra: {exc.strerror or exc}", args.spectra) from exc
+        err.append(f"decoras detect: {image.name}: note: spectra of {len(catalogue)} sources on {axis.length} "
+                   f"planes -> {args.spectra}")
+    return SimpleNamespace(result=catalogue, notes=notes)
 
 
 #: batch mode of this many images or more in one process says that survey mode (--workers) exists

@@ -30,6 +30,8 @@ def survey_options(args: argparse.Namespace) -> dict:
 def run_survey(args: argparse.Namespace) -> int:
     from ..survey.cluster import require_distributed
 
+    if getattr(args, "planes", None) is not None:
+        raise DecorasError("--planes is for single images and --out-dir: a survey detects on each image's first plane")
     if getattr(args, "layout", "native") != "native":
         raise DecorasError(f"--layout {args.layout} is for single images and --out-dir: a survey's merged "
                            "catalogue is written in the native layout (decoras export converts a session)")

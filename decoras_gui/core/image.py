@@ -486,3 +486,26 @@ def load_fits(path: str | os.PathLike, hdu: int | str | None = None, plane=None)
     except Exception as exc:  # a last guard: astropy raises many kinds on odd files
         hdul.close()
         raise DecorasError(f"cannot read this image ({type(exc).__name__}: {_short(exc)})", path) from None
+
+
+def load_plane(image: SkyImage, plane) -> SkyImage:
+    """Another plane of the cube ``image`` came from: the same header, WCS, beam and unit,
+    the data of ``plane`` (as for :func:`load_fits`) memory-mapped from the file, without
+    checking the headers again (stepping through the planes of a cube)."""
+    path = image.path
+    if _needs_scaling(image.header):
+        return load_fits(path, hdu=image.hdu_index, plane=plane)
+    hdul = _open(path)
+    try:
+        chosen = hdul[image.hdu_index]
+        shape = _header_shape(chosen.header)
+        lng, lat = image.celestial_axes[0] - 1, image.celestial_axes[1] - 1
+        np_index, plane_chosen, extra = _select_plane(shape, image.header, lng, lat, plane, path)
+        data, _ = _plane_data(chosen, np_index, lng, lat, path)
+    except DecorasError:
+        hdul.close()
+        raise
+    except Exception as exc:  # the file changed under us: astropy raises many kinds
+        hdul.close()
+        raise DecorasError(f"cannot read plane {plane} ({type(exc).__name__}: {_short(exc)})", path) from None
+    return replace(image, data=data, plane=plane_chosen, extra_axes=extra, warnings=list(image.warnings))
