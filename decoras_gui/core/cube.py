@@ -29,7 +29,7 @@ from .errors import Cancelled, DecorasError
 from .image import SkyImage, load_plane, robust_rms
 
 __all__ = ["CubeAxis", "cube_axis", "parse_planes", "plane_of", "detect_cube", "Spectra", "measure_spectra",
-           "fit_spectral_index", "source_at_plane"]
+           "fit_spectral_index", "source_at_plane", "current_plane", "stamp_plane"]
 
 Progress = Callable[[float | None, str], None]
 
@@ -121,6 +121,28 @@ def _plane_freq(axis: CubeAxis, k: int) -> float:
         return float((v * u.Unit(axis.unit or "Hz")).to_value(u.Hz))
     except (ValueError, u.UnitsError):
         return v
+
+
+def current_plane(image: SkyImage, axis: CubeAxis | None = None) -> int:
+    """The plane of ``image`` along its cube axis (-1: not a cube)."""
+    axis = axis or cube_axis(image)
+    if axis is None or len(image.plane) <= axis.position:
+        return -1
+    return int(image.plane[axis.position])
+
+
+def stamp_plane(cat: Catalogue, image: SkyImage) -> Catalogue:
+    """``cat`` (detected on ``image``) with every source's ``plane`` and ``freq`` set, when
+    ``image`` is a plane of a cube; unchanged otherwise."""
+    axis = cube_axis(image)
+    k = current_plane(image, axis)
+    if k < 0:
+        return cat
+    freq = _plane_freq(axis, k)
+    out = Catalogue(meta=dict(cat.meta))
+    for s in cat:
+        out.add(s.replace(plane=k, freq=freq))
+    return out
 
 
 def detect_cube(image: SkyImage, planes: Sequence[int], detect: Callable[[SkyImage], Catalogue],

@@ -71,14 +71,21 @@ def merge_detections(current: Catalogue, detections: Catalogue) -> Catalogue:
     their ids; the unvetted model candidates of the previous run are replaced by the new
     detections. A new detection whose centre falls inside a kept source's FWHM ellipse
     (semi-axes at least one pixel) is dropped, so a rejected source does not come back as a
-    candidate. New detections get ids after the kept ones.
+    candidate. New detections get ids after the kept ones. On a cube, only the planes the new
+    detections are on are replaced: the other planes' sources stay as they are.
     """
-    kept = [s for s in current if not is_unvetted_detection(s)]
+    planes = {s.plane for s in detections} or {-1}
+
+    def here(s: Source) -> bool:  # on the planes detected now (a 2-D image: plane -1 everywhere)
+        return s.plane in planes or s.plane < 0 or planes == {-1}
+
+    kept = [s for s in current if not (is_unvetted_detection(s) and here(s))]
     out = Catalogue(kept, meta={**current.meta, **detections.meta})
-    ellipses = pixel_ellipses(kept)
+    near = [s for s in kept if here(s)]
+    ellipses = pixel_ellipses(near)
     next_id = out.next_id()
     for s in detections:
-        if kept and np.any(ellipse_r2(s.x, s.y, *ellipses, min_semi_axis=1.0) <= 1.0):
+        if near and np.any(ellipse_r2(s.x, s.y, *ellipses, min_semi_axis=1.0) <= 1.0):
             continue
         out.add(s.replace(source_id=next_id))
         next_id += 1

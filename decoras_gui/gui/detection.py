@@ -134,7 +134,9 @@ class DetectionController(QObject):
             progress(0.0, f"detecting with {model.label} on {device}…")
             out = get_task(model.card.task).run(
                 image, model, device=device, threshold=threshold, progress=progress, cancel=cancel, psf=beam)
-            return image, out.result
+            from ..core.cube import stamp_plane
+
+            return image, stamp_plane(out.result, image)  # on a cube: the plane detected on
 
         worker = self.tasks.start(task, "detection", "Detecting sources…")
         worker.succeeded.connect(self._detected)

@@ -12,7 +12,7 @@ Signals:
 ``changed(ids)``       these sources changed in place (same ids, same rows)
 ``added(ids)`` / ``removed(ids)``  rows appeared / disappeared
 ``applied(edit)``      a CatalogueEdit was applied (done, undone or redone): the journal's feed
-``filter_changed()``   shown statuses or the probability threshold changed
+``filter_changed()``   shown statuses, the probability threshold or the plane shown changed
 ``selection_changed(ids)``  the selected source ids (a list, possibly empty)
 """
 
@@ -44,6 +44,7 @@ class CatalogueDocument(QObject):
         self._catalogue = Catalogue()
         self._shown_statuses: set[str] = set(STATUSES)
         self._min_prob = 0.0
+        self._plane: int | None = None  # a cube's plane whose sources alone are shown (None: all)
         self._selected: list[int] = []
         self.undo_stack = QUndoStack(self)
 
@@ -112,10 +113,24 @@ class CatalogueDocument(QObject):
             self._min_prob = value
             self.filter_changed.emit()
 
+    @property
+    def plane(self) -> int | None:
+        """The plane of a cube whose sources alone are shown (None: every plane's)."""
+        return self._plane
+
+    def set_plane(self, plane: int | None) -> None:
+        plane = None if plane is None else int(plane)
+        if plane != self._plane:
+            self._plane = plane
+            self.filter_changed.emit()
+
     def is_shown(self, source: Source) -> bool:
         """Shown statuses; the probability threshold hides only unvetted candidates
-        (a source the user accepted or rejected never disappears behind the slider)."""
+        (a source the user accepted or rejected never disappears behind the slider); with a
+        plane set, a cube's sources of the other planes are hidden (a 2-D image's never)."""
         if source.status not in self._shown_statuses:
+            return False
+        if self._plane is not None and 0 <= source.plane != self._plane:
             return False
         if source.status == CANDIDATE and self._min_prob > 0 and math.isfinite(source.det_prob):
             return source.det_prob >= self._min_prob

@@ -32,11 +32,12 @@ from PySide6.QtWidgets import (
 from ..core.catalogue import Catalogue
 from ..core.errors import DecorasError
 from ..core.formats import fits_image_filter
-from ..core.image import SkyImage, image_hdus, load_fits
+from ..core.image import SkyImage, image_hdus, load_fits, load_plane
 from ..core.provenance import stamp
 from ..paths import resources_dir
 from . import display as disp
 from .crossmatch import CrossMatchController
+from .cube import CubeController
 from .deblend_panel import DeblendController
 from .detection import DetectionController
 from .dialogs import HeaderDialog, PlaneChooserDialog, StatsPanel, about_box
@@ -63,6 +64,7 @@ SAMPLE_NAME = "sample_vlba_dirty.fits"
 class MainWindow(QMainWindow):
     image_closing = Signal(object)  # the SkyImage about to be replaced (None: none was open)
     image_opened = Signal(object)  # SkyImage
+    plane_changed = Signal(object)  # SkyImage: another plane of the open cube, the catalogue kept
     detection_finished = Signal(int)  # sources in the catalogue after merging
     detection_cancelled = Signal()
     task_failed = Signal(str)
@@ -102,6 +104,7 @@ class MainWindow(QMainWindow):
                                            self.show_error, self.settings.last_folder, self)
         self.crossmatch = CrossMatchController(self.doc, self.canvas.vb, self.tasks, image, notify,
                                                self.settings.last_folder, self)
+        self.cube = CubeController(self, self.doc, self.tasks, image, notify)
         self.detection = DetectionController(self.doc, self.tasks, image, self.model_dir, notify, self, self.show_error)
         self.sky_map = SkyMapController(self.tasks, image, self.model_dir, self.display, self.canvas, notify,
                                         self.show_error, self)
@@ -158,6 +161,9 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.deblend_dock, self.survey_dock)
         self.table_dock.raise_()
         self.deblend.dock = self.deblend_dock
+        self.spectrum_dock = self._dock("Spectrum", "spectrumDock", self.cube.plot, right)
+        self.tabifyDockWidget(self.stats_dock, self.spectrum_dock)
+        self.display_dock.raise_()
         self.history_view = QUndoView(self.doc.undo_stack, self)
         self.history_view.setEmptyLabel("Opened")
         self.history_view.setAlternatingRowColors(True)
@@ -171,6 +177,10 @@ class MainWindow(QMainWindow):
         for sig in (self.doc.selection_changed, self.doc.reset, self.doc.added, self.doc.removed):
             sig.connect(self.exchange.update_actions)
         self.image_opened.connect(self.crossmatch.update_actions)
+        self.image_opened.connect(self.cube.image_opened)
+        self.plane_changed.connect(self.cube.plane_changed)
+        for sig in (self.doc.reset, self.doc.added, self.doc.removed):
+            sig.connect(self.cube.update_actions)
         self.act_overlay.toggled.connect(self.vetting.set_ellipses_shown)
         self.display.settings_changed.connect(self._display_changed)
         self.canvas.clicked.connect(self._canvas_clicked)
@@ -453,13 +463,41 @@ class MainWindow(QMainWindow):
             dialog.accepted.connect(lambda: self.open_path(image.path, *dialog.choice(), ask=False))
             dialog.open()
             return
-        self._set_image(image, result["rendered"])
+        self._set_image(image, result["rendered"], step=bool(result.get("step")))
+
+    def show_plane(self, plane) -> Worker | None:
+        """Show another plane of the open cube (the plane slider, PgUp/PgDn): read from the memory
+        map and stretched off the UI thread; the catalogue, its history and the layers stay."""
+        image = self.image
+        if image is None:
+            return None
+        render = self.display.render_job()
+
+        def task(progress, cancel):
+            other = load_plane(image, plane)
+            if cancel():
+                return None
+            rendered = render(other)
+            _ = other.rms
+            return {"image": other, "rendered": rendered, "step": True}
+
+        worker = self.tasks.start(task, "open", f"Showing plane {plane}…")
+        worker.succeeded.connect(self._loaded)
+        return worker
 
     def _same_plane(self, a: SkyImage | None, b: SkyImage) -> bool:
         return a is not None and (a.path, a.hdu_index, a.plane) == (b.path, b.hdu_index, b.plane)
 
-    def _set_image(self, image: SkyImage, rendered: dict) -> None:
-        old, new_plane = self.image, not self._same_plane(self.image, image)
+    def _set_image(self, image: SkyImage, rendered: dict, step: bool = False) -> None:
+        old = self.image
+        if step and old is not None and (old.path, old.hdu_index) == (image.path, image.hdu_index):
+            self.image = image  # another plane of the same cube: the same sky, the same catalogue
+            self.display.show(image, rendered)
+            self.stats.set_image(image)
+            self.setWindowTitle(f"{image.name} [HDU {image.hdu_index}, plane {image.plane}][*] — decoras-gui")
+            self.plane_changed.emit(image)
+            return
+        new_plane = not self._same_plane(self.image, image)
         if new_plane:
             self.detection.cancel()  # it was detecting on the old image
             self.image_closing.emit(old)

@@ -102,14 +102,15 @@ def build_menus(w: QMainWindow) -> None:
           vt.act_bulk_accept, vt.act_bulk_reject, None, w.crossmatch.act_add_unmatched))
     v = mb.addMenu("&View")
     _fill(v, (w.act_fit, w.act_one, w.act_zoom_in, w.act_zoom_out, w.act_rect, None, w.act_overlay, w.act_labels,
-          ex.act_reference, w.crossmatch.act_layer))
+          ex.act_reference, w.crossmatch.act_layer, None, w.cube.act_next, w.cube.act_prev))
     _fill(v.addMenu("Show &Status"), w.status_actions.values())
     sm = w.sky_map
     _fill(v.addMenu("Sky &Map"), (*sm.mode_actions.values(), None, sm.act_blink, sm.act_side, None, sm.act_flux))
     v.addSeparator()
     _fill(v, [dock.toggleViewAction() for dock in (w.display_dock, w.stats_dock, w.table_dock, w.deblend_dock,
-                                                   w.survey_dock, w.history_dock)])
-    _fill(mb.addMenu("&Detect"), (w.act_detect, w.sky_map.act_restore, w.deblend.act_deblend, None, w.act_cancel))
+                                                   w.survey_dock, w.spectrum_dock, w.history_dock)])
+    _fill(mb.addMenu("&Detect"), (w.act_detect, w.cube.act_detect, w.cube.act_spectra, None, w.sky_map.act_restore,
+                                  w.deblend.act_deblend, None, w.act_cancel))
     _fill(mb.addMenu("&Tools"), (w.act_train,))
     _fill(mb.addMenu("&Help"), (w.act_guide, w.act_models, None, w.act_about))
 
@@ -171,6 +172,8 @@ def build_toolbars(w: QMainWindow) -> None:
     w.addToolBarBreak()
     w.addToolBar(vtb)
     w.vetting_toolbar = vtb
+    w.addToolBarBreak()
+    w.addToolBar(w.cube.bar)  # shown for cubes only
 
 
 __all__ = ["build_actions", "build_menus", "build_toolbars", "PROB_STEPS"]
