@@ -29,7 +29,7 @@ from .errors import Cancelled, DecorasError
 from .image import SkyImage, load_plane, robust_rms
 
 __all__ = ["CubeAxis", "cube_axis", "parse_planes", "plane_of", "detect_cube", "Spectra", "measure_spectra",
-           "fit_spectral_index", "source_at_plane", "current_plane", "stamp_plane"]
+           "fit_spectral_index", "source_at_plane", "current_plane", "stamp_plane", "format_index"]
 
 Progress = Callable[[float | None, str], None]
 
@@ -50,7 +50,8 @@ class CubeAxis:
         return self.name.upper().startswith(("FREQ", "FREQUENCY"))
 
     def label(self, k: int) -> str:
-        """``"1.4200 GHz (plane 3 of 16)"``, ``"STOKES V (plane 4 of 4)"``."""
+        """``"1.4200 GHz (plane 3 of 0-15)"``, ``"STOKES V (plane 3 of 0-3)"``: 0-based, as the
+        catalogue's ``plane`` and ``decoras detect --planes``."""
         v = float(self.values[k]) if 0 <= k < self.length else math.nan
         if self.is_frequency and math.isfinite(v):
             what = f"{v / 1e9:.4f} GHz"
@@ -58,7 +59,7 @@ class CubeAxis:
             what = "STOKES " + {1: "I", 2: "Q", 3: "U", 4: "V"}.get(int(round(v)), str(int(round(v))))
         else:
             what = f"{self.name} {v:g}" if math.isfinite(v) else self.name
-        return f"{what} (plane {k + 1} of {self.length})"
+        return f"{what} (plane {k} of 0–{self.length - 1})"
 
 
 def _axis_values(image: SkyImage, fits_index: int, length: int) -> np.ndarray:
@@ -159,7 +160,7 @@ def detect_cube(image: SkyImage, planes: Sequence[int], detect: Callable[[SkyIma
         if cancelled is not None and cancelled():
             raise Cancelled("detection on the cube cancelled")
         if progress is not None:
-            progress(n / max(1, len(planes)), f"plane {k + 1} of {axis.length}")
+            progress(n / max(1, len(planes)), f"plane {k} of 0–{axis.length - 1}")
         plane = load_plane(image, plane_of(image, axis, k))
         cat = detect(plane)
         if out is None:
@@ -280,7 +281,7 @@ def measure_spectra(cat: Catalogue, image: SkyImage, planes: Sequence[int] | Non
         if cancelled is not None and cancelled():
             raise Cancelled("spectra cancelled")
         if progress is not None:
-            progress(n / max(1, len(planes)), f"spectra: plane {k + 1} of {axis.length}")
+            progress(n / max(1, len(planes)), f"spectra: plane {k} of 0–{axis.length - 1}")
         plane = load_plane(image, plane_of(image, axis, k))
         matched = _matched_filter(plane.data, plane.beam_pixels, pa_img)
         rms = robust_rms(matched)
@@ -298,6 +299,15 @@ def measure_spectra(cat: Catalogue, image: SkyImage, planes: Sequence[int] | Non
     spectra = Spectra(np.array([s.source_id for s in sources], dtype=np.int64), np.array(planes, dtype=np.int64),
                       freq, flux, error, image.unit, axis.name)
     return out, spectra
+
+
+def format_index(alpha: float, err: float) -> str:
+    """``-0.70 ± 0.05`` (``± 0.004`` for errors under 0.01); '' when not measured."""
+    if not math.isfinite(alpha):
+        return ""
+    if not math.isfinite(err):
+        return f"{alpha:+.2f}"
+    return f"{alpha:+.2f} ± {err:.2f}" if err >= 0.01 else f"{alpha:+.3f} ± {err:.1g}"
 
 
 def source_at_plane(s: Source, k: int) -> bool:

@@ -34,7 +34,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.cube import CubeAxis, Spectra, cube_axis, current_plane, detect_cube, measure_spectra, plane_of
+from ..core.cube import (
+    CubeAxis,
+    Spectra,
+    cube_axis,
+    current_plane,
+    detect_cube,
+    format_index,
+    measure_spectra,
+    plane_of,
+)
 from ..core.edits import CatalogueEdit
 from ..core.image import SkyImage
 from ..core.vetting import merge_detections
@@ -91,7 +100,7 @@ class SpectrumPlot(QWidget):
             grid = np.linspace(np.nanmin(x[ok]), np.nanmax(x[ok]), 100)
             # the fitted power law through the geometric-mean point of the planes it used
             self.fit.setData(grid, s0 * (grid / nu0) ** alpha)
-            text += f": spectral index α = {alpha:+.2f} ± {alpha_err:.2f}"
+            text += f": spectral index α = {format_index(alpha, alpha_err)}"
         else:
             self.fit.setData([], [])
             text += ": no spectral index (fewer than two planes above 3σ)" if x_is_freq else ""
@@ -104,7 +113,7 @@ class SpectrumPlot(QWidget):
 
 
 class PlanesDialog(QDialog):
-    """The range of planes Detect on All Planes… runs on (1-based, as shown)."""
+    """The range of planes Detect on All Planes… runs on (0-based, as the catalogue's ``plane``)."""
 
     def __init__(self, axis: CubeAxis, parent: QWidget | None = None):
         super().__init__(parent)
@@ -112,8 +121,8 @@ class PlanesDialog(QDialog):
         form = QFormLayout(self)
         self.first, self.last = QSpinBox(self), QSpinBox(self)
         for spin in (self.first, self.last):
-            spin.setRange(1, axis.length)
-        self.last.setValue(axis.length)
+            spin.setRange(0, axis.length - 1)
+        self.last.setValue(axis.length - 1)
         form.addRow("From plane", self.first)
         form.addRow("To plane", self.last)
         note = QLabel(f"{axis.name} axis, {axis.length} planes. Each plane is read from the file in turn; "
@@ -128,7 +137,7 @@ class PlanesDialog(QDialog):
 
     def planes(self) -> list[int]:
         a, b = sorted((self.first.value(), self.last.value()))
-        return list(range(a - 1, b))
+        return list(range(a, b + 1))
 
 
 class CubeController(QObject):
@@ -176,7 +185,7 @@ class CubeController(QObject):
                                "Every source's flux density in every plane, and its spectral index",
                                name="measure_spectra")
         self.slider.valueChanged.connect(self._slider_moved)
-        self.spin.valueChanged.connect(lambda v: self.slider.setValue(v - 1))
+        self.spin.valueChanged.connect(self.slider.setValue)
         self.only_plane.toggled.connect(lambda _on: self._filter())
         doc.selection_changed.connect(self._selection)
         doc.reset.connect(self._catalogue_reset)
@@ -200,7 +209,7 @@ class CubeController(QObject):
         self.spectra = None
         self.bar.setVisible(self.axis is not None)
         if self.axis is not None:
-            for widget, lo, hi in ((self.slider, 0, self.axis.length - 1), (self.spin, 1, self.axis.length)):
+            for widget, lo, hi in ((self.slider, 0, self.axis.length - 1), (self.spin, 0, self.axis.length - 1)):
                 widget.blockSignals(True)
                 widget.setRange(lo, hi)
                 widget.blockSignals(False)
@@ -216,7 +225,7 @@ class CubeController(QObject):
         self._filter()
 
     def _show_plane_state(self, k: int) -> None:
-        for widget, value in ((self.slider, k), (self.spin, k + 1)):
+        for widget, value in ((self.slider, k), (self.spin, k)):
             widget.blockSignals(True)
             widget.setValue(value)
             widget.blockSignals(False)
@@ -296,7 +305,7 @@ class CubeController(QObject):
             return
         merged = merge_detections(self.doc.catalogue, cat)
         planes = sorted({s.plane for s in cat})
-        span = f"{planes[0] + 1}–{planes[-1] + 1}" if planes else "none"
+        span = f"{planes[0]}–{planes[-1]}" if planes else "none"
         self.doc.apply(CatalogueEdit.replace_all(self.doc.catalogue, merged,
                                                  f"Detect on planes {span}: {len(cat)} detections"))
         if spectra is not None:

@@ -427,8 +427,10 @@ class MainWindow(QMainWindow):
     def open_path(self, path: str | Path, hdu: int | str | None = None, plane=None, ask: bool = True) -> Worker:
         """Open an image off the UI thread (menu, drag and drop, recent files, command line).
 
-        With ``ask`` and no ``hdu``/``plane``, a file holding several images or a cube
-        asks which one. Errors show a message naming the file; the open image stays.
+        With ``ask`` and no ``hdu``/``plane``, a file holding several images, or a cube with
+        more than one axis besides the sky's, asks which one (a cube of one FREQ or STOKES axis
+        opens on its first plane: the Cube toolbar steps through the others). Errors show a
+        message naming the file; the open image stays.
         """
         path = Path(path)
         render, checksum = self.display.render_job(), self.sessions.checksum
@@ -438,7 +440,8 @@ class MainWindow(QMainWindow):
             image = load_fits(path, hdu=hdu, plane=plane)
             if ask and hdu is None and plane is None:
                 hdus = image_hdus(path)
-                if len(hdus) > 1 or any(a.length > 1 for a in image.extra_axes):
+                # one cube axis needs no question: its first plane shows, the Cube toolbar steps through
+                if len(hdus) > 1 or sum(a.length > 1 for a in image.extra_axes) > 1:
                     return {"image": image, "choose": hdus}
             if cancel():
                 return None

@@ -27,6 +27,8 @@ same QActions (and so the same shortcuts, commands and journal) as the user's ke
     open-catalogue PATH        # show the catalogue PATH on the open image (as a session would)
     select ID                  # select source ID (as a click in the table)
     plane N                    # show plane N of a cube (the plane slider)
+    detect-planes              # Detect > Detect on All Planes… over every plane (wait-idle after)
+    raise-dock NAME            # bring a dock to the front by its object name (spectrumDock, sourcesDock…)
     quit
 """
 
@@ -131,6 +133,14 @@ class ScriptRunner(QObject):
             self.w.doc.set_selection([int(arg)])
         elif cmd == "plane":
             self.w.cube.set_plane(int(arg))
+        elif cmd == "detect-planes":
+            self.w.cube.detect(list(range(self.w.cube.axis.length)))
+        elif cmd == "raise-dock":
+            from PySide6.QtWidgets import QDockWidget
+
+            dock = self.w.findChild(QDockWidget, arg)
+            dock.show()
+            dock.raise_()
         elif cmd == "wait-idle":
             done = not self.w.busy
         elif cmd == "quit":

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from ..core.catalogue import COLUMN_BY_NAME, Source
 from ..core.components import aggregate, source_groups
+from ..core.cube import format_index
 from ..core.regions_io import STATUS_COLORS
 from .display import format_sexagesimal
 from .document import CatalogueDocument
@@ -83,10 +84,7 @@ def _num(value: float, fmt: str) -> str:
 
 def _alpha(s: Source) -> str:
     """``-0.72 ± 0.05``: the spectral index and its error."""
-    if not math.isfinite(s.spectral_index):
-        return ""
-    err = f" ± {s.spectral_index_err:.2f}" if math.isfinite(s.spectral_index_err) else ""
-    return f"{s.spectral_index:+.2f}{err}"
+    return format_index(s.spectral_index, s.spectral_index_err)
 
 
 def _match(s: Source) -> str:
@@ -371,7 +369,7 @@ class SourceTableWidget(QWidget):
         self.view.header().setStretchLastSection(True)
         self.view.setWordWrap(False)
         widths = {"id": 78, "code": 44, "ra": 124, "dec": 116, "peak": 92, "total": 80, "status": 80, "origin": 70,
-                  "edited": 54, "plane": 48, "alpha": 96, "match": 150}
+                  "edited": 54, "plane": 48, "alpha": 124, "match": 150}
         for i, (key, _, _) in enumerate(COLUMNS):
             self.view.setColumnWidth(i, widths.get(key, 72))
 

@@ -56,7 +56,7 @@ def test_the_freq_axis_is_the_cube_axis(cube):
     axis = cube_axis(image)
     assert axis.name == "FREQ" and axis.length == 8 and axis.is_frequency
     assert axis.values == pytest.approx(freqs)
-    assert axis.label(2) == f"{freqs[2] / 1e9:.4f} GHz (plane 3 of 8)"
+    assert axis.label(2) == f"{freqs[2] / 1e9:.4f} GHz (plane 2 of 0–7)"
     plane5 = load_plane(image, (5,))
     assert plane5.plane == (5,) and plane5.memory_mapped and plane5.wcs is image.wcs
     assert plane5.data[50, 40] > image.data[50, 40] * 0.5  # the steep source fades with frequency
@@ -85,7 +85,7 @@ def test_detect_every_plane_and_fit_spectral_indices(cube):
     seen = []
     cat = detect_cube(image, range(8), lambda plane: photutils_baseline(plane, nsigma=6.0),
                       progress=lambda f, m: seen.append(m))
-    assert seen[0] == "plane 1 of 8" and "8 planes" in seen[-1]
+    assert seen[0] == "plane 0 of 0–7" and "8 planes" in seen[-1]
     assert sorted({s.plane for s in cat}) == list(range(8))
     per_plane = [sum(s.plane == k for s in cat) for k in range(8)]
     assert all(n == 3 for n in per_plane), per_plane

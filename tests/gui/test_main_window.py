@@ -212,19 +212,27 @@ def test_hdu_chooser_for_multi_extension_file(qtbot, window, tmp_path):
 
 
 def test_plane_chooser_for_cube(qtbot, window, tmp_path):
+    """A cube of one FREQ axis opens on its first plane (the Cube toolbar steps); one with a FREQ
+    and a STOKES axis asks which plane."""
     path = tmp_path / "cube.fits"
     data = np.stack([np.full((16, 20), k, np.float32) for k in range(3)])
     fits.PrimaryHDU(data, sky_header(20, 16, naxis=3)).writeto(path)
-    window.open_path(path)
+    image = open_and_wait(qtbot, window, path)
+    assert image.plane == (0,) and getattr(window, "plane_dialog", None) is None and window.cube.bar.isVisible()
+    both = tmp_path / "cube4.fits"
+    data4 = np.stack([np.stack([np.full((16, 20), 10 * s + k, np.float32) for k in range(3)]) for s in range(2)])
+    fits.PrimaryHDU(data4, sky_header(20, 16, naxis=4)).writeto(both)
+    window.open_path(both)
     qtbot.waitUntil(lambda: getattr(window, "plane_dialog", None) is not None and window.plane_dialog.isVisible(),
                     timeout=20000)
     dialog = window.plane_dialog
-    assert len(dialog.plane_spins) == 1 and dialog.plane_spins[0].maximum() == 2
+    assert len(dialog.plane_spins) == 2 and dialog.plane_spins[0].maximum() == 2
     dialog.plane_spins[0].setValue(2)
+    dialog.plane_spins[1].setValue(1)
     with qtbot.waitSignal(window.image_opened, timeout=20000):
         dialog.accept()
-    assert window.image.plane == (2,)
-    assert float(np.nanmax(window.image.data)) == 2.0
+    assert window.image.plane == (2, 1)
+    assert float(np.nanmax(window.image.data)) == 12.0
     # explicit choice from the command line path: no dialog
     window.plane_dialog = None
     image = open_and_wait(qtbot, window, path, hdu=0, plane=1)
