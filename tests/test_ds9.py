@@ -9,6 +9,7 @@ same number of ellipses, the same centres (1e-5 deg; image pixels 1e-3) and size
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -65,8 +66,9 @@ class DS9:
             raise AssertionError(f"xpaset {' '.join(args)} failed: {r.stderr.strip()}")
 
 
-@pytest.fixture
-def ds9(tmp_path):
+@contextlib.contextmanager
+def start_ds9(tmp_path, args=(), env_extra=None):
+    """DS9 on its own Xvfb display with a private XPA; ``args`` go to DS9, ``env_extra`` to its environment."""
     missing = [t for t in ("ds9", "xpaget", "xpaset", "xpaaccess", "Xvfb") if shutil.which(t) is None]
     if missing:
         pytest.fail(f"{', '.join(missing)} not found. {INSTALL_HINT}")
@@ -89,10 +91,11 @@ def ds9(tmp_path):
     if xvfb is None:
         pytest.fail("Xvfb did not start")
     name = f"decoras_{uuid.uuid4().hex[:10]}"
-    env = dict(os.environ, DISPLAY=f":{display}", XPA_METHOD="local", XPA_TMPDIR=str(home), HOME=str(home))
+    env = dict(os.environ, DISPLAY=f":{display}", XPA_METHOD="local", XPA_TMPDIR=str(home), HOME=str(home),
+               **(env_extra or {}))
     log = open(tmp_path / "ds9.log", "w")
     try:
-        ds9p = subprocess.Popen(["ds9", "-title", name], env=env, stdout=log, stderr=subprocess.STDOUT)
+        ds9p = subprocess.Popen(["ds9", "-title", name, *args], env=env, stdout=log, stderr=subprocess.STDOUT)
         t0 = time.monotonic()
         while True:
             r = subprocess.run(["xpaaccess", name], check=False, env=env, capture_output=True, text=True)
@@ -111,6 +114,12 @@ def ds9(tmp_path):
         _stop(xvfb)
         log.close()
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def ds9(tmp_path):
+    with start_ds9(tmp_path) as d:
+        yield d
 
 
 _SHAPE = re.compile(r"^\s*(ellipse|circle|point)\(([^)]*)\)")

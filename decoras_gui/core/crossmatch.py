@@ -36,7 +36,7 @@ from astropy.wcs.utils import wcs_to_celestial_frame as wcs_frame
 
 from .catalogue import CANDIDATE, Catalogue, Source
 from .errors import DecorasError
-from .formats import catalogue_format_for_path
+from .formats import catalogue_format, catalogue_format_for_path
 from .provenance import sky_frame
 
 __all__ = ["ReferenceLayout", "LAYOUTS", "ReferenceCatalogue", "read_reference", "reference_columns", "CrossMatch",
@@ -151,8 +151,8 @@ def _layout_for(table: Table) -> ReferenceLayout:
     return _GENERIC
 
 
-def _read_table(path: Path) -> Table:
-    fmt = catalogue_format_for_path(path)
+def _read_table(path: Path, format: str | None = None) -> Table:
+    fmt = catalogue_format(format, path) if format else catalogue_format_for_path(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # VizieR units astropy does not know, W-warnings of VOTables
         try:
@@ -214,10 +214,10 @@ def _positions(table: Table, ra_col: str, dec_col: str, frame: str, path: Path) 
         raise DecorasError(f"columns {ra_col}/{dec_col} are not sky positions: {str(exc)[:160]}", path) from None
 
 
-def _inspect(path: Path) -> tuple[Table, ReferenceLayout, dict[str, str]]:
+def _inspect(path: Path, format: str | None = None) -> tuple[Table, ReferenceLayout, dict[str, str]]:
     if not path.is_file():
         raise DecorasError("no such file", path)
-    table = _read_table(path)
+    table = _read_table(path, format)
     if not len(table):
         raise DecorasError("the table has no rows", path)
     layout = _layout_for(table)
@@ -240,14 +240,16 @@ def reference_columns(path: str | os.PathLike) -> tuple[list[str], str, dict[str
     return list(table.colnames), layout.name, chosen
 
 
-def read_reference(path: str | os.PathLike, columns: Mapping[str, str] | None = None) -> ReferenceCatalogue:
+def read_reference(path: str | os.PathLike, columns: Mapping[str, str] | None = None,
+                   format: str | None = None) -> ReferenceCatalogue:
     """A reference catalogue from a FITS, VOTable, CSV or ECSV table (module docstring).
 
     ``columns`` names the column of a role (:data:`ROLES`) where the layout is not
-    recognised or should be overridden. A DecorasError names the file and, when no position
-    columns can be found, lists the file's columns."""
+    recognised or should be overridden; ``format`` (a catalogue format name) where the file
+    name does not say (a table received over SAMP is a VOTable). A DecorasError names the file
+    and, when no position columns can be found, lists the file's columns."""
     path = Path(path)
-    table, layout, chosen = _inspect(path)
+    table, layout, chosen = _inspect(path, format)
     for role, col in (columns or {}).items():
         if role not in ROLES:
             raise DecorasError(f"unknown column role {role!r} (use {', '.join(ROLES)})", path)

@@ -278,8 +278,9 @@ class CrossMatchController(QObject):
         d.open()
         return d
 
-    def run(self, path: str, columns: dict | None = None, radius_beams: float = 1.0):
-        """Read ``path`` and match it against the catalogue, off the UI thread."""
+    def run(self, path: str, columns: dict | None = None, radius_beams: float = 1.0, format: str | None = None):
+        """Read ``path`` (``format`` where its name does not say) and match it against the
+        catalogue, off the UI thread."""
         image = self.image()
         if image is None:
             return None
@@ -288,7 +289,7 @@ class CrossMatchController(QObject):
 
         def task(progress, cancelled):
             progress(None, f"reading {Path(path).name}")
-            ref = read_reference(path, columns)
+            ref = read_reference(path, columns, format)
             match_radius(cat, ref, radius_beams)  # a clear error before any work
             progress(None, f"matching {len(cat)} sources with {len(ref)} reference sources")
             return crossmatch(cat, ref, radius_beams=radius_beams, wcs=wcs, shape=shape)

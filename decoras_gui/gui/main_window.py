@@ -48,6 +48,7 @@ from .image_view import ImageCanvas
 from .menus import PROB_STEPS, build_actions, build_menus, build_toolbars
 from .overlays import SourceOverlay
 from .readout import cursor_readout
+from .samp_bridge import SampController
 from .session_journal import SessionManager
 from .settings import Settings
 from .sky_map_layer import SkyMapController
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow):
         self.crossmatch = CrossMatchController(self.doc, self.canvas.vb, self.tasks, image, notify,
                                                self.settings.last_folder, self)
         self.cube = CubeController(self, self.doc, self.tasks, image, notify)
+        self.samp = SampController(self.doc, image, self.crossmatch, notify, self.show_error, self)
         self.detection = DetectionController(self.doc, self.tasks, image, self.model_dir, notify, self, self.show_error)
         self.sky_map = SkyMapController(self.tasks, image, self.model_dir, self.display, self.canvas, notify,
                                         self.show_error, self)
@@ -178,9 +180,11 @@ class MainWindow(QMainWindow):
             sig.connect(self.exchange.update_actions)
         self.image_opened.connect(self.crossmatch.update_actions)
         self.image_opened.connect(self.cube.image_opened)
+        self.image_opened.connect(self.samp.update_actions)
         self.plane_changed.connect(self.cube.plane_changed)
         for sig in (self.doc.reset, self.doc.added, self.doc.removed):
             sig.connect(self.cube.update_actions)
+            sig.connect(self.samp.update_actions)
         self.act_overlay.toggled.connect(self.vetting.set_ellipses_shown)
         self.display.settings_changed.connect(self._display_changed)
         self.canvas.clicked.connect(self._canvas_clicked)
@@ -272,6 +276,7 @@ class MainWindow(QMainWindow):
         for job, _title, _question in running:
             job.stop_and_wait()
         self.sessions.close(keep=unsaved)  # unsaved work stays in the journal: offered at the next start
+        self.samp.close()
         self.save_settings()
         self.tasks.cancel_all()
         self.tasks.wait_all(120000)  # cancel is acted on between batches of tiles: seconds at most

@@ -92,6 +92,8 @@ def build_menus(w: QMainWindow) -> None:
     _fill(m, (w.act_sample, w.act_open_beam, None, w.act_detect_folder, None, w.act_open_session, w.act_save_session,
               w.act_save_session_as, None))
     _fill(m.addMenu("&Import"), (ex.act_import_sources, ex.act_import_reference, None, w.crossmatch.act_crossmatch))
+    _fill(m.addMenu("S&AMP"), (w.samp.act_connect, None, w.samp.act_image, w.samp.act_catalogue, None,
+                               w.samp.act_share))
     _fill(m.addMenu("&Export"), (ex.act_export_regions, ex.act_export_catalogue, ex.act_export_png, None,
                                   w.sky_map.act_export, None, w.deblend.act_export_components,
                                   w.deblend.act_export_photometry))
