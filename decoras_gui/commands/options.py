@@ -36,8 +36,8 @@ def add_layout_arguments(p: argparse.ArgumentParser) -> None:
 
 def layout_options(args: argparse.Namespace) -> dict:
     """The keyword arguments of ``Catalogue.write`` that :func:`add_layout_arguments` gives."""
-    return {"layout": args.layout, "astrometric_error": args.astrometric_error,
-            "flux_scale_error": args.flux_scale_error}
+    return {"layout": getattr(args, "layout", "native"), "astrometric_error": getattr(args, "astrometric_error", 0.0),
+            "flux_scale_error": getattr(args, "flux_scale_error", 0.0)}  # a survey's workers have no such options
 
 
 def add_frame_argument(p: argparse.ArgumentParser, default: str = "fk5") -> None:

@@ -49,10 +49,12 @@ from ..core.errors import DecorasError
 from ..core.formats import ALL_FILES_FILTER, catalogue_file_filters
 from .actions import make_action
 from .document import CatalogueDocument
-from .overlays import ellipse_path
+from .overlays import THICK_PEN_MAX, ellipse_path, vertices_for
 
 #: Okabe-Ito sky blue: apart from the three status colours and the dashed region layer
 CROSSMATCH_COLOR = "#56B4E9"
+#: Okabe-Ito reddish purple: unmatched reference sources when too many to dash
+UNMATCHED_COLOR = "#CC79A7"
 _ROLES = (("ra", "RA"), ("dec", "Dec"), ("flux", "Flux density"), ("name", "Name"))
 
 
@@ -73,21 +75,44 @@ class ReferenceCatalogueLayer(QObject):
 
     def __init__(self, view_box: pg.ViewBox, parent: QObject | None = None):
         super().__init__(parent)
+        self.vb = view_box
         self.items: dict[str, QGraphicsPathItem] = {}
-        for key, style, width, z in (("matched", Qt.PenStyle.SolidLine, 4.0, 8),
-                                     ("unmatched", Qt.PenStyle.DashLine, 2.0, 8.5),
-                                     ("centres", Qt.PenStyle.SolidLine, 1.5, 9.5)):
+        for key, z in (("matched", 8), ("unmatched", 8.5), ("centres", 9.5)):
             item = QGraphicsPathItem()
-            pen = pg.mkPen(CROSSMATCH_COLOR, width=width, style=style)
-            pen.setCosmetic(True)
-            item.setPen(pen)
             item.setZValue(z)
             view_box.addItem(item, ignoreBounds=True)
             self.items[key] = item
         self.result: CrossMatch | None = None
         self.counts = {"matched": 0, "unmatched": 0}
         self._visible = True
+        self._vertices = 0
+        self._pixels = None
         self.items["matched"].setOpacity(0.85)
+        view_box.sigRangeChanged.connect(self._zoomed)
+
+    def _pens(self) -> None:
+        """A wide halo and dashes for up to THICK_PEN_MAX ellipses; beyond, 1-px solid lines (wide and
+        dashed pens cost the painter ten times more), the unmatched ones then told by their colour."""
+        few = {k: self.counts[k] <= THICK_PEN_MAX for k in ("matched", "unmatched")}
+        for key, width, style, color in (
+                ("matched", 4.0 if few["matched"] else 1.0, Qt.PenStyle.SolidLine, CROSSMATCH_COLOR),
+                ("unmatched", 2.0 if few["unmatched"] else 1.0,
+                 Qt.PenStyle.DashLine if few["unmatched"] else Qt.PenStyle.SolidLine,
+                 CROSSMATCH_COLOR if few["unmatched"] else UNMATCHED_COLOR),
+                ("centres", 1.0, Qt.PenStyle.SolidLine, CROSSMATCH_COLOR)):
+            pen = pg.mkPen(color, width=width, style=style)
+            pen.setCosmetic(True)
+            self.items[key].setPen(pen)
+
+    def _zoomed(self, *_) -> None:
+        if self._pixels is not None and self._vertices_now() != self._vertices:
+            self._draw()
+
+    def _vertices_now(self) -> int:
+        x, y, maj, mn, theta, masks = self._pixels
+        count = int(sum(int(m.sum()) for m in masks.values()))
+        finite = maj[np.isfinite(maj)]
+        return vertices_for(self.vb, count, float(np.median(finite)) if finite.size else float("nan"))
 
     def set_result(self, result: CrossMatch | None, wcs) -> None:
         self.result = result
@@ -95,16 +120,24 @@ class ReferenceCatalogueLayer(QObject):
             for item in self.items.values():
                 item.setPath(QPainterPath())
             self.counts = {"matched": 0, "unmatched": 0}
+            self._pixels = None
             return
         x, y, maj, mn, theta = reference_pixels(result.reference, wcs)
         ok = np.isfinite(x) & np.isfinite(y)
-        for key, mask in (("matched", result.matched_ref), ("unmatched", ~result.matched_ref & result.inside)):
-            m = ok & mask
-            self.items[key].setPath(ellipse_path(x[m], y[m], maj[m], mn[m], theta[m]))
-            self.counts[key] = int(m.sum())
-        m = ok & (result.inside | result.matched_ref)
+        masks = {"matched": ok & result.matched_ref, "unmatched": ok & ~result.matched_ref & result.inside}
+        self._pixels = (x, y, maj, mn, theta, masks)
+        self.counts = {k: int(m.sum()) for k, m in masks.items()}
+        self._pens()
+        self._draw()
+        m = masks["matched"] | masks["unmatched"]
         self.items["centres"].setPath(cross_path(x[m], y[m], 0.35 * np.minimum(maj[m], mn[m])))
         self.set_visible(self._visible)
+
+    def _draw(self) -> None:
+        x, y, maj, mn, theta, masks = self._pixels
+        self._vertices = self._vertices_now()
+        for key, m in masks.items():
+            self.items[key].setPath(ellipse_path(x[m], y[m], maj[m], mn[m], theta[m], n=self._vertices))
 
     def set_visible(self, on: bool) -> None:
         self._visible = bool(on)

@@ -21,9 +21,26 @@ from .document import CatalogueDocument
 from .style import SELECTED_COLOR, STATUS_COLORS
 
 N_VERTICES = 24  # per ellipse (smooth enough at any zoom for FWHM-sized ellipses)
+#: per ellipse when thousands are shown and each is a few screen pixels: a dodecagon looks the same there
+N_VERTICES_SMALL = 12
 MAX_LABELS = 3000
 #: up to this many shown ellipses are drawn 2 px wide; beyond it 1 px (the fast raster path)
 THICK_PEN_MAX = 1000
+#: beyond this many ellipses, those under SMALL_ON_SCREEN screen pixels get N_VERTICES_SMALL vertices
+MANY = 5000
+SMALL_ON_SCREEN = 16.0
+
+
+def vertices_for(view_box: pg.ViewBox, count: int, median_size: float) -> int:
+    """Vertices per ellipse: fewer when many ellipses are shown and each is small on screen
+    (the painter's cost is the vertex count; wide or dashed pens cost far more)."""
+    if count <= MANY or not np.isfinite(median_size):
+        return N_VERTICES
+    try:
+        px = float(view_box.viewPixelSize()[0])  # image pixels per screen pixel
+    except (ZeroDivisionError, TypeError, ValueError):
+        return N_VERTICES
+    return N_VERTICES_SMALL if px > 0 and median_size / px < SMALL_ON_SCREEN else N_VERTICES
 
 
 def ellipse_path(x, y, maj, mn, theta_deg, n: int = N_VERTICES) -> QPainterPath:
@@ -68,7 +85,9 @@ class SourceOverlay(QObject):
         self._labels: list[QGraphicsSimpleTextItem] = []
         self._show_labels = False
         self._visible = True
+        self._vertices = N_VERTICES
         self._arrays()
+        view_box.sigRangeChanged.connect(self._zoomed)
         document.reset.connect(self.rebuild)
         document.changed.connect(self._on_changed)
         document.added.connect(self.rebuild)
@@ -86,6 +105,8 @@ class SourceOverlay(QObject):
         self.x, self.y, self.maj, self.min, self.theta = pixel_ellipses(sources)
         self.status = np.array([s.status for s in sources], dtype=object).reshape(n)
         self.shown = np.array([self.doc.is_shown(s) for s in sources], dtype=bool).reshape(n)
+        finite = self.maj[np.isfinite(self.maj)]
+        self._median = float(np.median(finite)) if finite.size else float("nan")
 
     def rebuild(self, *_) -> None:
         self._arrays()
@@ -114,16 +135,25 @@ class SourceOverlay(QObject):
         self._draw(touched)
         self.update_selection(self.doc.selected_ids)
 
+    def _zoomed(self, *_) -> None:
+        """A zoom may cross the level of detail: redraw only when the vertex count changes."""
+        if vertices_for(self.vb, int(np.count_nonzero(self.shown)), self._median) != self._vertices:
+            self._draw()
+
     def _draw(self, statuses=None) -> None:
         """Rebuild the path of each status (only those in ``statuses`` when given)."""
-        width = 2 if int(np.count_nonzero(self.shown)) <= THICK_PEN_MAX else 1
+        count = int(np.count_nonzero(self.shown))
+        width = 2 if count <= THICK_PEN_MAX else 1
+        vertices = vertices_for(self.vb, count, self._median)
+        if vertices != self._vertices:
+            self._vertices, statuses = vertices, None
         for status, item in self.items.items():
             if item.pen().width() != width:
                 item.setPen(pg.mkPen(STATUS_COLORS[status], width=width))
             if statuses is not None and status not in statuses:
                 continue
             m = self.shown & (self.status == status)
-            item.setPath(ellipse_path(self.x[m], self.y[m], self.maj[m], self.min[m], self.theta[m]))
+            item.setPath(ellipse_path(self.x[m], self.y[m], self.maj[m], self.min[m], self.theta[m], n=vertices))
             item.setVisible(self._visible)
         self._draw_labels()
 

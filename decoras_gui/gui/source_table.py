@@ -23,6 +23,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QBrush, QColor
@@ -108,7 +109,10 @@ class SourceTableModel(QAbstractItemModel):
         self._kids: list[list[tuple[list[str], list]]] = []  # of each top-level row's children
         self._members: list[tuple[int, ...]] = []  # component ids of each top-level row
         self._where: dict[int, tuple[int, int]] = {}  # component id -> (top row, child row or -1)
+        self._plane: int | None = None  # a cube's plane the rows are of (None: all)
+        self.version = 0  # bumped whenever rows or their values change (the filter's cache key)
         self._rebuild()
+        document.filter_changed.connect(self._filter_changed)
         document.reset.connect(self._reset)
         document.added.connect(self._reset)
         document.removed.connect(self._reset)
@@ -153,7 +157,11 @@ class SourceTableModel(QAbstractItemModel):
 
     def _rebuild(self) -> None:
         cat = self.doc.catalogue
-        sources = list(cat)
+        self.version += 1
+        self._plane = plane = self.doc.plane
+        # on a cube with "only this plane", the rows are that plane's: stepping planes resets a
+        # small model instead of filtering every plane's thousands of rows
+        sources = list(cat) if plane is None else [s for s in cat if s.plane < 0 or s.plane == plane]
         majs = np.array([s.maj for s in sources], dtype=float)
         majs = majs[np.isfinite(majs)]
         if not majs.size:  # no sizes yet: the image's beam says whether arcsec or mas suit it
@@ -177,6 +185,10 @@ class SourceTableModel(QAbstractItemModel):
                 self._kids.append([])
                 self._where[g.component_ids[0]] = (top, -1)
 
+    def _filter_changed(self) -> None:
+        if self.doc.plane != self._plane:
+            self._reset()
+
     def _reset(self, *_) -> None:
         self.beginResetModel()
         self._rebuild()
@@ -185,10 +197,14 @@ class SourceTableModel(QAbstractItemModel):
 
     def _changed(self, ids: list) -> None:
         cat = self.doc.catalogue
+        self.version += 1
         tops, kids = set(), {}
         for sid in ids:
             where = self._where.get(int(sid))
             if where is None:
+                s = cat.get(int(sid)) if int(sid) in cat else None
+                if s is not None and self._plane is not None and 0 <= s.plane != self._plane:
+                    continue  # a source of another plane: not a row here
                 return self._reset()
             top, child = where
             if child < 0:
@@ -231,6 +247,10 @@ class SourceTableModel(QAbstractItemModel):
 
     def columnCount(self, parent=QModelIndex()) -> int:
         return len(COLUMNS)
+
+    def multi_rows(self) -> list[int]:
+        """Top-level rows that are sources of several components."""
+        return [r for r, kids in enumerate(self._kids) if kids]
 
     def source_id(self, row: int) -> int:
         """The id of top-level row ``row`` (a source's: its brightest component's)."""
@@ -310,11 +330,34 @@ class SourceFilterProxy(QSortFilterProxyModel):
         super().__init__(parent)
         self.doc = document
         self._text = ""
+        self._generation = 0  # bumped by every filter change
+        self._cache_key = None
+        self._top_ok: list[bool] = []
+        self._kid_ok: dict[int, list[bool]] = {}
         self.setSortRole(SORT_ROLE)
         self.setDynamicSortFilter(True)
         document.filter_changed.connect(self.refilter)
 
+    def _accepted(self) -> None:
+        """Which rows show, worked out once per filter and model state (Qt asks row by row)."""
+        model: SourceTableModel = self.sourceModel()
+        key = (model.version, self._generation, len(self.doc.catalogue))
+        if key == self._cache_key:
+            return
+        cat, shown, text = self.doc.catalogue, self.doc.is_shown, self._text
+        top_ok, kid_ok = [], {}
+        for r in range(model.rowCount()):
+            members = [cat.get(c) for c in model.members(r)]
+            visible = [shown(m) for m in members]
+            first = str(members[0].source_id)
+            top_ok.append(any(visible) and (text == first or any(v and self._matches(m)
+                                                                  for m, v in zip(members, visible))))
+            if len(members) > 1:
+                kid_ok[r] = [v and (self._matches(m) or text == first) for m, v in zip(members, visible)]
+        self._top_ok, self._kid_ok, self._cache_key = top_ok, kid_ok, key
+
     def refilter(self) -> None:
+        self._generation += 1
         if hasattr(self, "beginFilterChange"):  # Qt >= 6.9; invalidateFilter is deprecated there
             self.beginFilterChange()
             self.endFilterChange()
@@ -333,15 +376,11 @@ class SourceFilterProxy(QSortFilterProxyModel):
     def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:
         """A component shows when the document shows it and it (or its source) matches the
         search; a source shows when one of its components does."""
-        model: SourceTableModel = self.sourceModel()
-        cat = self.doc.catalogue
+        self._accepted()
         if parent.isValid():
-            top = model.members(parent.row())
-            s = cat.get(top[row])
-            return self.doc.is_shown(s) and (self._matches(s) or self._text == str(top[0]))
-        members = [cat.get(c) for c in model.members(row)]
-        shown = [m for m in members if self.doc.is_shown(m)]
-        return bool(shown) and (self._text == str(members[0].source_id) or any(self._matches(m) for m in shown))
+            kids = self._kid_ok.get(parent.row())
+            return bool(kids[row]) if kids is not None and row < len(kids) else False
+        return self._top_ok[row] if row < len(self._top_ok) else False
 
 
 class SourceTableWidget(QWidget):
@@ -396,8 +435,13 @@ class SourceTableWidget(QWidget):
         self._syncing = False
         self.view.selectionModel().selectionChanged.connect(self._on_view_selection)
         document.selection_changed.connect(self.select_ids)
+        # a refilter of thousands of rows emits as many rowsInserted/rowsRemoved: count once, after them
+        self._count_timer = QTimer(self)
+        self._count_timer.setSingleShot(True)
+        self._count_timer.setInterval(0)
+        self._count_timer.timeout.connect(self._update_count)
         for sig in (self.proxy.modelReset, self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.layoutChanged):
-            sig.connect(self._update_count)
+            sig.connect(self._count_timer.start)
         for sig in (document.reset, document.added, document.removed):
             sig.connect(self._update_columns)
         self._update_count()
@@ -432,8 +476,14 @@ class SourceTableWidget(QWidget):
         return [int(self.proxy.index(k, 0, pidx).data(ID_ROLE)) for k in range(n)]
 
     def row_count(self) -> int:
-        """Component rows shown (one per ellipse on the image)."""
-        return sum(max(1, self.proxy.rowCount(self.proxy.index(r, 0))) for r in range(self.proxy.rowCount()))
+        """Component rows shown (one per ellipse on the image): a row each, and for a shown source
+        of several components its shown components (only those rows are looked at)."""
+        total = self.proxy.rowCount()
+        for top in self.model.multi_rows():
+            pidx = self.proxy.mapFromSource(self.model.index(top, 0))
+            if pidx.isValid():
+                total += max(1, self.proxy.rowCount(pidx)) - 1
+        return total
 
     def shown_ids(self) -> list[int]:
         """The component ids shown, in the table's order (a source's components in its place)."""
