@@ -569,9 +569,9 @@ class DeblendController(QObject):
 
     # ----------------------------------------------------------------- models
     def deblend_models(self) -> list:
-        from ..ml.registry import available_models
+        from ..ml.registry import installed_cards
 
-        return available_models(self.model_dir, task="deblend")
+        return installed_cards(self.model_dir, task="deblend")
 
     def model_name(self) -> str | None:
         """The deblend model to use: :data:`DEFAULT_MODEL` when installed, else the first (None: none)."""

@@ -18,15 +18,29 @@ Signals:
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Iterable
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from ..core.catalogue import CANDIDATE, STATUSES, Catalogue, Source
 from ..core.edits import CatalogueEdit
 from .commands import EditCommand
+
+#: from this many sources, the objects the views built are moved out of the cyclic collector's reach
+SETTLE_SOURCES = 5000
+
+
+def _settle_heap(n_sources: int) -> None:
+    """After a catalogue of thousands of sources and its views were built: ``gc.freeze()``, so the
+    cyclic garbage collector's full passes (a few hundred ms over millions of objects, at random
+    moments: a stalled plane step) skip them. Frozen objects are still freed when no longer used
+    (reference counting); only cycles among them wait."""
+    if n_sources >= SETTLE_SOURCES:
+        gc.freeze()
 
 
 class CatalogueDocument(QObject):
@@ -45,6 +59,8 @@ class CatalogueDocument(QObject):
         self._shown_statuses: set[str] = set(STATUSES)
         self._min_prob = 0.0
         self._plane: int | None = None  # a cube's plane whose sources alone are shown (None: all)
+        self.filter_serial = 0  # counts filter changes (views that redo work per change compare it)
+        self.filter_changed.connect(self._count_filter_change)
         self._selected: list[int] = []
         self.undo_stack = QUndoStack(self)
 
@@ -65,6 +81,7 @@ class CatalogueDocument(QObject):
         self._selected = [i for i in self._selected if i in catalogue]
         self.reset.emit()
         self.selection_changed.emit(list(self._selected))
+        _settle_heap(len(catalogue))
 
     def apply(self, edit: CatalogueEdit) -> bool:
         """Apply ``edit`` as one undo step (nothing happens for an empty edit)."""
@@ -84,6 +101,7 @@ class CatalogueDocument(QObject):
             self._selected = [i for i in self._selected if i in cat]
             self.reset.emit()
             self.selection_changed.emit(list(self._selected))
+            _settle_heap(len(cat))
         else:
             for signal, ids in ((self.removed, removed), (self.added, added), (self.changed, changed)):
                 if ids:
@@ -91,6 +109,9 @@ class CatalogueDocument(QObject):
         self.applied.emit(edit)
 
     # -------------------------------------------------------------------- filter
+    def _count_filter_change(self) -> None:
+        self.filter_serial += 1
+
     @property
     def shown_statuses(self) -> set[str]:
         return set(self._shown_statuses)
@@ -135,6 +156,15 @@ class CatalogueDocument(QObject):
         if source.status == CANDIDATE and self._min_prob > 0 and math.isfinite(source.det_prob):
             return source.det_prob >= self._min_prob
         return True
+
+    def shown_mask(self, status: np.ndarray, det_prob: np.ndarray, plane: np.ndarray) -> np.ndarray:
+        """:meth:`is_shown` for whole arrays of statuses, detection probabilities and planes."""
+        mask = np.isin(status, list(self._shown_statuses))
+        if self._min_prob > 0:
+            mask &= ~((status == CANDIDATE) & np.isfinite(det_prob) & (det_prob < self._min_prob))
+        if self._plane is not None:
+            mask &= (plane < 0) | (plane == self._plane)
+        return mask
 
     def shown_ids(self) -> list[int]:
         return [s.source_id for s in self._catalogue if self.is_shown(s)]

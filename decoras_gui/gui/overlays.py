@@ -104,7 +104,9 @@ class SourceOverlay(QObject):
         self.row_of = {int(sid): i for i, sid in enumerate(self.ids)}
         self.x, self.y, self.maj, self.min, self.theta = pixel_ellipses(sources)
         self.status = np.array([s.status for s in sources], dtype=object).reshape(n)
-        self.shown = np.array([self.doc.is_shown(s) for s in sources], dtype=bool).reshape(n)
+        self.det_prob = np.array([s.det_prob for s in sources], dtype=float).reshape(n)
+        self.plane = np.array([s.plane for s in sources], dtype=np.int64).reshape(n)
+        self.shown = self.doc.shown_mask(self.status, self.det_prob, self.plane)
         finite = self.maj[np.isfinite(self.maj)]
         self._median = float(np.median(finite)) if finite.size else float("nan")
 
@@ -114,9 +116,9 @@ class SourceOverlay(QObject):
         self.update_selection(self.doc.selected_ids)
 
     def redraw(self) -> None:
-        """Re-apply the document's filter (statuses, probability threshold) without re-reading sizes."""
-        cat = self.doc.catalogue
-        self.shown = np.array([self.doc.is_shown(cat[i]) for i in range(len(cat))], dtype=bool).reshape(len(cat))
+        """Re-apply the document's filter (statuses, probability threshold, plane) without re-reading
+        the sources: vectorised over the arrays kept."""
+        self.shown = self.doc.shown_mask(self.status, self.det_prob, self.plane)
         self._draw()
         self.update_selection(self.doc.selected_ids)
 
@@ -130,6 +132,7 @@ class SourceOverlay(QObject):
             s = cat.get(int(sid))
             touched.update((self.status[i], s.status))
             self.status[i] = s.status
+            self.det_prob[i], self.plane[i] = s.det_prob, s.plane
             (self.x[i], self.y[i], self.maj[i], self.min[i], self.theta[i]) = (a[0] for a in pixel_ellipses([s]))
             self.shown[i] = self.doc.is_shown(s)
         self._draw(touched)

@@ -114,9 +114,9 @@ class SkyMapController(QObject):
 
     # ----------------------------------------------------------------- models
     def restore_models(self) -> list:
-        from ..ml.registry import available_models
+        from ..ml.registry import installed_cards
 
-        return available_models(self.model_dir, task="restore")
+        return installed_cards(self.model_dir, task="restore")
 
     def model_for(self, image: SkyImage) -> str | None:
         """The installed restore model whose domain suits ``image`` best (None: none installed)."""

@@ -97,6 +97,31 @@ def _key(value: float) -> float:
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else -math.inf
 
 
+class _Row:
+    """One row's sort keys, and its texts made when first shown (``row[0]`` texts, ``row[1]``
+    keys): of thousands of rows the view shows a screenful, so only those are formatted."""
+
+    __slots__ = ("source", "keys", "_text", "_format")
+
+    def __init__(self, source: Source, keys: list, format_row):
+        self.source, self.keys, self._text, self._format = source, keys, None, format_row
+
+    def __getitem__(self, i: int):
+        if i == 1:
+            return self.keys
+        if i != 0:
+            raise IndexError(i)
+        if self._text is None:
+            self._text = self._format(self.source)
+        return self._text
+
+    def __len__(self) -> int:
+        return 2
+
+    def __iter__(self):
+        return iter((self[0], self.keys))
+
+
 class SourceTableModel(QAbstractItemModel):
     """Sources as top-level rows, the components of a multi-component source as its children
     (an index's internal id: 0 for a top-level row, 1 + the parent's row for a child)."""
@@ -110,6 +135,10 @@ class SourceTableModel(QAbstractItemModel):
         self._members: list[tuple[int, ...]] = []  # component ids of each top-level row
         self._where: dict[int, tuple[int, int]] = {}  # component id -> (top row, child row or -1)
         self._plane: int | None = None  # a cube's plane the rows are of (None: all)
+        self._cache: dict[int, tuple[list[str], list]] = {}  # component id -> its row, while unchanged
+        self._cache_unit = ""
+        self.sort_column, self.sort_order = 0, Qt.SortOrder.AscendingOrder
+        self.filtered_at = -1  # the document's filter serial a plane change reset the rows at
         self.version = 0  # bumped whenever rows or their values change (the filter's cache key)
         self._rebuild()
         document.filter_changed.connect(self._filter_changed)
@@ -122,10 +151,21 @@ class SourceTableModel(QAbstractItemModel):
     def _size_factor(self) -> float:
         return 1000.0 if self.size_unit == "mas" else 1.0
 
-    def _row(self, s: Source, ra: str, dec: str) -> tuple[list[str], list]:
+    def _row(self, s: Source) -> _Row:
+        keys = [
+            s.source_id, s.s_code, _key(s.ra), _key(s.dec), _key(s.peak_flux), _key(s.total_flux), _key(s.maj),
+            _key(s.min), _key(s.pa), _key(s.r_eff), _key(s.snr), _key(s.det_prob), s.sidelobe_of,
+            _key(s.p_sidelobe), s.plane, _key(s.spectral_index), f"{s.xmatch}:{s.match_name}", _key(s.match_sep),
+            _key(s.match_flux_ratio), s.status, s.origin, int(s.edited), s.note,
+        ]
+        return _Row(s, keys, self._texts)
+
+    def _texts(self, s: Source) -> list[str]:
+        ras, decs = format_sexagesimal(np.array([s.ra], dtype=float), np.array([s.dec], dtype=float))
+        ra, dec = ras[0], decs[0]
         f = self._size_factor()
         sfmt = ".2f" if self.size_unit == "mas" else ".3f"
-        text = [
+        return [
             str(s.source_id), s.s_code, ra, dec,
             _num(s.peak_flux * 1e3, ".3f"), _num(s.total_flux * 1e3, ".3f"),
             _num(s.maj * f, sfmt), _num(s.min * f, sfmt), _num(s.pa, ".1f"), _num(s.r_eff * f, sfmt),
@@ -134,21 +174,14 @@ class SourceTableModel(QAbstractItemModel):
             _num(s.match_sep, ".3g"), _num(s.match_flux_ratio, ".3f"), s.status, s.origin, "✎" if s.edited else "",
             s.note,
         ]
-        keys = [
-            s.source_id, s.s_code, _key(s.ra), _key(s.dec), _key(s.peak_flux), _key(s.total_flux), _key(s.maj),
-            _key(s.min), _key(s.pa), _key(s.r_eff), _key(s.snr), _key(s.det_prob), s.sidelobe_of,
-            _key(s.p_sidelobe), s.plane, _key(s.spectral_index), f"{s.xmatch}:{s.match_name}", _key(s.match_sep),
-            _key(s.match_flux_ratio), s.status, s.origin, int(s.edited), s.note,
-        ]
-        return text, keys
 
-    def _one(self, s: Source) -> tuple[list[str], list]:
-        ras, decs = format_sexagesimal(np.array([s.ra], dtype=float), np.array([s.dec], dtype=float))
-        return self._row(s, ras[0], decs[0])
+    def _one(self, s: Source) -> _Row:
+        return self._row(s)
 
     def _source_row(self, members: list[Source], code: str) -> tuple[list[str], list]:
         """A multi-component source's row: its aggregate, its id and count, 'mixed' statuses."""
-        text, keys = self._one(aggregate(members, self.doc.catalogue.meta, code))
+        row = self._one(aggregate(members, self.doc.catalogue.meta, code))
+        text, keys = row[0], row[1]
         text[0] = f"{keys[0]} ({len(members)})"
         statuses = {m.status for m in members}
         if len(statuses) > 1:
@@ -168,9 +201,13 @@ class SourceTableModel(QAbstractItemModel):
             beam = cat.meta.get("beam_maj")
             majs = np.array([beam], float) if isinstance(beam, (int, float)) and beam > 0 else majs
         self.size_unit = "arcsec" if majs.size and float(np.median(majs)) >= 1.0 else "mas"
-        ras, decs = format_sexagesimal(np.array([s.ra for s in sources], dtype=float),
-                                       np.array([s.dec for s in sources], dtype=float))
-        rows = {s.source_id: self._row(s, r, d) for s, r, d in zip(sources, ras, decs)}
+        if self._cache_unit != self.size_unit:
+            self._cache = {}
+            self._cache_unit = self.size_unit
+        for s in sources:  # stepping planes: each row made once (its texts when shown)
+            if s.source_id not in self._cache:
+                self._cache[s.source_id] = self._row(s)
+        rows = {s.source_id: self._cache[s.source_id] for s in sources}
         self._top, self._kids, self._members, self._where = [], [], [], {}
         for g in source_groups(sources):
             top = len(self._top)
@@ -184,12 +221,60 @@ class SourceTableModel(QAbstractItemModel):
                 self._top.append(rows[g.component_ids[0]])
                 self._kids.append([])
                 self._where[g.component_ids[0]] = (top, -1)
+        self._apply_sort()
+
+    def _apply_sort(self) -> None:
+        """Top-level rows in the order of :attr:`sort_column` (their sort keys; the model sorts,
+        not the proxy: Qt's proxy would ask Python for two keys per comparison)."""
+        col = self.sort_column
+        if not 0 <= col < len(COLUMNS) or len(self._top) < 2:
+            return
+
+        def key(i: int):
+            k = self._top[i][1][col]
+            return (0, k) if isinstance(k, (int, float)) else (1, str(k))
+
+        order = sorted(range(len(self._top)), key=key, reverse=self.sort_order == Qt.SortOrder.DescendingOrder)
+        self._top = [self._top[i] for i in order]
+        self._kids = [self._kids[i] for i in order]
+        self._members = [self._members[i] for i in order]
+        self._where = {c: (new, k if self._kids[new] else -1) for new, members in enumerate(self._members)
+                       for k, c in enumerate(members)}
+
+    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:  # noqa: A003 - Qt's name
+        self.sort_column, self.sort_order = int(column), order
+        self.layoutAboutToBeChanged.emit()
+        old = {id(entry): r for r, entry in enumerate(self._top)}
+        self._apply_sort()
+        moved = {old[id(entry)]: r for r, entry in enumerate(self._top)}
+        for index in self.persistentIndexList():  # selections and the current row follow their rows
+            if not index.parent().isValid() and index.row() in moved:
+                self.changePersistentIndex(index, self.createIndex(moved[index.row()], index.column(), 0))
+            elif index.parent().isValid():
+                top = moved.get(index.internalId() - 1)
+                if top is not None:
+                    self.changePersistentIndex(index, self.createIndex(index.row(), index.column(), top + 1))
+        self.version += 1
+        self.layoutChanged.emit()
 
     def _filter_changed(self) -> None:
         if self.doc.plane != self._plane:
-            self._reset()
+            self._reset_rows()  # the same sources: their rows as formatted before
+            self.filtered_at = self.doc.filter_serial  # the proxy filtered the new rows with this filter
 
     def _reset(self, *_) -> None:
+        """The catalogue changed as a whole (or rows came or went): rebuilt from it, every
+        source's row made now (so that stepping a cube's planes only picks rows)."""
+        self._cache = {}
+        if self.doc.plane is not None:
+            self._cache_unit = ""  # the unit is decided in _rebuild; rows are remade there if it changes
+        self._reset_rows()
+        if self.doc.plane is not None:
+            for s in self.doc.catalogue:
+                if s.source_id not in self._cache:
+                    self._cache[s.source_id] = self._row(s)
+
+    def _reset_rows(self) -> None:
         self.beginResetModel()
         self._rebuild()
         self.endResetModel()
@@ -204,14 +289,16 @@ class SourceTableModel(QAbstractItemModel):
             if where is None:
                 s = cat.get(int(sid)) if int(sid) in cat else None
                 if s is not None and self._plane is not None and 0 <= s.plane != self._plane:
-                    continue  # a source of another plane: not a row here
+                    self._cache.pop(int(sid), None)  # a source of another plane: formatted when shown
+                    continue
                 return self._reset()
             top, child = where
+            row = self._cache[int(sid)] = self._one(cat.get(int(sid)))
             if child < 0:
-                self._top[top] = self._one(cat.get(int(sid)))
+                self._top[top] = row
                 tops.add(top)
             else:
-                self._kids[top][child] = self._one(cat.get(int(sid)))
+                self._kids[top][child] = row
                 kids.setdefault(top, []).append(child)
         last = len(COLUMNS) - 1
         for top, children in kids.items():
@@ -282,16 +369,18 @@ class SourceTableModel(QAbstractItemModel):
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
-        text, keys = self._entry(index)
+        entry = self._entry(index)
+        keys = entry[1]
         if role == IDS_ROLE:
             return self._members[index.row()] if index.internalId() == 0 else (keys[0],)
         col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return text[col]
         if role == SORT_ROLE:
             return keys[col]
         if role == ID_ROLE:
             return keys[0]
+        text = entry[0]  # formatted on first display
+        if role == Qt.ItemDataRole.DisplayRole:
+            return text[col]
         if role == Qt.ItemDataRole.TextAlignmentRole:
             if col == COLUMN_INDEX["edited"]:
                 return int(Qt.AlignmentFlag.AlignCenter)
@@ -335,7 +424,7 @@ class SourceFilterProxy(QSortFilterProxyModel):
         self._top_ok: list[bool] = []
         self._kid_ok: dict[int, list[bool]] = {}
         self.setSortRole(SORT_ROLE)
-        self.setDynamicSortFilter(True)
+        self.setDynamicSortFilter(True)  # refilters on data changes; the order is the source model's
         document.filter_changed.connect(self.refilter)
 
     def _accepted(self) -> None:
@@ -356,7 +445,13 @@ class SourceFilterProxy(QSortFilterProxyModel):
                 kid_ok[r] = [v and (self._matches(m) or text == first) for m, v in zip(members, visible)]
         self._top_ok, self._kid_ok, self._cache_key = top_ok, kid_ok, key
 
+    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:  # noqa: A003 - Qt's name
+        """The header's sort: done by the source model (rows stay in its order here)."""
+        self.sourceModel().sort(column, order)
+
     def refilter(self) -> None:
+        if getattr(self.sourceModel(), "filtered_at", -1) == self.doc.filter_serial:
+            return  # the rows were just rebuilt for this very filter change (a plane step)
         self._generation += 1
         if hasattr(self, "beginFilterChange"):  # Qt >= 6.9; invalidateFilter is deprecated there
             self.beginFilterChange()

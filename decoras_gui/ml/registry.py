@@ -177,6 +177,29 @@ def model_folders(folder: str | os.PathLike | None = None) -> list[Path]:
     return [models_dir(), user_models_dir()]
 
 
+_INSTALLED: dict[tuple, list[ModelCard]] = {}
+
+
+def installed_cards(folder: str | os.PathLike | None = None, task: str | None = None) -> list[ModelCard]:
+    """:func:`available_models`, read again only when a card file changed (size, time), for views
+    that ask often (a window's menus after every task). The cards are shared: do not change them."""
+    state = []
+    for place in model_folders(folder):
+        if place.is_dir():
+            for path in sorted(place.glob("*.json")):
+                try:
+                    st = path.stat()
+                except OSError:
+                    continue
+                state.append((str(path), st.st_mtime_ns, st.st_size))
+    key = (str(folder), task, tuple(state))
+    if key not in _INSTALLED:
+        if len(_INSTALLED) > 32:
+            _INSTALLED.clear()
+        _INSTALLED[key] = available_models(folder, task)
+    return list(_INSTALLED[key])
+
+
 def available_models(folder: str | os.PathLike | None = None, task: str | None = None) -> list[ModelCard]:
     """Cards of every model in ``folder`` (default: the bundled models, then the user's; a bundled
     name wins), by name within each folder; only those of ``task`` when given. Cards that cannot

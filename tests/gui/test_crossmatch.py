@@ -105,3 +105,26 @@ def test_unknown_columns_and_bad_file_are_said(qtbot, window, matched_field, tmp
     d.combos["ra"].setCurrentIndex(d.combos["ra"].findData("a"))
     d.combos["dec"].setCurrentIndex(d.combos["dec"].findData("b"))
     assert d.columns() == {"ra": "a", "dec": "b"}
+
+
+def test_header_sort_is_the_models_and_keeps_the_selection(qtbot, window, matched_field):
+    """Clicking a column sorts the rows (by the model, with numeric keys), and the selected
+    source stays selected in its new place."""
+    from PySide6.QtCore import Qt
+
+    from decoras_gui.gui.source_table import COLUMN_INDEX, ID_ROLE
+
+    image, cat, _ = matched_field
+    open_and_wait(qtbot, window, image)
+    window.doc.set_catalogue(Catalogue([s.replace(snr=float(100 - 3 * s.source_id)) for s in cat]))
+    window.doc.set_selection([7])
+    view, proxy = window.table.view, window.table.proxy
+    view.sortByColumn(COLUMN_INDEX["snr"], Qt.SortOrder.AscendingOrder)
+    ids = [int(proxy.index(r, 0).data(ID_ROLE)) for r in range(proxy.rowCount())]
+    assert ids == sorted(ids, reverse=True)  # snr falls with the id
+    view.sortByColumn(COLUMN_INDEX["snr"], Qt.SortOrder.DescendingOrder)
+    assert [int(proxy.index(r, 0).data(ID_ROLE)) for r in range(proxy.rowCount())] == sorted(ids)
+    assert window.table.selected_ids() == [7] and window.doc.selected_ids == [7]
+    window.status_actions["candidate"].trigger()  # hidden and shown again: the order stays
+    window.status_actions["candidate"].trigger()
+    assert [int(proxy.index(r, 0).data(ID_ROLE)) for r in range(proxy.rowCount())] == sorted(ids)
