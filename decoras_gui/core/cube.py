@@ -146,22 +146,34 @@ def stamp_plane(cat: Catalogue, image: SkyImage) -> Catalogue:
     return out
 
 
+def _require_axis(image: SkyImage) -> CubeAxis:
+    axis = cube_axis(image)
+    if axis is None:
+        raise DecorasError("not a cube: the image has a single plane", image.path)
+    return axis
+
+
+def _each_plane(image: SkyImage, axis: CubeAxis, planes: Sequence[int], what: str, progress: Progress | None,
+                cancelled: Callable[[], bool] | None):
+    """(plane number, the plane read from the memory map) for each of ``planes``, saying
+    progress and stopping with Cancelled when asked."""
+    for n, k in enumerate(planes):
+        if cancelled is not None and cancelled():
+            raise Cancelled(f"{what} cancelled")
+        if progress is not None:
+            progress(n / max(1, len(planes)), f"{what}: plane {k} of 0–{axis.length - 1}")
+        yield k, load_plane(image, plane_of(image, axis, k))
+
+
 def detect_cube(image: SkyImage, planes: Sequence[int], detect: Callable[[SkyImage], Catalogue],
                 progress: Progress | None = None, cancelled: Callable[[], bool] | None = None) -> Catalogue:
     """Run ``detect`` (one 2-D plane -> its catalogue) on each of ``planes`` of the cube
     ``image`` and gather the sources, each with its ``plane`` and ``freq``, renumbered 1, 2, ...
     in plane order; the catalogue's metadata is the first plane's, with ``cube_axis`` and
     ``planes`` added."""
-    axis = cube_axis(image)
-    if axis is None:
-        raise DecorasError("not a cube: the image has a single plane", image.path)
+    axis = _require_axis(image)
     out: Catalogue | None = None
-    for n, k in enumerate(planes):
-        if cancelled is not None and cancelled():
-            raise Cancelled("detection on the cube cancelled")
-        if progress is not None:
-            progress(n / max(1, len(planes)), f"plane {k} of 0–{axis.length - 1}")
-        plane = load_plane(image, plane_of(image, axis, k))
+    for k, plane in _each_plane(image, axis, planes, "detection", progress, cancelled):
         cat = detect(plane)
         if out is None:
             out = Catalogue(meta=dict(cat.meta))
@@ -262,9 +274,7 @@ def measure_spectra(cat: Catalogue, image: SkyImage, planes: Sequence[int] | Non
     with ``spectral_index``/``spectral_index_err`` (FREQ axis only), and the spectra."""
     from scipy.ndimage import map_coordinates
 
-    axis = cube_axis(image)
-    if axis is None:
-        raise DecorasError("not a cube: the image has a single plane", image.path)
+    axis = _require_axis(image)
     planes = list(range(axis.length)) if planes is None else list(planes)
     sources = list(cat)
     xs = np.array([s.x for s in sources], float)
@@ -277,12 +287,7 @@ def measure_spectra(cat: Catalogue, image: SkyImage, planes: Sequence[int] | Non
 
         pa_img = pixel_angle_from_pa(image.wcs, image.shape[1] / 2, image.shape[0] / 2, image.beam.pa)
     inside = np.isfinite(xs) & np.isfinite(ys)
-    for n, k in enumerate(planes):
-        if cancelled is not None and cancelled():
-            raise Cancelled("spectra cancelled")
-        if progress is not None:
-            progress(n / max(1, len(planes)), f"spectra: plane {k} of 0–{axis.length - 1}")
-        plane = load_plane(image, plane_of(image, axis, k))
+    for n, (k, plane) in enumerate(_each_plane(image, axis, planes, "spectra", progress, cancelled)):
         matched = _matched_filter(plane.data, plane.beam_pixels, pa_img)
         rms = robust_rms(matched)
         if inside.any():

@@ -85,7 +85,7 @@ def test_detect_every_plane_and_fit_spectral_indices(cube):
     seen = []
     cat = detect_cube(image, range(8), lambda plane: photutils_baseline(plane, nsigma=6.0),
                       progress=lambda f, m: seen.append(m))
-    assert seen[0] == "plane 0 of 0–7" and "8 planes" in seen[-1]
+    assert seen[0] == "detection: plane 0 of 0–7" and "8 planes" in seen[-1]
     assert sorted({s.plane for s in cat}) == list(range(8))
     per_plane = [sum(s.plane == k for s in cat) for k in range(8)]
     assert all(n == 3 for n in per_plane), per_plane
