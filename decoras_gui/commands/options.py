@@ -6,6 +6,7 @@ import argparse
 
 from ..core.formats import (
     CATALOGUE_FORMAT_KEYS,
+    CATALOGUE_LAYOUTS,
     REGION_FRAME_KEYS,
     canonical_catalogue_format,
     catalogue_format_help,
@@ -22,9 +23,7 @@ def add_format_argument(p: argparse.ArgumentParser, default: str | None, help: s
 def add_layout_arguments(p: argparse.ArgumentParser) -> None:
     """``--layout`` (native, or a PyBDSF srl/gaul list with LoTSS names) and the systematic
     errors of the PyBDSF lists' ``_tot`` columns."""
-    from ..core.pybdsf_layout import LAYOUTS
-
-    p.add_argument("--layout", default="native", choices=LAYOUTS,
+    p.add_argument("--layout", default="native", choices=CATALOGUE_LAYOUTS,
                    help="catalogue columns: native (default), srl (a PyBDSF source list with LoTSS-DR1 column names "
                    "and units, one row per source) or gaul (a PyBDSF Gaussian list, one row per component)")
     p.add_argument("--astrometric-error", type=float, default=0.0, metavar="ARCSEC",

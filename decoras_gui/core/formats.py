@@ -32,6 +32,7 @@ __all__ = [
     "catalogue_file_filters",
     "catalogue_format_for_filter",
     "with_catalogue_extension",
+    "CATALOGUE_LAYOUTS",
     "RegionFrame",
     "REGION_FRAMES",
     "REGION_FRAME_KEYS",
@@ -162,6 +163,10 @@ def with_catalogue_extension(path: str | os.PathLike, fmt: CatalogueFormat | str
             stem = path.name[: -len(ext)]
             break
     return path.with_name(stem + fmt.extension)
+
+
+#: catalogue column layouts: ours, and PyBDSF's source and Gaussian lists (core.pybdsf_layout)
+CATALOGUE_LAYOUTS: tuple[str, ...] = ("native", "srl", "gaul")
 
 
 # ------------------------------------------------------------------ region frames

@@ -30,11 +30,12 @@ from astropy import units as u
 from astropy.table import Table
 
 from .catalogue import COLUMN_BY_NAME, Catalogue, Source
+from .formats import CATALOGUE_LAYOUTS
 from .geometry import condon_errors
 
 __all__ = ["LAYOUTS", "SRL_COLUMNS", "GAUL_COLUMNS", "NATIVE_EXTRAS", "iau_name", "pybdsf_table"]
 
-LAYOUTS: tuple[str, ...] = ("native", "srl", "gaul")
+LAYOUTS: tuple[str, ...] = CATALOGUE_LAYOUTS
 _MJY, _MJYB, _AS, _DEG = u.mJy, u.mJy / u.beam, u.arcsec, u.deg
 
 
