@@ -59,8 +59,6 @@ class CatalogueDocument(QObject):
         self._shown_statuses: set[str] = set(STATUSES)
         self._min_prob = 0.0
         self._plane: int | None = None  # a cube's plane whose sources alone are shown (None: all)
-        self.filter_serial = 0  # counts filter changes (views that redo work per change compare it)
-        self.filter_changed.connect(self._count_filter_change)
         self._selected: list[int] = []
         self.undo_stack = QUndoStack(self)
 
@@ -109,9 +107,6 @@ class CatalogueDocument(QObject):
         self.applied.emit(edit)
 
     # -------------------------------------------------------------------- filter
-    def _count_filter_change(self) -> None:
-        self.filter_serial += 1
-
     @property
     def shown_statuses(self) -> set[str]:
         return set(self._shown_statuses)

@@ -138,7 +138,7 @@ class SourceTableModel(QAbstractItemModel):
         self._cache: dict[int, tuple[list[str], list]] = {}  # component id -> its row, while unchanged
         self._cache_unit = ""
         self.sort_column, self.sort_order = 0, Qt.SortOrder.AscendingOrder
-        self.filtered_at = -1  # the document's filter serial a plane change reset the rows at
+        self.pending_plane = False  # a plane step's rows are still to be put in
         self.version = 0  # bumped whenever rows or their values change (the filter's cache key)
         self._rebuild()
         document.filter_changed.connect(self._filter_changed)
@@ -258,9 +258,16 @@ class SourceTableModel(QAbstractItemModel):
         self.layoutChanged.emit()
 
     def _filter_changed(self) -> None:
+        if self.doc.plane != self._plane and not self.pending_plane:
+            # a plane step: the image and the overlay show the new plane first, the table's rows
+            # follow in the next round of the event loop (several quick steps: only the last)
+            self.pending_plane = True
+            QTimer.singleShot(0, self._apply_plane)
+
+    def _apply_plane(self) -> None:
+        self.pending_plane = False
         if self.doc.plane != self._plane:
-            self._reset_rows()  # the same sources: their rows as formatted before
-            self.filtered_at = self.doc.filter_serial  # the proxy filtered the new rows with this filter
+            self._reset_rows()  # the same sources: their rows as made before
 
     def _reset(self, *_) -> None:
         """The catalogue changed as a whole (or rows came or went): rebuilt from it, every
@@ -450,8 +457,8 @@ class SourceFilterProxy(QSortFilterProxyModel):
         self.sourceModel().sort(column, order)
 
     def refilter(self) -> None:
-        if getattr(self.sourceModel(), "filtered_at", -1) == self.doc.filter_serial:
-            return  # the rows were just rebuilt for this very filter change (a plane step)
+        if getattr(self.sourceModel(), "pending_plane", False):
+            return  # a plane step: the model's reset, next, filters its new rows
         self._generation += 1
         if hasattr(self, "beginFilterChange"):  # Qt >= 6.9; invalidateFilter is deprecated there
             self.beginFilterChange()
