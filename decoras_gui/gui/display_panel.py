@@ -100,13 +100,15 @@ class DisplayPanel(QWidget):
         return combo
 
     # -------------------------------------------------------------- rendering
-    def render_job(self) -> Callable[[SkyImage], dict]:
-        """A function for the loading thread: the image rendered with the settings of now."""
+    def render_job(self, max_side: int | None = None) -> Callable[[SkyImage], dict]:
+        """A function for the loading thread: the image rendered with the settings of now; as an
+        overview of at most ``max_side`` pixels a side when given (a cube's plane shown whole in
+        a view smaller than it: the full resolution is rendered for the region zoomed into)."""
         base, chosen = self.user_settings(), self.chosen
 
         def job(image: SkyImage) -> dict:
             settings = base if chosen else look_for(image, base)[0]
-            factor = disp.overview_factor(image.shape)
+            factor = disp.overview_factor(image.shape, max_side)
             overview = disp.overview(image.data, factor) if factor > 1 else None
             display, limits = _render(image, overview, settings)
             return {"display": display, "limits": limits, "settings": settings, "overview": overview,
@@ -114,13 +116,15 @@ class DisplayPanel(QWidget):
 
         return job
 
-    def show(self, image: SkyImage, rendered: dict) -> None:
-        """Put ``image`` on the canvas as the loading thread rendered it (:meth:`render_job`)."""
+    def show(self, image: SkyImage, rendered: dict, keep_view: bool = False) -> None:
+        """Put ``image`` on the canvas as the loading thread rendered it (:meth:`render_job`);
+        ``keep_view``: the same zoom and pan (another plane of the same cube)."""
         self.image, self.limits, self.overview = image, rendered["limits"], rendered["overview"]
         self.layer = None
         wanted, automatic = (self.settings, self.automatic) if self.chosen else look_for(image, self.user_settings())
         changed, self.settings, self.automatic = wanted != self.settings, wanted, automatic
-        self.canvas.set_image(rendered["display"], full_shape=image.shape, factor=rendered["factor"])
+        self.canvas.set_image(rendered["display"], full_shape=image.shape, factor=rendered["factor"],
+                              keep_view=keep_view)
         self.hist.setLevels(0.0, 1.0)
         self.hist.setHistogramRange(0.0, 1.0)
         self._apply_colormap()

@@ -479,7 +479,11 @@ class MainWindow(QMainWindow):
         image = self.image
         if image is None:
             return None
-        render = self.display.render_job()
+        # the plane as the view shows it: shown whole on fewer screen pixels, a block-mean overview
+        # (the painter then scales a quarter of the pixels or fewer; zoomed in, the full resolution)
+        per_screen = int(self.canvas.pixel_size())
+        max_side = -(-max(image.shape) // per_screen) if per_screen >= 2 else None
+        render = self.display.render_job(max_side)
 
         def task(progress, cancel):
             other = load_plane(image, plane)
@@ -500,7 +504,7 @@ class MainWindow(QMainWindow):
         old = self.image
         if step and old is not None and (old.path, old.hdu_index) == (image.path, image.hdu_index):
             self.image = image  # another plane of the same cube: the same sky, the same catalogue
-            self.display.show(image, rendered)
+            self.display.show(image, rendered, keep_view=True)
             self.stats.set_image(image)
             self.setWindowTitle(f"{image.name} [HDU {image.hdu_index}, plane {image.plane}][*] — decoras-gui")
             self.plane_changed.emit(image)

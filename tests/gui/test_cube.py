@@ -50,8 +50,11 @@ def test_plane_slider_keys_detect_all_planes_and_spectra(qtbot, window, cube_fil
         cube.act_next.trigger()
     assert window.image.plane == (1,) and len(window.doc) == n and window.doc.undo_stack.count() == 1
     assert _shown_planes(window) == {1} and "plane 1 of 0–5" in cube.label.text()
+    window.canvas.zoom(3.0)  # zoomed in: stepping keeps the view
+    before = window.canvas.vb.viewRect()
     with qtbot.waitSignal(window.plane_changed, timeout=30000):
         cube.slider.setValue(4)
+    assert window.canvas.vb.viewRect() == before
     assert window.image.plane == (4,) and cube.spin.value() == 4 and _shown_planes(window) == {4}
     from astropy.io import fits
 
