@@ -37,6 +37,7 @@ from astropy.wcs.utils import wcs_to_celestial_frame as wcs_frame
 from .catalogue import CANDIDATE, Catalogue, Source
 from .errors import DecorasError
 from .formats import catalogue_format, catalogue_format_for_path
+from .geometry import sky_positions
 from .provenance import sky_frame
 
 __all__ = ["ReferenceLayout", "LAYOUTS", "ReferenceCatalogue", "read_reference", "reference_columns", "CrossMatch",
@@ -292,7 +293,6 @@ class CrossMatch:
     radius_arcsec: float
     inside: np.ndarray  # bool per reference source: in the image (or the detections' field)
     matched_ref: np.ndarray  # bool per reference source: a detection lies within the radius
-    nearest_detection: np.ndarray  # index into the catalogue per reference source (-1: none)
 
     @property
     def unmatched_reference(self) -> np.ndarray:
@@ -314,30 +314,26 @@ class CrossMatch:
 
 
 def _catalogue_coords(cat: Catalogue, wcs) -> tuple[SkyCoord | None, np.ndarray]:
-    ra = np.array([s.ra for s in cat], float)
-    dec = np.array([s.dec for s in cat], float)
-    missing = ~(np.isfinite(ra) & np.isfinite(dec))
-    if missing.any() and wcs is not None and getattr(wcs, "has_celestial", False):
-        xs = np.array([s.x for s in cat], float)[missing]
-        ys = np.array([s.y for s in cat], float)[missing]
-        world = wcs.celestial.pixel_to_world(xs, ys)
-        ra[missing], dec[missing] = world.spherical.lon.deg, world.spherical.lat.deg
+    """The detections' positions (where they have one), and which have one."""
+    frame = sky_frame(cat.meta)
+    celestial = wcs.celestial if wcs is not None and getattr(wcs, "has_celestial", False) else None
+    ra, dec = sky_positions(list(cat), celestial, frame)
     good = np.isfinite(ra) & np.isfinite(dec)
     if not good.any():
         return None, good
-    return SkyCoord(np.where(good, ra, 0.0) * u.deg, np.where(good, dec, 0.0) * u.deg, frame=sky_frame(cat.meta)), good
+    return SkyCoord(ra[good] * u.deg, dec[good] * u.deg, frame=frame), good
 
 
-def _inside(ref: ReferenceCatalogue, wcs, shape, det: SkyCoord | None, good: np.ndarray, radius: float) -> np.ndarray:
+def _inside(ref: ReferenceCatalogue, wcs, shape, det: SkyCoord | None, radius: float) -> np.ndarray:
     if wcs is not None and shape is not None and getattr(wcs, "has_celestial", False):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             x, y = wcs.celestial.world_to_pixel(ref.coords)
         ny, nx = shape[-2], shape[-1]
         return np.isfinite(x) & np.isfinite(y) & (x >= -0.5) & (x <= nx - 0.5) & (y >= -0.5) & (y <= ny - 0.5)
-    if det is None or not good.any():
+    if det is None:
         return np.zeros(len(ref), bool)
-    pts = det[good]
+    pts = det
     x, y, z = pts.cartesian.xyz.value.mean(axis=1)
     centre = SkyCoord(math.degrees(math.atan2(y, x)) * u.deg, math.degrees(math.atan2(z, math.hypot(x, y))) * u.deg,
                       frame=pts.frame)
@@ -369,39 +365,38 @@ def crossmatch(cat: Catalogue, ref: ReferenceCatalogue, radius_beams: float = 1.
     which reference sources lie inside it (without them: the detections' field)."""
     radius = match_radius(cat, ref, radius_beams, radius_arcsec, beam_arcsec)
     det, good = _catalogue_coords(cat, wcs)
-    ref_coords = ref.coords
-    n_ref = len(ref)
-    nearest_det = np.full(n_ref, -1)
-    matched_ref = np.zeros(n_ref, bool)
+    matched_ref = np.zeros(len(ref), bool)
     out = cat.copy()
     out.meta["xmatch_ref"] = ref.label
     out.meta["xmatch_radius"] = radius
-    sources = list(out)
-    if det is not None and good.any() and n_ref:
-        det_good = det[good]
-        ref_frame = ref_coords.transform_to(det.frame) if ref_coords.frame.name != det.frame.name else ref_coords
-        idx, sep, _ = match_coordinates_sky(det_good, ref_frame, nthneighbor=1)
-        sep = sep.to_value(u.arcsec)
-        good_index = np.flatnonzero(good)
-        updates = {}
-        for k, (i, j, d) in enumerate(zip(good_index, idx, sep)):
+    if det is not None and len(ref):
+        ref_coords = ref.coords.transform_to(det.frame)
+        idx, sep, _ = match_coordinates_sky(det, ref_coords)  # each detection's nearest reference source
+        sources = list(out)
+        for i, j, d in zip(np.flatnonzero(good), idx, sep.to_value(u.arcsec)):
             s = sources[i]
             if d <= radius:
                 ratio = s.total_flux / ref.flux[j] if math.isfinite(s.total_flux) and ref.flux[j] > 0 else math.nan
-                updates[s.source_id] = dict(xmatch="matched", match_name=str(ref.names[j]), match_sep=float(d),
-                                            match_flux_ratio=float(ratio))
+                out.update(s.source_id, xmatch="matched", match_name=str(ref.names[j]), match_sep=float(d),
+                           match_flux_ratio=float(ratio))
             else:
-                updates[s.source_id] = dict(xmatch="unmatched", match_name="", match_sep=math.nan,
-                                            match_flux_ratio=math.nan)
-        if len(det_good) > 0:
-            back_idx, back_sep, _ = match_coordinates_sky(ref_frame, det_good, nthneighbor=1)
-            back_sep = back_sep.to_value(u.arcsec)
-            matched_ref = back_sep <= radius
-            nearest_det = np.where(matched_ref, good_index[back_idx], -1)
-        for sid, values in updates.items():
-            out.update(sid, **values)
-    inside = _inside(ref, wcs, shape, det, good, radius)
-    return CrossMatch(out, ref, radius, inside, matched_ref, nearest_det)
+                out.update(s.source_id, xmatch="unmatched", match_name="", match_sep=math.nan,
+                           match_flux_ratio=math.nan)
+        _, back_sep, _ = match_coordinates_sky(ref_coords, det)  # each reference source's nearest detection
+        matched_ref = back_sep.to_value(u.arcsec) <= radius
+    inside = _inside(ref, wcs, shape, det, radius)
+    return CrossMatch(out, ref, radius, inside, matched_ref)
+
+
+def _sizes(ref: ReferenceCatalogue) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """FWHM major, minor (arcsec) and PA (deg) of every reference source: the survey's beam, a
+    circle, where the catalogue gives no size; NaN where neither is known."""
+    beam = ref.beam if math.isfinite(ref.beam) and ref.beam > 0 else math.nan
+    sized = np.isfinite(ref.maj) & (ref.maj > 0)
+    maj = np.where(sized, ref.maj, beam)
+    mn = np.where(sized & np.isfinite(ref.min) & (ref.min > 0), ref.min, maj)
+    pa = np.where(sized & np.isfinite(ref.pa), ref.pa, 0.0)
+    return maj, mn, pa
 
 
 def reference_pixels(ref: ReferenceCatalogue, wcs) -> tuple[np.ndarray, ...]:
@@ -412,7 +407,7 @@ def reference_pixels(ref: ReferenceCatalogue, wcs) -> tuple[np.ndarray, ...]:
     draw right."""
     celestial = wcs.celestial
     frame = wcs_frame(celestial)
-    c = ref.coords.transform_to(frame) if ref.coords.frame.name != frame.name else ref.coords
+    c = ref.coords.transform_to(frame)
     lon, lat = c.spherical.lon.deg, c.spherical.lat.deg
     step = 1.0  # arcsec
     with warnings.catch_warnings():
@@ -423,10 +418,8 @@ def reference_pixels(ref: ReferenceCatalogue, wcs) -> tuple[np.ndarray, ...]:
         xe, ye = celestial.world_to_pixel(SkyCoord((lon + step / 3600.0 / cosd) * u.deg, lat * u.deg, frame=frame))
     north = np.stack([xn - x, yn - y]) / step  # pixels per arcsec towards north
     east = np.stack([xe - x, ye - y]) / step
-    beam = ref.beam if math.isfinite(ref.beam) and ref.beam > 0 else math.nan
-    maj = np.where(np.isfinite(ref.maj) & (ref.maj > 0), ref.maj, beam)
-    mn = np.where(np.isfinite(ref.min) & (ref.min > 0), ref.min, maj)
-    pa = np.radians(np.where(np.isfinite(ref.pa), ref.pa, 0.0))
+    maj, mn, pa = _sizes(ref)
+    pa = np.radians(pa)
     along = north * np.cos(pa) + east * np.sin(pa)
     across = north * np.cos(pa + np.pi / 2) + east * np.sin(pa + np.pi / 2)
     maj_px = maj * np.hypot(*along)
@@ -443,18 +436,13 @@ def reference_sources(ref: ReferenceCatalogue, indices: Sequence[int], wcs=None,
     ``wcs`` when there is one (a beam-sized circle where the survey gives no size)."""
     out = []
     pixels = reference_pixels(ref, wcs) if wcs is not None and getattr(wcs, "has_celestial", False) else None
+    maj, mn, pa = _sizes(ref)
     for j in indices:
         c = ref.coords[j]
         if frame is not None:
             c = c.transform_to(frame)
-        maj, mn, pa = ref.maj[j], ref.min[j], ref.pa[j]
-        if not (math.isfinite(maj) and maj > 0):
-            maj = mn = ref.beam
-            pa = 0.0
-        if not (math.isfinite(mn) and mn > 0):
-            mn = maj
-        values = dict(ra=float(c.spherical.lon.deg), dec=float(c.spherical.lat.deg), maj=float(maj), min=float(mn),
-                      pa=float(pa if math.isfinite(pa) else 0.0), origin="manual", status=CANDIDATE,
+        values = dict(ra=float(c.spherical.lon.deg), dec=float(c.spherical.lat.deg), maj=float(maj[j]),
+                      min=float(mn[j]), pa=float(pa[j]), origin="manual", status=CANDIDATE,
                       note=f"from {ref.layout} {ref.names[j]}", xmatch="matched", match_name=str(ref.names[j]),
                       match_sep=0.0)
         if pixels is not None:

@@ -24,12 +24,12 @@ import numpy as np
 from astropy import units as u
 from astropy.table import Table
 
-from .catalogue import Catalogue, Source
+from .catalogue import Catalogue
 from .errors import Cancelled, DecorasError
 from .image import SkyImage, load_plane, robust_rms
 
 __all__ = ["CubeAxis", "cube_axis", "parse_planes", "plane_of", "detect_cube", "Spectra", "measure_spectra",
-           "fit_spectral_index", "source_at_plane", "current_plane", "stamp_plane", "format_index"]
+           "fit_spectral_index", "current_plane", "stamp_plane", "format_index"]
 
 Progress = Callable[[float | None, str], None]
 
@@ -315,6 +315,3 @@ def format_index(alpha: float, err: float) -> str:
     return f"{alpha:+.2f} ± {err:.2f}" if err >= 0.01 else f"{alpha:+.3f} ± {err:.1g}"
 
 
-def source_at_plane(s: Source, k: int) -> bool:
-    """Whether ``s`` belongs to plane ``k``: detected there, or on a 2-D image (plane -1)."""
-    return s.plane < 0 or s.plane == k

@@ -44,9 +44,7 @@ __all__ = [
     "REGION_FORMAT_KEYS",
     "region_format",
     "region_format_for_path",
-    "region_file_filters",
     "region_open_filter",
-    "region_format_for_filter",
     "FITS_IMAGE_EXTENSIONS",
     "fits_image_filter",
     "fits_mime_globs",
@@ -236,17 +234,6 @@ def region_open_filter() -> str:
     return f"Region files ({every});;{REGIONS_FILE_FILTER};;{ALL_FILES_FILTER}"
 
 
-def region_file_filters() -> list[str]:
-    """File-dialog filters, one per region format (join with ``';;'`` for Qt)."""
-    return [f.file_filter for f in REGION_FORMATS]
-
-
-def region_format_for_filter(file_filter: str) -> RegionFormat | None:
-    """The region format whose file-dialog filter is ``file_filter``, or None."""
-    for f in REGION_FORMATS:
-        if f.file_filter == file_filter.strip():
-            return f
-    return None
 
 
 def region_frame_choices() -> list[tuple[str, str]]:

@@ -59,6 +59,20 @@ def _fold(angle: float) -> float:
     return (angle + 90.0) % 180.0 - 90.0
 
 
+def sky_positions(sources, celestial: WCS | None, frame) -> tuple[np.ndarray, np.ndarray]:
+    """(ra, dec) in degrees of ``sources`` in ``frame``: their own ra/dec, and where those are NaN,
+    x/y through the ``celestial`` WCS (one vectorised transform; NaN without a WCS)."""
+    ra = np.array([s.ra for s in sources], dtype=float)
+    dec = np.array([s.dec for s in sources], dtype=float)
+    missing = ~(np.isfinite(ra) & np.isfinite(dec))
+    if missing.any() and celestial is not None:
+        xs = np.array([s.x for s in sources], dtype=float)[missing]
+        ys = np.array([s.y for s in sources], dtype=float)[missing]
+        world = celestial.pixel_to_world(xs, ys).transform_to(frame)
+        ra[missing], dec[missing] = world.spherical.lon.deg, world.spherical.lat.deg
+    return ra, dec
+
+
 def deconvolve(maj: float, mn: float, pa: float, bmaj: float, bmin: float, bpa: float) -> tuple[float, float, float]:
     """Deconvolve a Gaussian (FWHM maj, min, PA deg) by the beam (same units).
 

@@ -54,6 +54,7 @@ from .catalogue import STATUSES, Catalogue, Source
 from .errors import DecorasError
 from .fileio import atomic_write_text
 from .formats import REGION_FRAME_KEYS, SKY_FRAME_KEYS, region_format, region_format_for_path
+from .geometry import sky_positions
 from .provenance import sky_frame
 
 __all__ = [
@@ -205,15 +206,7 @@ def _sky_centers(sources: list[Source], celestial: WCS | None, cat_frame, frame:
     """Centres of all sources in ``frame``, computed in one vectorised transform."""
     if not sources:
         return []
-    ra = np.array([s.ra for s in sources], dtype=float)
-    dec = np.array([s.dec for s in sources], dtype=float)
-    missing = ~(np.isfinite(ra) & np.isfinite(dec))
-    if missing.any():  # from x/y through the WCS (has_sky() guaranteed one is there)
-        xs = np.array([s.x for s in sources], dtype=float)[missing]
-        ys = np.array([s.y for s in sources], dtype=float)[missing]
-        world = celestial.pixel_to_world(xs, ys).transform_to(cat_frame)
-        ra[missing] = world.spherical.lon.deg
-        dec[missing] = world.spherical.lat.deg
+    ra, dec = sky_positions(sources, celestial, cat_frame)  # has_sky() guaranteed a WCS where needed
     coords = SkyCoord(ra * u.deg, dec * u.deg, frame=cat_frame).transform_to(frame)
     return [coords[i] for i in range(len(coords))]
 

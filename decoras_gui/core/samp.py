@@ -23,7 +23,7 @@ import urllib.parse
 import urllib.request
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .catalogue import Catalogue
@@ -60,7 +60,6 @@ class Received:
 
     table: Callable[[Path, str], None] | None = None  # (local VOTable path, name)
     rows: Callable[[list[int]], None] | None = None  # source ids of the rows of our catalogue selected
-    extra: dict = field(default_factory=dict)
 
 
 class SampLink:

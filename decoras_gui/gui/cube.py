@@ -187,8 +187,7 @@ class CubeController(QObject):
         self.slider.valueChanged.connect(self._slider_moved)
         self.spin.valueChanged.connect(self.slider.setValue)
         self.only_plane.toggled.connect(lambda _on: self._filter())
-        doc.selection_changed.connect(self._selection)
-        doc.reset.connect(self._catalogue_reset)
+        doc.selection_changed.connect(self._selection)  # the window connects reset/added/removed to update_actions
         self.update_actions()
 
     # ------------------------------------------------------------------ state
@@ -355,9 +354,6 @@ class CubeController(QObject):
         self._show_plane_state(self.plane)
         self._selection(self.doc.selected_ids)
         self.spectra_measured.emit(spectra)
-
-    def _catalogue_reset(self) -> None:
-        self.update_actions()
 
     def _selection(self, ids: list) -> None:
         if not ids:

@@ -175,12 +175,9 @@ class SourceTableModel(QAbstractItemModel):
             s.note,
         ]
 
-    def _one(self, s: Source) -> _Row:
-        return self._row(s)
-
     def _source_row(self, members: list[Source], code: str) -> tuple[list[str], list]:
         """A multi-component source's row: its aggregate, its id and count, 'mixed' statuses."""
-        row = self._one(aggregate(members, self.doc.catalogue.meta, code))
+        row = self._row(aggregate(members, self.doc.catalogue.meta, code))
         text, keys = row[0], row[1]
         text[0] = f"{keys[0]} ({len(members)})"
         statuses = {m.status for m in members}
@@ -300,7 +297,7 @@ class SourceTableModel(QAbstractItemModel):
                     continue
                 return self._reset()
             top, child = where
-            row = self._cache[int(sid)] = self._one(cat.get(int(sid)))
+            row = self._cache[int(sid)] = self._row(cat.get(int(sid)))
             if child < 0:
                 self._top[top] = row
                 tops.add(top)
